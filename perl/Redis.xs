@@ -1,0 +1,452 @@
+/*
+ * XS glue between Perl and the fior engine (include/fior.h).
+ *
+ * Thin by design: each XSUB converts Perl values to byte slices (or replies back to Perl
+ * values), calls one fior_* function and returns its status. It croaks only for the caller's
+ * mistakes (undef or reference arguments, bad options); engine trouble comes back as a status
+ * for Perl to turn into a typed error. No Rust frame is ever on the stack when Perl code runs
+ * or croaks: fior_* calls return before any Perl callback or croak happens.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include "fior.h"
+
+typedef FiorEngine *Future__IO__Redis__Engine;
+
+#define STACK_ARGS 16
+
+/* Completion status codes returned by drain(). */
+#define ST_OK 0
+#define ST_FAILED 1
+#define ST_EVENT 2
+#define ST_DONE 3
+
+static const char *error_kind_name(FiorErrorKind k) {
+    switch (k) {
+    case FIOR_ERROR_KIND_CONNECTION: return "connection";
+    case FIOR_ERROR_KIND_TIMEOUT: return "timeout";
+    case FIOR_ERROR_KIND_PROTOCOL: return "protocol";
+    case FIOR_ERROR_KIND_REDIS: return "redis";
+    case FIOR_ERROR_KIND_DISCONNECTED: return "disconnected";
+    default: return "connection";
+    }
+}
+
+static const char *timeout_kind_name(FiorTimeoutKind k) {
+    switch (k) {
+    case FIOR_TIMEOUT_KIND_REQUEST: return "request";
+    case FIOR_TIMEOUT_KIND_CONNECT: return "connect";
+    case FIOR_TIMEOUT_KIND_READ: return "read";
+    case FIOR_TIMEOUT_KIND_WRITE: return "write";
+    default: return NULL;
+    }
+}
+
+static const char *reason_name(FiorDisconnectReason r) {
+    switch (r) {
+    case FIOR_DISCONNECT_REASON_CONNECTION_LOST: return "connection_lost";
+    case FIOR_DISCONNECT_REASON_TIMEOUT: return "timeout";
+    case FIOR_DISCONNECT_REASON_SERVER_CLOSED: return "server_closed";
+    case FIOR_DISCONNECT_REASON_PROTOCOL_ERROR: return "protocol_error";
+    case FIOR_DISCONNECT_REASON_CLIENT: return "client";
+    default: return "connection_lost";
+    }
+}
+
+/* Future::IO::Redis::Error->from_kind($kind, $message, %fields); fields are name/SV pairs. */
+static SV *new_error(pTHX_ const char *kind, const char *msg, STRLEN len, int nfields, const char **names, SV **values) {
+    dSP;
+    int i, count;
+    SV *err;
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    EXTEND(SP, 3 + 2 * nfields);
+    mPUSHs(newSVpvs("Future::IO::Redis::Error"));
+    mPUSHs(newSVpv(kind, 0));
+    mPUSHs(newSVpvn(msg, len));
+    for (i = 0; i < nfields; i++) {
+        mPUSHs(newSVpv(names[i], 0));
+        PUSHs(sv_2mortal(values[i]));
+    }
+    PUTBACK;
+    count = call_method("from_kind", G_SCALAR);
+    SPAGAIN;
+    err = count == 1 ? newSVsv(POPs) : newSVpvn(msg, len);
+    PUTBACK;
+    FREETMPS;
+    LEAVE;
+    return err;
+}
+
+static SV *redis_error(pTHX_ const uint8_t *ptr, size_t len) {
+    return new_error(aTHX_ "redis", (const char *)ptr, len, 0, NULL, NULL);
+}
+
+/* A reply (pre-order nodes) as a Perl value, without recursion. */
+static SV *reply_to_sv(pTHX_ const FiorNode *nodes, size_t n) {
+    struct frame { AV *av; size_t left; };
+    struct frame stackbuf[32];
+    struct frame *stack = stackbuf;
+    size_t depth = 0, cap = 32, i;
+    SV *root = NULL;
+    for (i = 0; i < n; i++) {
+        const FiorNode *nd = &nodes[i];
+        SV *sv;
+        AV *child = NULL;
+        switch (nd->kind) {
+        case FIOR_NODE_KIND_SIMPLE:
+        case FIOR_NODE_KIND_BULK:
+            sv = newSVpvn((const char *)nd->ptr, nd->len);
+            break;
+        case FIOR_NODE_KIND_INTEGER:
+            sv = newSViv((IV)nd->integer);
+            break;
+        case FIOR_NODE_KIND_ERROR:
+            sv = redis_error(aTHX_ nd->ptr, nd->len);
+            break;
+        case FIOR_NODE_KIND_ARRAY:
+            child = newAV();
+            if (nd->len > 0)
+                av_extend(child, (SSize_t)nd->len - 1);
+            sv = newRV_noinc((SV *)child);
+            break;
+        default:
+            sv = newSV(0);
+            break;
+        }
+        if (depth == 0) {
+            root = sv;
+        } else {
+            av_push(stack[depth - 1].av, sv);
+            stack[depth - 1].left--;
+        }
+        if (child && nd->len > 0) {
+            if (depth == cap) {
+                size_t ncap = cap * 2;
+                if (stack == stackbuf) {
+                    struct frame *grown;
+                    Newx(grown, ncap, struct frame);
+                    Copy(stackbuf, grown, cap, struct frame);
+                    stack = grown;
+                } else {
+                    Renew(stack, ncap, struct frame);
+                }
+                cap = ncap;
+            }
+            stack[depth].av = child;
+            stack[depth].left = nd->len;
+            depth++;
+        }
+        while (depth > 0 && stack[depth - 1].left == 0)
+            depth--;
+    }
+    if (stack != stackbuf)
+        Safefree(stack);
+    return root ? root : newSV(0);
+}
+
+/* The bytes of one command argument: character strings as UTF-8, byte strings as they are. */
+static void arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *name, IV index) {
+    STRLEN len;
+    const char *p;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is undef; commands take strings and numbers",
+              index, SVfARG(name));
+    if (SvROK(sv))
+        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is a reference; commands take strings and numbers",
+              index, SVfARG(name));
+    p = SvPV_nomg_const(sv, len);
+    out->ptr = (const uint8_t *)p;
+    out->len = len;
+}
+
+/* The command's name for messages: its first argument when that is a plain string. */
+static SV *command_label(pTHX_ SV *first) {
+    if (first && SvOK(first) && !SvROK(first))
+        return sv_2mortal(newSVpvf("%" SVf, SVfARG(first)));
+    return sv_2mortal(newSVpvs("the command"));
+}
+
+static FiorSlice opt_slice(pTHX_ HV *hv, const char *key, I32 klen) {
+    FiorSlice s = { NULL, 0 };
+    SV **svp = hv_fetch(hv, key, klen, 0);
+    if (svp && SvOK(*svp)) {
+        STRLEN len;
+        const char *p = SvPVbyte(*svp, len);
+        s.ptr = (const uint8_t *)p;
+        s.len = len;
+    }
+    return s;
+}
+
+static double opt_num(pTHX_ HV *hv, const char *key, I32 klen, double dflt) {
+    SV **svp = hv_fetch(hv, key, klen, 0);
+    return (svp && SvOK(*svp)) ? SvNV(*svp) : dflt;
+}
+
+MODULE = Future::IO::Redis  PACKAGE = Future::IO::Redis::Engine
+
+PROTOTYPES: DISABLE
+
+Future::IO::Redis::Engine
+new(class)
+    const char *class
+  CODE:
+    {
+        FiorEngine *e = NULL;
+        FiorResult r = fior_engine_new(&e);
+        PERL_UNUSED_VAR(class);
+        if (r != FIOR_RESULT_OK)
+            croak("Future::IO::Redis: cannot start the engine: %s", fior_result_message(r));
+        RETVAL = e;
+    }
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    fior_engine_free(engine);
+    sv_setiv(SvRV(ST(0)), 0);
+
+int
+CLONE_SKIP(...)
+  CODE:
+    RETVAL = 1;
+  OUTPUT:
+    RETVAL
+
+int
+notify_fd(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    RETVAL = fior_engine_notify_fd(engine);
+  OUTPUT:
+    RETVAL
+
+UV
+pid(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    RETVAL = fior_engine_pid(engine);
+  OUTPUT:
+    RETVAL
+
+bool
+is_running(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    RETVAL = fior_engine_is_running(engine);
+  OUTPUT:
+    RETVAL
+
+void
+open(engine, opts)
+    Future::IO::Redis::Engine engine
+    HV *opts
+  PPCODE:
+    {
+        FiorConnOptions o;
+        uint64_t conn = 0;
+        FiorResult r;
+        Zero(&o, 1, FiorConnOptions);
+        o.host = opt_slice(aTHX_ opts, "host", 4);
+        o.port = (uint16_t)opt_num(aTHX_ opts, "port", 4, 6379);
+        o.path = opt_slice(aTHX_ opts, "path", 4);
+        o.connect_timeout = opt_num(aTHX_ opts, "connect_timeout", 15, 0);
+        o.read_timeout = opt_num(aTHX_ opts, "read_timeout", 12, 0);
+        o.write_timeout = opt_num(aTHX_ opts, "write_timeout", 13, 0);
+        o.request_timeout = opt_num(aTHX_ opts, "request_timeout", 15, 0);
+        o.blocking_timeout_buffer = opt_num(aTHX_ opts, "blocking_timeout_buffer", 23, 0);
+        o.username = opt_slice(aTHX_ opts, "username", 8);
+        o.password = opt_slice(aTHX_ opts, "password", 8);
+        o.database = (int64_t)opt_num(aTHX_ opts, "database", 8, -1);
+        o.client_name = opt_slice(aTHX_ opts, "client_name", 11);
+        o.reconnect = opt_num(aTHX_ opts, "reconnect", 9, 0) != 0;
+        o.reconnect_delay = opt_num(aTHX_ opts, "reconnect_delay", 15, 0.1);
+        o.reconnect_delay_max = opt_num(aTHX_ opts, "reconnect_delay_max", 19, 60);
+        o.reconnect_jitter = opt_num(aTHX_ opts, "reconnect_jitter", 16, 0.25);
+        o.queue_size = (uint64_t)opt_num(aTHX_ opts, "queue_size", 10, 1000);
+        o.read_buffer_size = (uint64_t)opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
+        o.write_buffer_size = (uint64_t)opt_num(aTHX_ opts, "write_buffer_size", 17, 0);
+        r = fior_conn_open(engine, &o, &conn);
+        if (r == FIOR_RESULT_INVALID_ARGUMENT)
+            croak("Future::IO::Redis: invalid connection options (host must be a non-empty UTF-8 name and port 1..65535)");
+        EXTEND(SP, 2);
+        mPUSHu(r == FIOR_RESULT_OK ? (UV)conn : 0);
+        mPUSHu((UV)r);
+    }
+
+UV
+connect(engine, conn, token)
+    Future::IO::Redis::Engine engine
+    UV conn
+    UV token
+  CODE:
+    RETVAL = fior_conn_connect(engine, conn, token);
+  OUTPUT:
+    RETVAL
+
+UV
+close(engine, conn, token)
+    Future::IO::Redis::Engine engine
+    UV conn
+    SV *token
+  CODE:
+    RETVAL = fior_conn_close(engine, conn, SvOK(token) ? SvUV(token) : 0, SvOK(token) ? true : false);
+  OUTPUT:
+    RETVAL
+
+UV
+release(engine, conn)
+    Future::IO::Redis::Engine engine
+    UV conn
+  CODE:
+    RETVAL = fior_conn_drop(engine, conn);
+  OUTPUT:
+    RETVAL
+
+UV
+submit(engine, conn, token, timeout, ...)
+    Future::IO::Redis::Engine engine
+    UV conn
+    UV token
+    NV timeout
+  PREINIT:
+    FiorSlice stack_args[STACK_ARGS];
+    FiorSlice *args = stack_args;
+    IV argc = items - 4, i;
+    SV *label;
+  CODE:
+    if (argc < 1)
+        croak("Future::IO::Redis: no command given");
+    label = command_label(aTHX_ ST(4));
+    if (argc > STACK_ARGS) {
+        Newx(args, argc, FiorSlice);
+        SAVEFREEPV(args);
+    }
+    for (i = 0; i < argc; i++)
+        arg_slice(aTHX_ ST(4 + i), &args[i], label, i + 1);
+    RETVAL = fior_conn_submit(engine, conn, token, timeout, (size_t)argc, args);
+  OUTPUT:
+    RETVAL
+
+UV
+submit_many(engine, conn, commands)
+    Future::IO::Redis::Engine engine
+    UV conn
+    AV *commands
+  PREINIT:
+    SSize_t n, i, total = 0, at = 0;
+    FiorCommand *cmds;
+    FiorSlice *slices;
+  CODE:
+    /* commands: [ [token, timeout, arg, ...], ... ] */
+    n = av_len(commands) + 1;
+    if (n == 0)
+        XSRETURN_UV(0);
+    for (i = 0; i < n; i++) {
+        SV **c = av_fetch(commands, i, 0);
+        AV *cmd;
+        if (!c || !SvROK(*c) || SvTYPE(SvRV(*c)) != SVt_PVAV)
+            croak("Future::IO::Redis: submit_many wants array refs");
+        cmd = (AV *)SvRV(*c);
+        if (av_len(cmd) + 1 < 3)
+            croak("Future::IO::Redis: no command given");
+        total += av_len(cmd) + 1 - 2;
+    }
+    Newx(cmds, n, FiorCommand);
+    SAVEFREEPV(cmds);
+    Newx(slices, total, FiorSlice);
+    SAVEFREEPV(slices);
+    for (i = 0; i < n; i++) {
+        AV *cmd = (AV *)SvRV(*av_fetch(commands, i, 0));
+        SSize_t argc = av_len(cmd) + 1 - 2, j;
+        SV **first = av_fetch(cmd, 2, 0);
+        SV *label = command_label(aTHX_ first ? *first : NULL);
+        cmds[i].token = SvUV(*av_fetch(cmd, 0, 0));
+        cmds[i].timeout = SvNV(*av_fetch(cmd, 1, 0));
+        cmds[i].argc = (size_t)argc;
+        cmds[i].argv = &slices[at];
+        for (j = 0; j < argc; j++) {
+            SV **a = av_fetch(cmd, 2 + j, 0);
+            arg_slice(aTHX_ a ? *a : &PL_sv_undef, &slices[at++], label, j + 1);
+        }
+    }
+    RETVAL = fior_conn_submit_many(engine, conn, (size_t)n, cmds);
+  OUTPUT:
+    RETVAL
+
+void
+drain(engine)
+    Future::IO::Redis::Engine engine
+  PREINIT:
+    FiorCompletion c;
+  PPCODE:
+    /* Returns (conn, token, status, value) for every waiting completion. */
+    fior_engine_begin_drain(engine);
+    while (fior_engine_next(engine, &c)) {
+        SV *value;
+        IV status;
+        /* Building values may call Perl (error constructors): publish our stack first. */
+        PUTBACK;
+        if (c.kind == FIOR_COMPLETION_KIND_REPLY) {
+            if (c.node_count > 0 && c.nodes[0].kind == FIOR_NODE_KIND_ERROR) {
+                status = ST_FAILED;
+                value = redis_error(aTHX_ c.nodes[0].ptr, c.nodes[0].len);
+            } else {
+                status = ST_OK;
+                value = reply_to_sv(aTHX_ c.nodes, c.node_count);
+            }
+        } else if (c.kind == FIOR_COMPLETION_KIND_DONE) {
+            status = ST_DONE;
+            value = newSV(0);
+        } else if (c.kind == FIOR_COMPLETION_KIND_FAILED) {
+            const char *names[3];
+            SV *values[3];
+            int nf = 0;
+            const char *tk = timeout_kind_name(c.timeout_kind);
+            if (c.command.ptr) {
+                names[nf] = "command";
+                values[nf++] = newSVpvn((const char *)c.command.ptr, c.command.len);
+            }
+            if (tk) {
+                names[nf] = "kind";
+                values[nf++] = newSVpv(tk, 0);
+            }
+            if (c.timeout >= 0) {
+                names[nf] = "timeout";
+                values[nf++] = newSVnv(c.timeout);
+            }
+            status = ST_FAILED;
+            value = new_error(aTHX_ error_kind_name(c.error_kind), (const char *)c.message.ptr, c.message.len,
+                              nf, names, values);
+        } else {
+            HV *ev = newHV();
+            status = ST_EVENT;
+            if (c.event == FIOR_EVENT_CONNECTED) {
+                (void)hv_stores(ev, "event", newSVpvs("connected"));
+            } else if (c.event == FIOR_EVENT_DISCONNECTED) {
+                (void)hv_stores(ev, "event", newSVpvs("disconnected"));
+                (void)hv_stores(ev, "reason", newSVpv(reason_name(c.reason), 0));
+                (void)hv_stores(ev, "message", newSVpvn((const char *)c.message.ptr, c.message.len));
+            } else {
+                (void)hv_stores(ev, "event", newSVpvs("error"));
+                (void)hv_stores(ev, "error", new_error(aTHX_ error_kind_name(c.error_kind),
+                                                      (const char *)c.message.ptr, c.message.len, 0, NULL, NULL));
+            }
+            value = newRV_noinc((SV *)ev);
+        }
+        SPAGAIN;
+        EXTEND(SP, 4);
+        mPUSHu((UV)c.conn);
+        mPUSHu((UV)c.token);
+        mPUSHi(status);
+        mPUSHs(value);
+    }

@@ -1,0 +1,493 @@
+package Future::IO::Redis 0.001;
+use v5.14;
+use warnings;
+
+use Carp ();
+use Future;
+use Future::IO;
+use Scalar::Util ();
+
+require XSLoader;
+XSLoader::load( __PACKAGE__, $Future::IO::Redis::VERSION );
+
+use Future::IO::Redis::Error;
+use Future::IO::Redis::URI;
+use Future::IO::Redis::Engine;
+use Future::IO::Redis::Pipeline;
+
+use parent 'Future::IO::Redis::Commands';
+
+# Defaults (design section 1-2). A timeout of 0 or undef means "none".
+my %DEFAULTS = (
+    host                    => 'localhost',
+    port                    => 6379,
+    connect_timeout         => 10,
+    read_timeout            => 30,
+    write_timeout           => 30,
+    request_timeout         => 5,
+    blocking_timeout_buffer => 2,
+    reconnect               => 1,
+    reconnect_delay         => 0.1,
+    reconnect_delay_max     => 60,
+    reconnect_jitter        => 0.25,
+    queue_size              => 1000,
+    read_buffer_size        => 65536,
+    write_buffer_size       => 65536,
+);
+
+my %SECONDS = map { $_ => 1 }
+  qw( connect_timeout read_timeout write_timeout request_timeout blocking_timeout_buffer
+      reconnect_delay reconnect_delay_max );
+my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
+my %KNOWN = (
+    %DEFAULTS, %CALLBACK,
+    map { $_ => 1 } qw( path uri username password database client_name timeout auto_pipeline tls )
+);
+
+sub new {
+    my ( $class, %args ) = @_;
+    for my $k ( sort keys %args ) {
+        Carp::croak("Future::IO::Redis->new: unknown option '$k'") unless exists $KNOWN{$k};
+    }
+    if ( defined( my $uri = delete $args{uri} ) ) {
+        my %u = Future::IO::Redis::URI->parse($uri)->to_options;
+        delete @args{qw( host port path )};
+        %args = ( %args, %u );
+    }
+    my %o = ( %DEFAULTS, %args );
+    delete @o{qw( host port )} if defined $o{path};
+
+    for my $k ( sort keys %SECONDS ) {
+        next unless defined $o{$k};
+        Carp::croak("Future::IO::Redis->new: $k must be a number of seconds >= 0, not '$o{$k}'")
+          unless _is_number( $o{$k} ) && $o{$k} >= 0;
+    }
+    if ( !defined $o{path} ) {
+        Carp::croak("Future::IO::Redis->new: host must be a non-empty string")
+          unless defined $o{host} && !ref $o{host} && length $o{host};
+        Carp::croak("Future::IO::Redis->new: port must be an integer from 1 to 65535, not '$o{port}'")
+          unless defined $o{port} && $o{port} =~ /\A[0-9]+\z/ && $o{port} >= 1 && $o{port} <= 65535;
+    }
+    elsif ( ref $o{path} || !length $o{path} ) {
+        Carp::croak("Future::IO::Redis->new: path must be a non-empty string");
+    }
+    for my $k (qw( queue_size read_buffer_size write_buffer_size )) {
+        Carp::croak("Future::IO::Redis->new: $k must be a non-negative integer, not '$o{$k}'")
+          unless defined $o{$k} && $o{$k} =~ /\A[0-9]+\z/;
+    }
+    Carp::croak("Future::IO::Redis->new: reconnect_jitter must be between 0 and 1")
+      unless _is_number( $o{reconnect_jitter} ) && $o{reconnect_jitter} >= 0 && $o{reconnect_jitter} <= 1;
+    if ( defined $o{database} ) {
+        Carp::croak("Future::IO::Redis->new: database must be a non-negative integer, not '$o{database}'")
+          unless $o{database} =~ /\A[0-9]+\z/;
+    }
+    if ( defined $o{client_name} ) {
+        Carp::croak("Future::IO::Redis->new: client_name must not contain spaces or newlines")
+          if $o{client_name} =~ /[\s]/ || ref $o{client_name};
+    }
+    for my $k ( qw( username password ) ) {
+        Carp::croak("Future::IO::Redis->new: $k must be a string") if defined $o{$k} && ref $o{$k};
+    }
+    Carp::croak("Future::IO::Redis->new: username needs a password (AUTH username password)")
+      if defined $o{username} && !defined $o{password};
+    for my $k ( sort keys %CALLBACK ) {
+        Carp::croak("Future::IO::Redis->new: $k must be a code reference")
+          if defined $o{$k} && ref $o{$k} ne 'CODE';
+    }
+    if ( $o{tls} ) {
+        Carp::croak("Future::IO::Redis->new: TLS (tls => ... or rediss://) is not supported by this version yet");
+    }
+
+    my $timeouts;
+    if ( defined $o{timeout} ) {
+        Carp::croak("Future::IO::Redis->new: timeout must be a hash of command => seconds")
+          unless ref $o{timeout} eq 'HASH';
+        for my $name ( keys %{ $o{timeout} } ) {
+            my $v = $o{timeout}{$name};
+            Carp::croak("Future::IO::Redis->new: timeout for '$name' must be a number of seconds >= 0")
+              unless defined $v && _is_number($v) && $v >= 0;
+            $timeouts->{ join ' ', map { uc } split ' ', $name } = $v;
+        }
+    }
+
+    my %engine_opts = (
+        ( map { $_ => $o{$_} } grep { defined $o{$_} } qw( host port path username password database client_name ) ),
+        ( map { $_ => ( $o{$_} // 0 ) } keys %SECONDS ),
+        reconnect         => $o{reconnect} ? 1 : 0,
+        reconnect_jitter  => $o{reconnect_jitter},
+        queue_size        => $o{queue_size},
+        read_buffer_size  => $o{read_buffer_size},
+        write_buffer_size => $o{write_buffer_size},
+    );
+
+    my $self = bless {
+        opts      => \%engine_opts,
+        timeouts  => $timeouts,
+        conn      => 0,
+        gen       => 0,
+        connected => 0,
+        ( map { $_ => $o{$_} } grep { defined $o{$_} } keys %CALLBACK ),
+    }, $class;
+    return $self;
+}
+
+sub _is_number {
+    my ($v) = @_;
+    return defined $v && !ref $v && $v =~ /\A(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\z/;
+}
+
+# The engine connection id of this client, opening it (again, after a fork) when needed.
+sub _conn {
+    my ($self) = @_;
+    my $engine = Future::IO::Redis::Engine::engine();
+    return $self->{conn} if $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
+    my ( $conn, $rc ) = $engine->open( $self->{opts} );
+    Carp::croak("Future::IO::Redis: the engine refused a new connection (status $rc)") unless $conn;
+    $self->{conn}      = $conn;
+    $self->{gen}       = $Future::IO::Redis::Engine::GENERATION;
+    $self->{connected} = 0;
+    $self->{watching}  = 0;
+    Future::IO::Redis::Engine::register_client( $conn, $self );
+    if ( grep { $self->{$_} } keys %CALLBACK ) {
+        # Deliver connection events promptly even while no command waits.
+        Future::IO::Redis::Engine::watch();
+        $self->{watching} = 1;
+    }
+    return $conn;
+}
+
+sub command {
+    my $self = shift;
+    Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;
+    my $conn =
+      ( $self->{gen} == $Future::IO::Redis::Engine::GENERATION && $Future::IO::Redis::Engine::PID == $$ )
+      ? $self->{conn}
+      : $self->_conn;
+    my $token   = ++$Future::IO::Redis::Engine::TOKEN;
+    my $timeout = $self->{timeouts} ? $self->_timeout_for( \@_ ) : -1;
+    my $rc = $Future::IO::Redis::Engine::ENGINE->submit( $conn, $token, $timeout, @_ );
+    return $self->_engine_refused( $rc, $_[0] ) if $rc;
+    my $f = ( $Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm() )->new;
+    $Future::IO::Redis::Engine::PENDING{$token} = $f;
+    return $f;
+}
+
+# Per-command timeout override for @$args, in seconds; -1 for the connection's default.
+sub _timeout_for {
+    my ( $self, $args ) = @_;
+    my $name = uc $args->[0];
+    if ( @$args > 1 && !ref $args->[1] && defined $args->[1] ) {
+        my $t = $self->{timeouts}{ $name . ' ' . uc $args->[1] };
+        return $t if defined $t;
+    }
+    return $self->{timeouts}{$name} // -1;
+}
+
+sub _engine_refused {
+    my ( $self, $rc, $name ) = @_;
+    Future::IO::Redis::Engine::_engine_failed("the engine is not running (status $rc)");
+    return Future->fail(
+        Future::IO::Redis::Error::Connection->new(
+            message => "Future::IO::Redis: cannot send $name: the engine is not running",
+        )
+    );
+}
+
+sub connect {
+    my ($self) = @_;
+    my $conn  = $self->_conn;
+    my $token = Future::IO::Redis::Engine::next_token();
+    my $rc    = $Future::IO::Redis::Engine::ENGINE->connect( $conn, $token );
+    return $self->_engine_refused( $rc, 'connect' ) if $rc;
+    return Future::IO::Redis::Engine::pending_future($token)->transform( done => sub { $self } );
+}
+
+sub disconnect {
+    my ($self) = @_;
+    return Future->done($self)
+      unless $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION && $Future::IO::Redis::Engine::PID == $$;
+    my $token = Future::IO::Redis::Engine::next_token();
+    my $rc = $Future::IO::Redis::Engine::ENGINE->close( $self->{conn}, $token );
+    return $self->_engine_refused( $rc, 'disconnect' ) if $rc;
+    return Future::IO::Redis::Engine::pending_future($token)->transform( done => sub { $self } );
+}
+
+sub is_connected { $_[0]{connected} ? 1 : 0 }
+
+sub pipeline {
+    my ($self) = @_;
+    return Future::IO::Redis::Pipeline->new($self);
+}
+
+# Submit commands ([ @args ], ...) as one batch; returns one Future per command.
+sub _submit_batch {
+    my ( $self, $commands ) = @_;
+    my $conn = $self->_conn;
+    my ( @batch, @futures );
+    for my $args (@$commands) {
+        Carp::croak("Future::IO::Redis: a pipelined command needs a command name") unless @$args;
+        my $token = Future::IO::Redis::Engine::next_token();
+        my $timeout = $self->{timeouts} ? $self->_timeout_for($args) : -1;
+        push @batch, [ $token, $timeout, @$args ];
+    }
+    my $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $conn, \@batch );
+    if ($rc) {
+        my $f = $self->_engine_refused( $rc, 'the pipeline' );
+        return map { $f } @$commands;
+    }
+    return map { Future::IO::Redis::Engine::pending_future( $_->[0] ) } @batch;
+}
+
+# Commands.pm calls this to apply a reply transformer.
+sub _transform {
+    my ( $self, $f, $code ) = @_;
+    return $f->transform( done => $code );
+}
+
+sub _on_event {
+    my ( $self, $ev ) = @_;
+    my $what = $ev->{event};
+    if ( $what eq 'connected' ) {
+        $self->{connected} = 1;
+        $self->_callback( on_connect => $self );
+    }
+    elsif ( $what eq 'disconnected' ) {
+        $self->{connected} = 0;
+        $self->_callback( on_disconnect => $self, $ev->{reason} );
+    }
+    elsif ( $what eq 'error' ) {
+        $self->_callback( on_error => $self, $ev->{error} );
+    }
+}
+
+# Callbacks run inside the engine's dispatch loop: one that dies must not stop the others.
+sub _callback {
+    my ( $self, $name, @args ) = @_;
+    my $cb = $self->{$name} or return;
+    local $@;
+    eval { $cb->(@args); 1 } or warn "Future::IO::Redis: $name callback died: $@";
+}
+
+sub _engine_lost {
+    my ($self) = @_;
+    $self->{conn} = 0;
+    $self->{connected} = 0;
+    $self->{watching} = 0;
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    return unless $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
+    return unless $Future::IO::Redis::Engine::PID == $$ && $Future::IO::Redis::Engine::ENGINE;
+    Future::IO::Redis::Engine::unregister_client( $self->{conn} );
+    Future::IO::Redis::Engine::unwatch() if $self->{watching};
+    $Future::IO::Redis::Engine::ENGINE->release( $self->{conn} );
+}
+
+1;
+
+__END__
+
+=head1 NAME
+
+Future::IO::Redis - async Redis client for Future::IO, on a Rust IO engine
+
+=head1 SYNOPSIS
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis;
+
+    my $redis = Future::IO::Redis->new( host => 'localhost', port => 6379 );
+    await $redis->connect;
+
+    await $redis->set( greeting => 'hello' );
+    my $value = await $redis->get('greeting');        # 'hello'
+
+    # Many commands in flight at once: they share round trips.
+    my @values = await Future->needs_all( map { $redis->get("key:$_") } 1 .. 100 );
+
+    # An explicit pipeline: one write, one array of results.
+    my $results = await $redis->pipeline
+        ->set( a => 1 )
+        ->incr('a')
+        ->get('a')
+        ->execute;                                     # ['OK', 2, '2']
+
+    # Errors are typed objects.
+    use Syntax::Keyword::Try;
+    try { await $redis->incr('greeting') }
+    catch ($e) {
+        warn $e->code if $e->isa('Future::IO::Redis::Error::Redis');   # ERR
+    }
+
+=head1 DESCRIPTION
+
+Future::IO::Redis is a Redis client for Perl code that uses L<Future>s, on whatever event loop
+L<Future::IO> runs on (its default implementation, L<IO::Async> through
+L<Future::IO::Impl::IOAsync>, UV, ...). Every command returns a Future; C<await> gives the
+reply or throws a C<Future::IO::Redis::Error::*> object.
+
+The work happens in a Rust engine linked into the module: one IO thread per process owns every
+socket and timer, parses RESP, enforces timeouts and reconnects. The Perl thread only encodes
+arguments, and, when the engine signals one notify pipe, turns replies into Perl values. It
+never blocks: connecting, name resolution, timeouts and reconnect back-off all happen on the IO
+thread while the event loop keeps running.
+
+Commands issued in the same event-loop tick leave in the same write (pipelining without asking).
+Replies are matched to commands by order, as RESP2 requires; a command that times out resets its
+connection, because the stream cannot be resynchronised.
+
+=head1 CONSTRUCTOR
+
+=head2 new
+
+    my $redis = Future::IO::Redis->new(%options);
+
+Creates a client. It does not connect yet: call L</connect>, or just issue a command (the first
+command connects). Unknown options and invalid values croak. Options:
+
+=over 4
+
+=item host, port
+
+Server address (default C<localhost>, 6379). Host names are resolved on the IO thread.
+
+=item path
+
+Unix socket path; replaces host and port.
+
+=item uri
+
+C<redis://[[user:]pass@]host[:port][/db]>, C<redis+unix:///path?db=N> (see
+L<Future::IO::Redis::URI>). Overrides host, port and path; credentials and database from the
+URI apply. (C<rediss://> needs TLS, which this version does not support yet.)
+
+=item username, password
+
+C<AUTH [username] password> on every connect. A password of C<"0"> is a password. The password
+never appears in error messages.
+
+=item database
+
+C<SELECT database> on every connect (after AUTH).
+
+=item client_name
+
+C<CLIENT SETNAME client_name> on every connect.
+
+=item connect_timeout (10), read_timeout (30), write_timeout (30), request_timeout (5)
+
+Seconds; 0 or undef disables. C<connect_timeout> bounds connecting (resolution, TCP and the
+AUTH/SELECT/SETNAME handshake). C<request_timeout> is each command's deadline from the moment it
+is issued. C<read_timeout> fails the connection when no byte arrives for that long while a
+command waits (not while a blocking command or a command with its own C<timeout> waits).
+C<write_timeout> fails it when the socket accepts no byte for that long.
+
+When a command's deadline passes, it fails with C<Error::Timeout>, every other command written
+on the same connection fails with C<Error::Connection>, and the connection is reset (and
+reconnected if C<reconnect> is on). Commands not yet written are kept for the new connection.
+
+=item blocking_timeout_buffer (2)
+
+Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, BLMPOP, BZMPOP,
+XREAD/XREADGROUP with BLOCK, WAIT, WAITAOF) get the server-side timeout plus this many seconds
+as their deadline; a server-side timeout of 0 (block forever) means no client deadline.
+
+=item timeout
+
+Per-command overrides: C<< timeout => { 'DEBUG SLEEP' => 120, KEYS => 0 } >> (0: no deadline).
+Keys are command names, optionally with a subcommand.
+
+=item reconnect (1), reconnect_delay (0.1), reconnect_delay_max (60), reconnect_jitter (0.25)
+
+After an established connection is lost, reconnect after C<reconnect_delay> seconds, doubling up
+to C<reconnect_delay_max>, each delay scaled by a random factor in C<1 ± reconnect_jitter>.
+AUTH, SELECT and CLIENT SETNAME are replayed. The first C<connect> is not retried: its failure
+is reported.
+
+=item queue_size (1000)
+
+Commands issued while the connection is down wait (in order) for the reconnect; beyond this
+many they fail at once with C<Error::Disconnected>.
+
+=item on_connect, on_disconnect, on_error
+
+Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready,
+C<< on_disconnect->($redis, $reason) >> when an established connection goes away (C<$reason>
+is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or C<client>), and
+C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails.
+
+=item read_buffer_size (65536), write_buffer_size (65536)
+
+Bytes read per read call; commands smaller than a quarter of C<write_buffer_size> are packed
+together into one write, larger ones are written from their own buffer.
+
+=item auto_pipeline
+
+Accepted for compatibility; commands issued in the same tick are always pipelined.
+
+=back
+
+=head1 METHODS
+
+=head2 connect
+
+    await $redis->connect;
+
+Connects (and runs the handshake). Resolves to C<$redis>; fails with C<Error::Connection>
+(refused, unreachable, resolution failed), C<Error::Timeout> (connect_timeout) or
+C<Error::Redis> (AUTH or SELECT refused), leaving the client disconnected.
+
+=head2 disconnect
+
+    await $redis->disconnect;
+
+Closes the connection now. Commands already written fail with C<Error::Connection>, commands not
+yet written with C<Error::Disconnected>. Later commands fail with C<Error::Disconnected> until
+the next L</connect>.
+
+=head2 command
+
+    my $reply = await $redis->command( 'SET', $key, $value, 'EX', 60 );
+
+Sends any command. Arguments are strings or numbers: character strings are sent as UTF-8, byte
+strings as they are; C<undef> and references croak. Replies: simple strings and bulk strings
+as strings (bytes), integers as numbers, nil as C<undef>, arrays as array references (nil arrays
+as C<undef>); an error reply fails the Future with L<Future::IO::Redis::Error::Redis> (errors
+nested inside arrays, as in EXEC replies, are such objects in place).
+
+=head2 pipeline
+
+    my $results = await $redis->pipeline->set( a => 1 )->get('a')->execute;
+
+Returns a L<Future::IO::Redis::Pipeline>: command methods queue and return the pipeline;
+C<execute> sends them in one write and resolves to an array reference of replies, where a
+command that failed is its error object.
+
+=head2 is_connected
+
+    if ( $redis->is_connected ) { ... }
+
+True while the connection is established (as last reported by the engine).
+
+=head2 Command methods
+
+    my $v = await $redis->get($key);
+
+One method per command, lower-case, subcommands joined by C<_> (C<script_load>,
+C<client_setname>, C<config_get>); see L<Future::IO::Redis::Commands>. C<hgetall> and
+C<config_get> resolve to hash references, C<info> to a hash of sections, C<time> to
+C<[seconds, microseconds]>.
+
+=head1 ERRORS
+
+See L<Future::IO::Redis::Error>: C<::Connection>, C<::Timeout>, C<::Protocol>, C<::Redis>,
+C<::Disconnected>. Futures fail with the error object alone, so C<await> throws it.
+
+=head1 FORK
+
+A child process that uses a client inherited from its parent gets a fresh engine and connection
+the first time it does so. The child never reads, writes or closes the parent's connections.
+
+=cut

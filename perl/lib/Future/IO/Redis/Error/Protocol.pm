@@ -1,0 +1,62 @@
+package Future::IO::Redis::Error::Protocol 0.001;
+use v5.14;
+use warnings;
+
+use Future::IO::Redis::Error ();
+our @ISA = ('Future::IO::Redis::Error');
+
+sub category { 'protocol' }
+sub is_fatal { 1 }
+
+1;
+
+__END__
+
+=head1 NAME
+
+Future::IO::Redis::Error::Protocol - malformed RESP or an unexpected response
+
+=head1 SYNOPSIS
+
+    use Syntax::Keyword::Try;
+
+    try {
+        await $redis->ping;
+    }
+    catch ($e) {
+        if ( ref $e && $e->isa('Future::IO::Redis::Error::Protocol') ) {
+            warn "protocol error, connection was reset: $e";
+        }
+    }
+
+    Future::IO::Redis::Error::Protocol->throw(
+        message => 'Unexpected reply type',
+    );
+
+=head1 DESCRIPTION
+
+Raised when the server sends something that is not valid RESP2, when a reply
+does not match the command that was sent, or when a command is not allowed in
+the connection's current mode (e.g. C<GET> on a connection in subscribe
+mode). Once the reply stream is out of sync the connection is reset.
+
+Subclass of L<Future::IO::Redis::Error>; category C<protocol>.
+
+=head1 METHODS
+
+All methods of L<Future::IO::Redis::Error> are available; C<new> takes only
+C<message> (and optional C<details>). In addition:
+
+=head2 category
+
+Returns C<protocol>.
+
+=head2 is_fatal
+
+Returns true: retrying the same operation will not help.
+
+=head2 is_transient
+
+Returns false.
+
+=cut

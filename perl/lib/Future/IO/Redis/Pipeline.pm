@@ -1,0 +1,102 @@
+package Future::IO::Redis::Pipeline 0.001;
+use v5.14;
+use warnings;
+
+use Carp ();
+use Future;
+
+use parent -norequire, 'Future::IO::Redis::Commands';
+require Future::IO::Redis::Commands;
+
+sub new {
+    my ( $class, $redis ) = @_;
+    return bless { redis => $redis, commands => [], transforms => [], executed => 0 }, $class;
+}
+
+sub command {
+    my ( $self, @args ) = @_;
+    Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
+    Carp::croak("Future::IO::Redis::Pipeline: command() needs a command name") unless @args;
+    for my $i ( 0 .. $#args ) {
+        Carp::croak( "Future::IO::Redis::Pipeline: argument " . ( $i + 1 ) . " of $args[0] is "
+              . ( defined $args[$i] ? 'a reference' : 'undef' ) . "; commands take strings and numbers" )
+          if !defined $args[$i] || ref $args[$i];
+    }
+    push @{ $self->{commands} },   \@args;
+    push @{ $self->{transforms} }, undef;
+    return $self;
+}
+
+sub _transform {
+    my ( $self, $pipe, $code ) = @_;
+    $self->{transforms}[-1] = $code;
+    return $self;
+}
+
+sub count { scalar @{ $_[0]{commands} } }
+
+sub execute {
+    my ($self) = @_;
+    Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed}++;
+    my $commands = $self->{commands};
+    return Future->done( [] ) unless @$commands;
+    my @futures = $self->{redis}->_submit_batch($commands);
+    my @t = @{ $self->{transforms} };
+    for my $i ( 0 .. $#futures ) {
+        $futures[$i] = $futures[$i]->transform( done => $t[$i] ) if $t[$i];
+    }
+    return Future->wait_all(@futures)->then(
+        sub {
+            return Future->done( [ map { $_->is_failed ? scalar $_->failure : scalar $_->result } @_ ] );
+        }
+    );
+}
+
+1;
+
+__END__
+
+=head1 NAME
+
+Future::IO::Redis::Pipeline - send many commands in one write
+
+=head1 SYNOPSIS
+
+    my $pipe = $redis->pipeline;
+    $pipe->set( key1 => 'value1' );
+    $pipe->incr('counter');
+    my $results = await $pipe->execute;     # ['OK', 1]
+
+    my $results = await $redis->pipeline->set( a => 1 )->get('a')->execute;
+
+=head1 DESCRIPTION
+
+Command methods (the same as the client's, see L<Future::IO::Redis::Commands>) queue a command
+and return the pipeline, so calls chain. Nothing is sent until L</execute>.
+
+=head1 METHODS
+
+=head2 command
+
+    $pipe->command( 'SET', $key, $value );
+
+Queues any command; returns the pipeline. Croaks on undef or reference arguments.
+
+=head2 count
+
+    my $n = $pipe->count;
+
+Number of queued commands.
+
+=head2 execute
+
+    my $results = await $pipe->execute;
+
+Sends every queued command in one write and resolves to an array reference with one element
+per command, in order: its reply, or, for a command that failed, its error object (a
+L<Future::IO::Redis::Error::Redis> for an error reply; a C<::Timeout>, C<::Connection> or
+C<::Disconnected> for a command lost with its connection). The Future itself does not fail.
+All commands of a pipeline share one deadline (C<request_timeout> from the moment of
+C<execute>). A pipeline executes once; executing it again croaks.
+
+=cut

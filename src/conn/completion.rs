@@ -1,0 +1,112 @@
+//! What a connection reports back: replies, typed failures, and connection events.
+
+use super::request::CommandName;
+use crate::protocol::Reply;
+use std::time::Duration;
+
+/// The kinds of failure that become `Future::IO::Redis::Error::*` classes in Perl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ErrorKind {
+    /// Connecting failed, or the connection was lost after the command was written.
+    Connection = 1,
+    /// A deadline passed (request, connect, read or write).
+    Timeout = 2,
+    /// The server sent something that is not RESP.
+    Protocol = 3,
+    /// The server refused part of the handshake (AUTH, SELECT, CLIENT SETNAME).
+    Redis = 4,
+    /// The command was never sent: no connection, and it could not wait for one.
+    Disconnected = 5,
+}
+
+/// Which deadline a `Timeout` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum TimeoutKind {
+    None = 0,
+    Request = 1,
+    Connect = 2,
+    Read = 3,
+    Write = 4,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub command: Option<CommandName>,
+    pub timeout_kind: TimeoutKind,
+    pub timeout: Option<Duration>,
+}
+
+impl ClientError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ClientError { kind, message: message.into(), command: None, timeout_kind: TimeoutKind::None, timeout: None }
+    }
+
+    pub fn timeout(kind: TimeoutKind, after: Duration, message: impl Into<String>) -> Self {
+        ClientError {
+            kind: ErrorKind::Timeout,
+            message: message.into(),
+            command: None,
+            timeout_kind: kind,
+            timeout: Some(after),
+        }
+    }
+
+    pub fn with_command(mut self, name: CommandName) -> Self {
+        self.command = Some(name);
+        self
+    }
+}
+
+/// Why an established connection went away (`on_disconnect`'s reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum DisconnectReason {
+    /// Reading or writing failed (reset, broken pipe, ...).
+    ConnectionLost = 1,
+    /// A request, read or write deadline passed; the connection was reset.
+    Timeout = 2,
+    /// The server closed the connection.
+    ServerClosed = 3,
+    /// The server sent bytes that are not RESP; the connection was reset.
+    ProtocolError = 4,
+    /// The application called `disconnect`.
+    Client = 5,
+}
+
+impl DisconnectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ConnectionLost => "connection_lost",
+            DisconnectReason::Timeout => "timeout",
+            DisconnectReason::ServerClosed => "server_closed",
+            DisconnectReason::ProtocolError => "protocol_error",
+            DisconnectReason::Client => "client",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnEvent {
+    /// The connection (re)reached the ready state: handshake done.
+    Connected,
+    /// An established connection went away.
+    Disconnected { reason: DisconnectReason, message: String },
+    /// Something failed that no request is waiting for (a reconnect attempt, ...).
+    Error(ClientError),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// The server's reply (an error reply included) to the request with this token.
+    Reply { token: u64, reply: Reply },
+    /// A connect or close request finished.
+    Done { token: u64 },
+    /// The request with this token failed without a reply.
+    Failed { token: u64, error: ClientError },
+    /// Something happened to the connection.
+    Event(ConnEvent),
+}

@@ -1,0 +1,722 @@
+//! One Redis connection as a sans-IO state machine.
+//!
+//! `Conn` owns no socket and reads no clock. The runtime feeds it application requests,
+//! transport events, bytes read and the current time; it answers with bytes to write
+//! ([`Conn::write_buf`]), actions on the transport ([`Conn::poll_action`]), completions
+//! ([`Conn::take_completions`]) and when it next needs to be woken ([`Conn::poll_timeout`]).
+//! Calling order after any input: act on `poll_action` until `None`, write `write_buf`, then
+//! collect completions and `poll_timeout`.
+//!
+//! Invariants:
+//! - every request gets exactly one completion: a reply, or a typed failure;
+//! - replies are matched to requests by order (RESP2 has no ids): `inflight` is a FIFO;
+//! - while `Ready` the queue is empty: requests go straight to the write buffer;
+//! - a request whose bytes were (even partly) written is never written again.
+
+mod backoff;
+mod completion;
+mod config;
+mod deadlines;
+mod request;
+mod write_buf;
+
+pub use completion::{ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
+pub use config::{Address, ConnConfig, Handshake, Reconnect};
+pub use request::{blocking_wait, Blocking, CommandName, Deadline, Request};
+pub use write_buf::WriteBuf;
+
+use crate::protocol::{encode_command, Decoder, ProtocolError, Reply};
+use backoff::Backoff;
+use bytes::BytesMut;
+use deadlines::Deadlines;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the connection asks of its transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Open a transport to the configured address (after closing any current one); answer
+    /// with `transport_ready` or `transport_failed`.
+    Connect,
+    /// Close the current transport or abandon the attempt in progress.
+    Disconnect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No transport, not trying to get one.
+    Idle,
+    /// Waiting for the runtime to establish the transport (resolve, connect, TLS).
+    Connecting,
+    /// Transport up; AUTH / SELECT / CLIENT SETNAME in flight.
+    Handshake,
+    Ready,
+    /// Waiting out a reconnect delay.
+    Waiting { until: Instant },
+}
+
+/// The handshake command an internal inflight entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Auth,
+    Select,
+    SetName,
+}
+
+impl Step {
+    fn as_str(self) -> &'static str {
+        match self {
+            Step::Auth => "AUTH",
+            Step::Select => "SELECT",
+            Step::SetName => "CLIENT SETNAME",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    User(u64),
+    Handshake(Step),
+}
+
+/// A request not yet written.
+struct Queued {
+    seq: u64,
+    token: u64,
+    bytes: Vec<u8>,
+    name: CommandName,
+    /// Expected to take long (blocking command or own timeout): read_timeout does not apply.
+    patient: bool,
+    timeout: Option<Duration>,
+}
+
+/// A request written (or being written) and waiting for its reply.
+struct Inflight {
+    seq: u64,
+    slot: Slot,
+    /// Where its bytes lie in the write stream.
+    start: u64,
+    end: u64,
+    name: CommandName,
+    /// Expected to take long (blocking command or own timeout): read_timeout does not apply.
+    patient: bool,
+    timeout: Option<Duration>,
+}
+
+pub struct Conn {
+    cfg: Arc<ConnConfig>,
+    state: State,
+    /// Deadline for the current connect attempt (transport + handshake).
+    connect_deadline: Option<Instant>,
+    /// Whether a command may start a connection by itself (false after `close`, or after a
+    /// loss with reconnect disabled, until the next `connect`).
+    auto_connect: bool,
+    ever_ready: bool,
+    queue: VecDeque<Queued>,
+    inflight: VecDeque<Inflight>,
+    wbuf: WriteBuf,
+    decoder: Decoder,
+    read_hint: Option<usize>,
+    deadlines: Deadlines,
+    next_seq: u64,
+    connect_waiters: Vec<u64>,
+    out: Vec<Completion>,
+    actions: VecDeque<Action>,
+    last_read: Instant,
+    last_write: Instant,
+    backoff: Backoff,
+}
+
+impl Conn {
+    pub fn new(cfg: Arc<ConnConfig>, now: Instant, seed: u64) -> Self {
+        let decoder = Decoder::new(cfg.read_buffer_size);
+        let wbuf = WriteBuf::new((cfg.write_buffer_size / 4).clamp(1024, 1 << 20));
+        Conn {
+            cfg,
+            state: State::Idle,
+            connect_deadline: None,
+            auto_connect: true,
+            ever_ready: false,
+            queue: VecDeque::new(),
+            inflight: VecDeque::new(),
+            wbuf,
+            decoder,
+            read_hint: None,
+            deadlines: Deadlines::default(),
+            next_seq: 0,
+            connect_waiters: Vec::new(),
+            out: Vec::new(),
+            actions: VecDeque::new(),
+            last_read: now,
+            last_write: now,
+            backoff: Backoff::new(seed),
+        }
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    pub fn config(&self) -> &ConnConfig {
+        &self.cfg
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.state == State::Ready
+    }
+
+    /// Requests written and waiting for their replies (handshake commands excluded).
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.iter().filter(|e| matches!(e.slot, Slot::User(_))).count()
+    }
+
+    /// Requests waiting for a connection.
+    pub fn queued_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Reconnect attempts since the connection was last ready.
+    pub fn reconnect_attempts(&self) -> u32 {
+        self.backoff.attempt()
+    }
+
+    // ----- application inputs ----------------------------------------------------------------
+
+    /// Connect (if not already connected or connecting); `token` completes with `Done` when the
+    /// connection is ready, or `Failed` if this attempt fails.
+    pub fn connect(&mut self, token: u64, now: Instant) {
+        self.auto_connect = true;
+        match self.state {
+            State::Ready => self.out.push(Completion::Done { token }),
+            State::Connecting | State::Handshake => self.connect_waiters.push(token),
+            State::Idle | State::Waiting { .. } => {
+                self.connect_waiters.push(token);
+                self.start_connect(now);
+            }
+        }
+    }
+
+    pub fn submit(&mut self, req: Request, now: Instant) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let timeout = self.timeout_for(&req);
+        let deadline = timeout.map(|t| now + t);
+        // read_timeout does not apply while a command that is expected to take long (a blocking
+        // command, or one with its own timeout) waits at the head.
+        let patient = req.blocking.is_some() || req.deadline != Deadline::Default;
+        match self.state {
+            State::Ready => {
+                if let Some(at) = deadline {
+                    self.deadlines.insert(at, seq);
+                }
+                self.write_user(seq, req.token, req.bytes, req.name, patient, timeout, now);
+                return;
+            }
+            State::Idle if !self.auto_connect => {
+                let err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
+                    .with_command(req.name);
+                self.out.push(Completion::Failed { token: req.token, error: err });
+                return;
+            }
+            _ => {}
+        }
+        if self.queue.len() >= self.cfg.queue_size {
+            let err = ClientError::new(
+                ErrorKind::Disconnected,
+                format!("not connected and {} commands already wait (queue_size)", self.queue.len()),
+            )
+            .with_command(req.name);
+            self.out.push(Completion::Failed { token: req.token, error: err });
+            return;
+        }
+        if let Some(at) = deadline {
+            self.deadlines.insert(at, seq);
+        }
+        self.queue.push_back(Queued {
+            seq,
+            token: req.token,
+            bytes: req.bytes,
+            name: req.name,
+            patient,
+            timeout,
+        });
+        if self.state == State::Idle {
+            self.start_connect(now);
+        }
+    }
+
+    /// Close now. Written requests fail with `Connection`, unwritten ones and pending connects
+    /// with `Disconnected`; `token` (if any) completes with `Done`. No reconnect follows, and
+    /// commands fail until the next `connect`.
+    pub fn close(&mut self, token: Option<u64>, now: Instant) {
+        let _ = now;
+        self.auto_connect = false;
+        let was_ready = self.state == State::Ready;
+        if matches!(self.state, State::Connecting | State::Handshake | State::Ready) {
+            self.actions.push_back(Action::Disconnect);
+        }
+        let msg = "connection closed by client";
+        self.fail_inflight(msg, false);
+        self.fail_queue(ErrorKind::Disconnected, msg);
+        for t in std::mem::take(&mut self.connect_waiters) {
+            self.out.push(Completion::Failed { token: t, error: ClientError::new(ErrorKind::Disconnected, msg) });
+        }
+        self.decoder.reset();
+        self.deadlines.clear();
+        self.state = State::Idle;
+        self.connect_deadline = None;
+        if was_ready {
+            self.out.push(Completion::Event(ConnEvent::Disconnected {
+                reason: DisconnectReason::Client,
+                message: msg.into(),
+            }));
+        }
+        if let Some(token) = token {
+            self.out.push(Completion::Done { token });
+        }
+    }
+
+    // ----- transport inputs ------------------------------------------------------------------
+
+    /// The transport asked for by `Action::Connect` is up (TLS included).
+    pub fn transport_ready(&mut self, now: Instant) {
+        if self.state != State::Connecting {
+            return;
+        }
+        self.last_read = now;
+        self.last_write = now;
+        let hs = self.cfg.handshake.clone();
+        if let Some(pass) = &hs.password {
+            let mut args: Vec<&[u8]> = vec![b"AUTH"];
+            if let Some(user) = &hs.username {
+                args.push(user);
+            }
+            args.push(pass);
+            self.write_internal(Step::Auth, encode_command(&args));
+        }
+        if let Some(db) = hs.database.filter(|db| *db != 0) {
+            self.write_internal(Step::Select, encode_command(&[&b"SELECT"[..], db.to_string().as_bytes()]));
+        }
+        if let Some(name) = &hs.client_name {
+            self.write_internal(Step::SetName, encode_command(&[&b"CLIENT"[..], b"SETNAME", name]));
+        }
+        if self.inflight.is_empty() {
+            self.become_ready(now);
+        } else {
+            self.state = State::Handshake;
+        }
+    }
+
+    /// The connect attempt failed (resolution, refused, TLS, ...).
+    pub fn transport_failed(&mut self, message: String, now: Instant) {
+        if self.state == State::Connecting {
+            self.connect_failed(ClientError::new(ErrorKind::Connection, message), now);
+        }
+    }
+
+    /// Space to read into; call `bytes_read` after appending to it.
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.decoder.read_buf(self.read_hint)
+    }
+
+    /// Bytes were appended to `read_buf`: match every complete reply to its request.
+    pub fn bytes_read(&mut self, now: Instant) {
+        self.last_read = now;
+        while matches!(self.state, State::Ready | State::Handshake) {
+            match self.decoder.next_reply() {
+                Ok(Ok(reply)) => self.on_reply(reply, now),
+                Ok(Err(hint)) => {
+                    self.read_hint = hint;
+                    return;
+                }
+                Err(e) => return self.protocol_failure(e, now),
+            }
+        }
+    }
+
+    /// The server closed the connection (read returned 0).
+    pub fn eof(&mut self, now: Instant) {
+        match self.state {
+            State::Ready => self.lost(DisconnectReason::ServerClosed, "server closed the connection".into(), now),
+            State::Handshake | State::Connecting => self.connect_failed(
+                ClientError::new(ErrorKind::Connection, "server closed the connection during the handshake"),
+                now,
+            ),
+            _ => {}
+        }
+    }
+
+    /// Reading or writing failed.
+    pub fn io_error(&mut self, message: String, now: Instant) {
+        match self.state {
+            State::Ready => self.lost(DisconnectReason::ConnectionLost, message, now),
+            State::Handshake | State::Connecting => {
+                self.connect_failed(ClientError::new(ErrorKind::Connection, message), now)
+            }
+            _ => {}
+        }
+    }
+
+    /// `n` bytes from the front of `write_buf` were written.
+    pub fn wrote(&mut self, n: usize, now: Instant) {
+        if n > 0 {
+            self.wbuf.consume(n);
+            self.last_write = now;
+        }
+    }
+
+    /// Time passed: fire whatever deadline is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Connecting | State::Handshake if self.connect_deadline.is_some_and(|d| d <= now) => {
+                let after = self.cfg.connect_timeout.unwrap_or_default();
+                let err = ClientError::timeout(
+                    TimeoutKind::Connect,
+                    after,
+                    format!("connect to {} timed out after {}", self.cfg.address, secs(after)),
+                );
+                self.connect_failed(err, now);
+            }
+            State::Waiting { until } if until <= now => self.start_connect(now),
+            _ => {}
+        }
+        while let Some(seq) = self.deadlines.pop_due(now) {
+            if let Some(i) = find(&self.inflight, seq, |e| e.seq) {
+                let e = &self.inflight[i];
+                let after = e.timeout.unwrap_or_default();
+                let err = ClientError::timeout(
+                    TimeoutKind::Request,
+                    after,
+                    format!("{} timed out after {} waiting for its reply", e.name, secs(after)),
+                )
+                .with_command(e.name);
+                self.reset_after(i, err, now);
+            } else if let Some(i) = find(&self.queue, seq, |q| q.seq) {
+                let q = self.queue.remove(i).expect("index from find");
+                let after = q.timeout.unwrap_or_default();
+                let err = ClientError::timeout(
+                    TimeoutKind::Request,
+                    after,
+                    format!("{} timed out after {} waiting for a connection", q.name, secs(after)),
+                )
+                .with_command(q.name);
+                self.out.push(Completion::Failed { token: q.token, error: err });
+            }
+        }
+        if self.state != State::Ready {
+            return;
+        }
+        if let (Some(at), Some(rt)) = (self.read_deadline(), self.cfg.read_timeout) {
+            if at <= now {
+                let name = self.inflight[0].name;
+                let err = ClientError::timeout(
+                    TimeoutKind::Read,
+                    rt,
+                    format!("no data from the server for {} while {} waited (read_timeout)", secs(rt), name),
+                )
+                .with_command(name);
+                return self.reset_after(0, err, now);
+            }
+        }
+        if let (Some(at), Some(wt)) = (self.write_deadline(), self.cfg.write_timeout) {
+            if at <= now {
+                let i = self.first_unwritten();
+                let name = self.inflight.get(i).map(|e| e.name);
+                let mut err = ClientError::timeout(
+                    TimeoutKind::Write,
+                    wt,
+                    format!("could not write to the server for {} (write_timeout)", secs(wt)),
+                );
+                err.command = name;
+                self.reset_after(i.min(self.inflight.len().saturating_sub(1)), err, now);
+            }
+        }
+    }
+
+    // ----- outputs -----------------------------------------------------------------------------
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Bytes to write, in order.
+    pub fn write_buf(&self) -> &WriteBuf {
+        &self.wbuf
+    }
+
+    /// Move the completions produced so far into `into`.
+    pub fn take_completions(&mut self, into: &mut Vec<Completion>) {
+        into.append(&mut self.out);
+    }
+
+    /// Whether `poll_action` has something: the caller should act before reading on.
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// When `handle_timeout` must next be called, if ever.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let mut t = match self.state {
+            State::Connecting | State::Handshake => self.connect_deadline,
+            State::Waiting { until } => Some(until),
+            _ => None,
+        };
+        let (inflight, queue) = (&self.inflight, &self.queue);
+        let live = |seq| find(inflight, seq, |e| e.seq).is_some() || find(queue, seq, |q| q.seq).is_some();
+        t = earliest(t, self.deadlines.earliest(live));
+        if self.state == State::Ready {
+            t = earliest(t, self.read_deadline());
+            t = earliest(t, self.write_deadline());
+        }
+        t
+    }
+
+    // ----- internals -------------------------------------------------------------------------
+
+    fn timeout_for(&self, req: &Request) -> Option<Duration> {
+        match (req.deadline, req.blocking) {
+            (Deadline::After(d), _) => Some(d),
+            (Deadline::Never, _) => None,
+            (Deadline::Default, Some(Blocking::Forever)) => None,
+            (Deadline::Default, Some(Blocking::For(d))) => Some(d + self.cfg.blocking_timeout_buffer),
+            (Deadline::Default, None) => self.cfg.request_timeout,
+        }
+    }
+
+    fn read_deadline(&self) -> Option<Instant> {
+        let rt = self.cfg.read_timeout?;
+        let head = self.inflight.front()?;
+        (!head.patient).then(|| self.last_read + rt)
+    }
+
+    fn write_deadline(&self) -> Option<Instant> {
+        let wt = self.cfg.write_timeout?;
+        (!self.wbuf.is_empty()).then(|| self.last_write + wt)
+    }
+
+    fn start_connect(&mut self, now: Instant) {
+        self.state = State::Connecting;
+        self.connect_deadline = self.cfg.connect_timeout.map(|t| now + t);
+        self.actions.push_back(Action::Connect);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_user(
+        &mut self,
+        seq: u64,
+        token: u64,
+        bytes: Vec<u8>,
+        name: CommandName,
+        patient: bool,
+        timeout: Option<Duration>,
+        now: Instant,
+    ) {
+        if self.wbuf.is_empty() {
+            self.last_write = now;
+        }
+        if self.inflight.is_empty() {
+            self.last_read = now;
+        }
+        let len = bytes.len() as u64;
+        let start = self.wbuf.push(bytes);
+        self.inflight.push_back(Inflight {
+            seq,
+            slot: Slot::User(token),
+            start,
+            end: start + len,
+            name,
+            patient,
+            timeout,
+        });
+    }
+
+    fn write_internal(&mut self, step: Step, bytes: Vec<u8>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let len = bytes.len() as u64;
+        let start = self.wbuf.push(bytes);
+        self.inflight.push_back(Inflight {
+            seq,
+            slot: Slot::Handshake(step),
+            start,
+            end: start + len,
+            name: CommandName::new(&[step.as_str().as_bytes()]),
+            patient: false,
+            timeout: None,
+        });
+    }
+
+    fn on_reply(&mut self, reply: Reply, now: Instant) {
+        let Some(entry) = self.inflight.pop_front() else {
+            return self.protocol_failure(ProtocolError("a reply arrived with no command waiting for it".into()), now);
+        };
+        match entry.slot {
+            Slot::User(token) => self.out.push(Completion::Reply { token, reply }),
+            Slot::Handshake(step) => {
+                if let Some(msg) = reply.error_message() {
+                    let err = ClientError::new(
+                        ErrorKind::Redis,
+                        format!("{} failed: {}", step.as_str(), String::from_utf8_lossy(msg)),
+                    );
+                    self.connect_failed(err, now);
+                } else if self.inflight.is_empty() {
+                    self.become_ready(now);
+                }
+            }
+        }
+    }
+
+    fn become_ready(&mut self, now: Instant) {
+        self.state = State::Ready;
+        self.connect_deadline = None;
+        self.ever_ready = true;
+        self.backoff.reset();
+        // The event first, so that on_connect runs before code awaiting `connect` resumes.
+        self.out.push(Completion::Event(ConnEvent::Connected));
+        for token in std::mem::take(&mut self.connect_waiters) {
+            self.out.push(Completion::Done { token });
+        }
+        while let Some(q) = self.queue.pop_front() {
+            self.write_user(q.seq, q.token, q.bytes, q.name, q.patient, q.timeout, now);
+        }
+    }
+
+    /// The attempt to (re)connect failed: retry later if this connection has been up before and
+    /// reconnect is on; otherwise stop and fail what waits.
+    fn connect_failed(&mut self, err: ClientError, now: Instant) {
+        self.actions.push_back(Action::Disconnect);
+        self.decoder.reset();
+        self.wbuf.clear();
+        self.inflight.clear();
+        self.connect_deadline = None;
+        for token in std::mem::take(&mut self.connect_waiters) {
+            self.out.push(Completion::Failed { token, error: err.clone() });
+        }
+        self.out.push(Completion::Event(ConnEvent::Error(err.clone())));
+        if self.cfg.reconnect.enabled && self.ever_ready {
+            self.schedule_retry(now);
+        } else {
+            self.state = State::Idle;
+            let msg = format!("not connected: {}", err.message);
+            self.fail_queue(ErrorKind::Connection, &msg);
+        }
+    }
+
+    fn schedule_retry(&mut self, now: Instant) {
+        let delay = self.backoff.next_delay(&self.cfg.reconnect);
+        self.state = State::Waiting { until: now + delay };
+    }
+
+    /// An established connection is gone.
+    fn lost(&mut self, reason: DisconnectReason, message: String, now: Instant) {
+        self.actions.push_back(Action::Disconnect);
+        let failure = format!("connection lost: {message}");
+        let requeued = self.fail_inflight(&failure, true);
+        self.decoder.reset();
+        self.read_hint = None;
+        self.out.push(Completion::Event(ConnEvent::Disconnected { reason, message }));
+        for q in requeued.into_iter().rev() {
+            self.queue.push_front(q);
+        }
+        if self.cfg.reconnect.enabled {
+            self.schedule_retry(now);
+        } else {
+            self.state = State::Idle;
+            self.auto_connect = false;
+            self.fail_queue(ErrorKind::Disconnected, &format!("{failure} (reconnect is off)"));
+        }
+    }
+
+    /// Fail inflight entry `i` with `err` and reset the connection (RESP2 cannot resync).
+    fn reset_after(&mut self, i: usize, err: ClientError, now: Instant) {
+        if let Some(e) = self.inflight.remove(i) {
+            if let Slot::User(token) = e.slot {
+                self.out.push(Completion::Failed { token, error: err.clone() });
+            }
+        }
+        let reason = match err.kind {
+            ErrorKind::Timeout => DisconnectReason::Timeout,
+            ErrorKind::Protocol => DisconnectReason::ProtocolError,
+            _ => DisconnectReason::ConnectionLost,
+        };
+        self.lost(reason, format!("reset after: {}", err.message), now);
+    }
+
+    fn protocol_failure(&mut self, e: ProtocolError, now: Instant) {
+        let err = ClientError::new(ErrorKind::Protocol, format!("protocol error: {}", e.0));
+        match self.state {
+            State::Ready if !self.inflight.is_empty() => self.reset_after(0, err, now),
+            State::Ready => self.lost(DisconnectReason::ProtocolError, err.message, now),
+            _ => self.connect_failed(err, now),
+        }
+    }
+
+    /// Empty `inflight`. Entries whose bytes were at least partly written fail with
+    /// `Connection`; the others were never seen by the server: they are returned for
+    /// requeueing when `requeue`, else fail with `Disconnected`.
+    fn fail_inflight(&mut self, message: &str, requeue: bool) -> Vec<Queued> {
+        let written = self.wbuf.written();
+        let unwritten = self.wbuf.unwritten();
+        let mut back = Vec::new();
+        for e in std::mem::take(&mut self.inflight) {
+            let Slot::User(token) = e.slot else { continue };
+            if e.start < written {
+                let error = ClientError::new(ErrorKind::Connection, message).with_command(e.name);
+                self.out.push(Completion::Failed { token, error });
+            } else if requeue {
+                let from = (e.start - written) as usize;
+                let to = (e.end - written) as usize;
+                back.push(Queued {
+                    seq: e.seq,
+                    token,
+                    bytes: unwritten[from..to].to_vec(),
+                    name: e.name,
+                    patient: e.patient,
+                    timeout: e.timeout,
+                });
+            } else {
+                let error = ClientError::new(ErrorKind::Disconnected, format!("{message} before the command was sent"))
+                    .with_command(e.name);
+                self.out.push(Completion::Failed { token, error });
+            }
+        }
+        self.wbuf.clear();
+        back
+    }
+
+    fn fail_queue(&mut self, kind: ErrorKind, message: &str) {
+        for q in std::mem::take(&mut self.queue) {
+            let error = ClientError::new(kind, message).with_command(q.name);
+            self.out.push(Completion::Failed { token: q.token, error });
+        }
+    }
+
+    /// Index of the first inflight entry whose bytes are not completely written.
+    fn first_unwritten(&self) -> usize {
+        let written = self.wbuf.written();
+        self.inflight.iter().position(|e| e.end > written).unwrap_or(0)
+    }
+}
+
+fn find<T>(q: &VecDeque<T>, seq: u64, key: impl Fn(&T) -> u64) -> Option<usize> {
+    q.binary_search_by_key(&seq, key).ok()
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests;

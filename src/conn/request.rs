@@ -1,0 +1,199 @@
+//! A command on its way to the server: its encoding, the token that names its completion, its
+//! name for error messages, and what its deadline should be.
+
+use crate::protocol::encode_command;
+use std::time::Duration;
+
+/// How long the client waits for this command's reply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Deadline {
+    /// The connection's `request_timeout`.
+    Default,
+    /// A per-command override (`timeout => { 'DEBUG SLEEP' => 120 }`).
+    After(Duration),
+    /// No client-side deadline.
+    Never,
+}
+
+/// A blocking command's server-side wait, which its client deadline must cover.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Blocking {
+    /// Blocks at most this long on the server.
+    For(Duration),
+    /// Blocks until data arrives (a timeout of 0).
+    Forever,
+}
+
+/// The command name (and subcommand of container commands) for error messages. Inline and
+/// bounded, so naming a request costs no allocation; never holds any other argument, so
+/// secrets given to AUTH or HELLO cannot leak through it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CommandName {
+    bytes: [u8; 40],
+    len: u8,
+}
+
+impl CommandName {
+    pub fn new(args: &[&[u8]]) -> Self {
+        let mut name = CommandName { bytes: [0; 40], len: 0 };
+        let Some(first) = args.first() else {
+            name.push(b"?");
+            return name;
+        };
+        name.push_upper(first, 24);
+        if args.len() > 1 && is_container(&name.bytes[..name.len as usize]) {
+            let sub = args[1];
+            if sub.len() <= 14 && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_') {
+                name.push(b" ");
+                name.push_upper(sub, 14);
+            }
+        }
+        name
+    }
+
+    fn push(&mut self, b: &[u8]) {
+        for &c in b {
+            if (self.len as usize) < self.bytes.len() {
+                self.bytes[self.len as usize] = c;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn push_upper(&mut self, b: &[u8], max: usize) {
+        for &c in b.iter().take(max) {
+            let c = if c.is_ascii_graphic() { c.to_ascii_uppercase() } else { b'?' };
+            self.push(&[c]);
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII graphic bytes and spaces are ever stored.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("?")
+    }
+}
+
+impl std::fmt::Debug for CommandName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for CommandName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn is_container(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"ACL" | b"CLIENT" | b"CLUSTER" | b"COMMAND" | b"CONFIG" | b"DEBUG" | b"FUNCTION"
+            | b"LATENCY" | b"MEMORY" | b"MODULE" | b"OBJECT" | b"PUBSUB" | b"SCRIPT" | b"SLOWLOG"
+            | b"XGROUP" | b"XINFO"
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub token: u64,
+    pub bytes: Vec<u8>,
+    pub name: CommandName,
+    pub deadline: Deadline,
+    pub blocking: Option<Blocking>,
+}
+
+impl Request {
+    pub fn new(token: u64, args: &[&[u8]], deadline: Deadline) -> Self {
+        Request {
+            token,
+            bytes: encode_command(args),
+            name: CommandName::new(args),
+            deadline,
+            blocking: blocking_wait(args),
+        }
+    }
+}
+
+/// If `args` is a blocking command, how long the server may hold it.
+///
+/// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, BRPOPLPUSH, BLMOVE: last argument, seconds (fractional).
+/// BLMPOP, BZMPOP: first argument, seconds. XREAD, XREADGROUP: `BLOCK ms` when present.
+/// WAIT: last argument, ms. WAITAOF: last argument, ms. A timeout of 0 blocks forever.
+pub fn blocking_wait(args: &[&[u8]]) -> Option<Blocking> {
+    let name = args.first()?;
+    let upper = |want: &[u8]| name.len() == want.len() && name.eq_ignore_ascii_case(want);
+    let secs = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(|s| from_secs(s));
+    let millis = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(|ms| from_secs(ms / 1000.0));
+    if upper(b"BLPOP")
+        || upper(b"BRPOP")
+        || upper(b"BZPOPMIN")
+        || upper(b"BZPOPMAX")
+        || upper(b"BRPOPLPUSH")
+        || upper(b"BLMOVE")
+    {
+        return secs(args.last()).or(Some(Blocking::Forever));
+    }
+    if upper(b"BLMPOP") || upper(b"BZMPOP") {
+        return secs(args.get(1)).or(Some(Blocking::Forever));
+    }
+    if upper(b"WAIT") || upper(b"WAITAOF") {
+        return millis(args.last()).or(Some(Blocking::Forever));
+    }
+    if upper(b"XREAD") || upper(b"XREADGROUP") {
+        let block = args.iter().position(|a| a.eq_ignore_ascii_case(b"BLOCK"))?;
+        return millis(args.get(block + 1)).or(Some(Blocking::Forever));
+    }
+    None
+}
+
+fn from_secs(s: f64) -> Blocking {
+    if s <= 0.0 || !s.is_finite() {
+        Blocking::Forever
+    } else {
+        Blocking::For(Duration::from_secs_f64(s.min(1e9)))
+    }
+}
+
+fn parse_f64(a: &[u8]) -> Option<f64> {
+    std::str::from_utf8(a).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(args: &[&str]) -> Option<Blocking> {
+        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        blocking_wait(&v)
+    }
+
+    #[test]
+    fn finds_server_timeouts_of_blocking_commands() {
+        assert_eq!(b(&["blpop", "a", "b", "30"]), Some(Blocking::For(Duration::from_secs(30))));
+        assert_eq!(b(&["BRPOP", "a", "0.5"]), Some(Blocking::For(Duration::from_millis(500))));
+        assert_eq!(b(&["BLPOP", "a", "0"]), Some(Blocking::Forever));
+        assert_eq!(b(&["blmove", "s", "d", "LEFT", "RIGHT", "2"]), Some(Blocking::For(Duration::from_secs(2))));
+        assert_eq!(b(&["BLMPOP", "3", "1", "k", "LEFT"]), Some(Blocking::For(Duration::from_secs(3))));
+        assert_eq!(b(&["XREAD", "COUNT", "2", "BLOCK", "1500", "STREAMS", "s", "$"]), Some(Blocking::For(Duration::from_millis(1500))));
+        assert_eq!(b(&["XREAD", "STREAMS", "s", "0"]), None);
+        assert_eq!(b(&["WAIT", "1", "0"]), Some(Blocking::Forever));
+        assert_eq!(b(&["GET", "BLPOP"]), None);
+        assert_eq!(b(&["BLPOP", "k", "x"]), Some(Blocking::Forever));
+    }
+
+    #[test]
+    fn names_never_include_arguments() {
+        let n = |args: &[&str]| {
+            let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            CommandName::new(&v).to_string()
+        };
+        assert_eq!(n(&["get", "secretkey"]), "GET");
+        assert_eq!(n(&["debug", "sleep", "2"]), "DEBUG SLEEP");
+        assert_eq!(n(&["AUTH", "user", "hunter2"]), "AUTH");
+        assert_eq!(n(&["client", "setname", "x"]), "CLIENT SETNAME");
+        assert_eq!(n(&["config", "set", "requirepass", "pw"]), "CONFIG SET");
+        assert_eq!(n(&["client", "secret value with spaces"]), "CLIENT");
+        assert_eq!(n(&[]), "?");
+    }
+}

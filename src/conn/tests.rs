@@ -1,0 +1,626 @@
+//! State-machine tests with a simulated clock: no sockets, no sleeping.
+
+use super::*;
+use crate::protocol::Node;
+
+struct H {
+    conn: Conn,
+    now: Instant,
+    /// Everything the connection asked to write, in order.
+    wire: Vec<u8>,
+    done: Vec<Completion>,
+    actions: Vec<Action>,
+}
+
+fn cfg() -> ConnConfig {
+    let mut c = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: 6379 });
+    c.reconnect.jitter = 0.0;
+    c
+}
+
+fn args(a: &[&str]) -> Vec<&'static [u8]> {
+    a.iter().map(|s| -> &'static [u8] { Box::leak(s.as_bytes().to_vec().into_boxed_slice()) }).collect()
+}
+
+impl H {
+    fn new(cfg: ConnConfig) -> H {
+        let now = Instant::now();
+        H { conn: Conn::new(Arc::new(cfg), now, 1), now, wire: Vec::new(), done: Vec::new(), actions: Vec::new() }
+    }
+
+    /// Connected and handshaken (no handshake configured).
+    fn ready(cfg: ConnConfig) -> H {
+        let mut h = H::new(cfg);
+        h.conn.connect(1000, h.now);
+        h.pump();
+        assert_eq!(h.actions, vec![Action::Connect]);
+        h.conn.transport_ready(h.now);
+        h.pump();
+        assert!(h.conn.is_ready());
+        h.take();
+        h.actions.clear();
+        h
+    }
+
+    fn submit(&mut self, token: u64, a: &[&str]) {
+        self.conn.submit(Request::new(token, &args(a), Deadline::Default), self.now);
+        self.pump();
+    }
+
+    /// Collect actions and completions; write everything the connection wants written.
+    fn pump(&mut self) {
+        while let Some(a) = self.conn.poll_action() {
+            self.actions.push(a);
+        }
+        self.write_all();
+        self.conn.take_completions(&mut self.done);
+    }
+
+    fn write_all(&mut self) {
+        let bytes = self.conn.write_buf().unwritten();
+        self.wire.extend_from_slice(&bytes);
+        self.conn.wrote(bytes.len(), self.now);
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.conn.read_buf().extend_from_slice(bytes);
+        self.conn.bytes_read(self.now);
+        self.pump();
+    }
+
+    /// Move the clock, firing deadlines exactly when they fall due.
+    fn advance(&mut self, d: Duration) {
+        let until = self.now + d;
+        while let Some(t) = self.conn.poll_timeout() {
+            if t > until {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.conn.handle_timeout(self.now);
+            self.pump();
+        }
+        self.now = until;
+    }
+
+    fn take(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.done)
+    }
+
+    fn take_wire(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.wire)
+    }
+}
+
+fn reply_text(c: &Completion) -> (u64, String) {
+    match c {
+        Completion::Reply { token, reply } => {
+            let text = match reply.root() {
+                Node::Integer(i) => i.to_string(),
+                Node::Nil => "nil".into(),
+                Node::Array(n) => format!("array({n})"),
+                Node::Error(r) => format!("ERR:{}", String::from_utf8_lossy(reply.bytes(r))),
+                Node::Simple(r) | Node::Bulk(r) => String::from_utf8_lossy(reply.bytes(r)).into_owned(),
+            };
+            (*token, text)
+        }
+        other => panic!("not a reply: {other:?}"),
+    }
+}
+
+fn failure(c: &Completion) -> (u64, ErrorKind, String) {
+    match c {
+        Completion::Failed { token, error } => (*token, error.kind, error.message.clone()),
+        other => panic!("not a failure: {other:?}"),
+    }
+}
+
+fn failures(cs: &[Completion]) -> Vec<(u64, ErrorKind)> {
+    cs.iter().filter_map(|c| match c {
+        Completion::Failed { token, error } => Some((*token, error.kind)),
+        _ => None,
+    }).collect()
+}
+
+fn events(cs: &[Completion]) -> Vec<ConnEvent> {
+    cs.iter().filter_map(|c| match c {
+        Completion::Event(e) => Some(e.clone()),
+        _ => None,
+    }).collect()
+}
+
+#[test]
+fn replies_match_requests_in_order_at_every_split() {
+    let stream: &[u8] = b"+OK\r\n$5\r\nhello\r\n*2\r\n:1\r\n$-1\r\n-WRONGTYPE bad\r\n";
+    for cut in 0..=stream.len() {
+        let mut h = H::ready(cfg());
+        h.submit(1, &["SET", "a", "b"]);
+        h.submit(2, &["GET", "a"]);
+        h.submit(3, &["MGET", "x", "y"]);
+        h.submit(4, &["INCR", "a"]);
+        h.feed(&stream[..cut]);
+        h.feed(&stream[cut..]);
+        let got: Vec<_> = h.take().iter().map(reply_text).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "OK".into()),
+                (2, "hello".into()),
+                (3, "array(2)".into()),
+                (4, "ERR:WRONGTYPE bad".into())
+            ],
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn replies_one_byte_at_a_time() {
+    let mut h = H::ready(cfg());
+    for t in 0..50 {
+        h.submit(t, &["ECHO", &format!("payload-{t}")]);
+    }
+    let mut stream = Vec::new();
+    for t in 0..50 {
+        let p = format!("payload-{t}");
+        stream.extend_from_slice(format!("${}\r\n{p}\r\n", p.len()).as_bytes());
+    }
+    for b in &stream {
+        h.feed(std::slice::from_ref(b));
+    }
+    let got: Vec<_> = h.take().iter().map(reply_text).collect();
+    assert_eq!(got.len(), 50);
+    for (t, (tok, text)) in got.into_iter().enumerate() {
+        assert_eq!(tok, t as u64);
+        assert_eq!(text, format!("payload-{t}"));
+    }
+}
+
+#[test]
+fn commands_issued_together_leave_in_one_buffer() {
+    let mut h = H::ready(cfg());
+    for t in 0..3 {
+        h.conn.submit(Request::new(t, &args(&["PING"]), Deadline::Default), h.now);
+    }
+    let mut slices = [std::io::IoSlice::new(&[]); 8];
+    assert_eq!(h.conn.write_buf().fill_slices(&mut slices), 1, "small commands are packed into one slice");
+    assert_eq!(&*slices[0], b"*1\r\n$4\r\nPING\r\n".repeat(3).as_slice());
+}
+
+#[test]
+fn request_timeout_fails_that_request_and_resets_the_rest() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_millis(500));
+    let mut h = H::ready(c);
+    h.submit(1, &["DEBUG", "SLEEP", "2"]);
+    h.advance(Duration::from_millis(100));
+    h.submit(2, &["GET", "k"]);
+    h.submit(3, &["GET", "j"]);
+    h.advance(Duration::from_millis(399));
+    assert!(h.take().is_empty(), "nothing due yet");
+    h.advance(Duration::from_millis(1));
+    let done = h.take();
+    let (tok, kind, msg) = failure(&done[0]);
+    assert_eq!((tok, kind), (1, ErrorKind::Timeout));
+    assert!(msg.contains("DEBUG SLEEP") && msg.contains("0.5s"), "{msg}");
+    assert_eq!(failures(&done[1..]), vec![(2, ErrorKind::Connection), (3, ErrorKind::Connection)]);
+    assert!(matches!(
+        events(&done)[..],
+        [ConnEvent::Disconnected { reason: DisconnectReason::Timeout, .. }]
+    ));
+    assert_eq!(h.actions.last(), Some(&Action::Disconnect));
+    assert!(!h.conn.is_ready());
+    // A late reply from the reset connection must not be matched to anything.
+    assert_eq!(h.conn.inflight_len(), 0);
+}
+
+#[test]
+fn an_early_deadline_behind_a_blocking_command_resets_everything() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(5));
+    let mut h = H::ready(c);
+    h.submit(1, &["BLPOP", "q", "10"]);
+    h.submit(2, &["GET", "k"]);
+    h.advance(Duration::from_secs(5));
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(2, ErrorKind::Timeout), (1, ErrorKind::Connection)]);
+}
+
+#[test]
+fn blocking_commands_get_server_timeout_plus_buffer() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.read_timeout = Some(Duration::from_secs(1));
+    c.blocking_timeout_buffer = Duration::from_secs(2);
+    let mut h = H::ready(c);
+    h.submit(1, &["BLPOP", "q", "3"]);
+    h.advance(Duration::from_millis(4999));
+    assert!(h.take().is_empty(), "neither request_timeout nor read_timeout applies to BLPOP");
+    h.feed(b"*-1\r\n");
+    assert_eq!(reply_text(&h.take()[0]), (1, "nil".into()));
+
+    h.submit(2, &["BLPOP", "q", "3"]);
+    h.advance(Duration::from_secs(5));
+    assert_eq!(failures(&h.take()), vec![(2, ErrorKind::Timeout)]);
+}
+
+#[test]
+fn blocking_forever_has_no_client_deadline() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["BLPOP", "q", "0"]);
+    h.advance(Duration::from_secs(3600));
+    assert!(h.take().is_empty());
+    assert_eq!(h.conn.poll_timeout(), None);
+    h.feed(b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(reply_text(&h.take()[0]), (1, "array(2)".into()));
+}
+
+#[test]
+fn per_command_override_beats_request_timeout() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    let mut h = H::ready(c);
+    h.conn.submit(Request::new(1, &args(&["DEBUG", "SLEEP", "3"]), Deadline::After(Duration::from_secs(10))), h.now);
+    h.conn.submit(Request::new(2, &args(&["KEYS", "*"]), Deadline::Never), h.now);
+    h.pump();
+    h.advance(Duration::from_secs(9));
+    assert!(h.take().is_empty());
+    h.feed(b"+OK\r\n");
+    h.advance(Duration::from_secs(100));
+    let done = h.take();
+    assert_eq!(reply_text(&done[0]), (1, "OK".into()));
+    assert_eq!(done.len(), 1, "KEYS has no deadline");
+}
+
+#[test]
+fn read_timeout_detects_a_silent_server() {
+    let mut c = cfg();
+    c.request_timeout = None;
+    c.read_timeout = Some(Duration::from_secs(2));
+    let mut h = H::ready(c);
+    h.advance(Duration::from_secs(60));
+    assert!(h.take().is_empty(), "idle connections are not timed out");
+    h.submit(1, &["GET", "a"]);
+    h.submit(2, &["GET", "b"]);
+    h.advance(Duration::from_secs(1));
+    h.feed(b"$1\r\n1\r\n");
+    h.advance(Duration::from_millis(1999));
+    assert_eq!(h.take().len(), 1, "data arrived: the silence clock restarted");
+    h.advance(Duration::from_millis(1));
+    let done = h.take();
+    let (tok, kind, msg) = failure(&done[0]);
+    assert_eq!((tok, kind), (2, ErrorKind::Timeout));
+    assert!(msg.contains("read_timeout"), "{msg}");
+}
+
+#[test]
+fn write_timeout_when_the_socket_does_not_drain() {
+    let mut c = cfg();
+    c.write_timeout = Some(Duration::from_secs(1));
+    c.request_timeout = None;
+    c.read_timeout = None;
+    let mut h = H::ready(c);
+    // Submit without pumping writes: the socket accepts nothing.
+    h.conn.submit(Request::new(1, &args(&["SET", "k", "v"]), Deadline::Default), h.now);
+    h.advance(Duration::from_secs(1));
+    let (tok, kind, msg) = failure(&h.take()[0]);
+    assert_eq!((tok, kind), (1, ErrorKind::Timeout));
+    assert!(msg.contains("write_timeout"), "{msg}");
+}
+
+#[test]
+fn connect_timeout_fails_connect_and_waiting_commands() {
+    let mut c = cfg();
+    c.connect_timeout = Some(Duration::from_millis(300));
+    let mut h = H::new(c);
+    h.conn.connect(7, h.now);
+    h.submit(1, &["PING"]);
+    h.advance(Duration::from_millis(300));
+    let done = h.take();
+    let (tok, kind, msg) = failure(&done[0]);
+    assert_eq!((tok, kind), (7, ErrorKind::Timeout));
+    assert!(msg.contains("connect to 127.0.0.1:6379 timed out after 0.3s"), "{msg}");
+    assert_eq!(failures(&done), vec![(7, ErrorKind::Timeout), (1, ErrorKind::Connection)]);
+    assert_eq!(h.actions, vec![Action::Connect, Action::Disconnect]);
+    // No retry of a first connect: nothing else is scheduled.
+    assert_eq!(h.conn.poll_timeout(), None);
+}
+
+#[test]
+fn a_command_before_connect_connects_lazily() {
+    let mut h = H::new(cfg());
+    h.submit(1, &["PING"]);
+    assert_eq!(h.actions, vec![Action::Connect]);
+    assert!(h.take_wire().is_empty(), "nothing is written before the transport is up");
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), b"*1\r\n$4\r\nPING\r\n");
+    h.feed(b"+PONG\r\n");
+    let done = h.take();
+    assert!(matches!(events(&done)[..], [ConnEvent::Connected]));
+    assert_eq!(reply_text(done.last().unwrap()), (1, "PONG".into()));
+}
+
+#[test]
+fn handshake_runs_before_any_command_and_hides_the_password() {
+    let mut c = cfg();
+    c.handshake = Handshake {
+        username: Some(b"alice".to_vec()),
+        password: Some(b"s3cr3t".to_vec()),
+        database: Some(2),
+        client_name: Some(b"app".to_vec()),
+    };
+    assert!(!format!("{:?}", c.handshake).contains("s3cr3t"));
+    let mut h = H::new(c);
+    h.conn.connect(9, h.now);
+    h.submit(1, &["SET", "k", "v"]);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    let wire = h.take_wire();
+    assert_eq!(
+        wire,
+        [
+            &b"*3\r\n$4\r\nAUTH\r\n$5\r\nalice\r\n$6\r\ns3cr3t\r\n"[..],
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n",
+            b"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$3\r\napp\r\n"
+        ]
+        .concat(),
+        "SET waits until the handshake succeeded (a failed SELECT must not write to db 0)"
+    );
+    h.feed(b"+OK\r\n+OK\r\n");
+    assert!(h.take_wire().is_empty());
+    h.feed(b"+OK\r\n");
+    assert_eq!(h.take_wire(), b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    h.feed(b"+OK\r\n");
+    let done = h.take();
+    assert!(matches!(done[0], Completion::Event(ConnEvent::Connected)));
+    assert!(matches!(done[1], Completion::Done { token: 9 }));
+    assert_eq!(reply_text(done.last().unwrap()), (1, "OK".into()));
+}
+
+#[test]
+fn failed_auth_fails_connect_with_a_redis_error_and_stays_disconnected() {
+    let mut c = cfg();
+    c.handshake.password = Some(b"hunter2".to_vec());
+    let mut h = H::new(c);
+    h.conn.connect(9, h.now);
+    h.submit(1, &["GET", "k"]);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    h.feed(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    let done = h.take();
+    let (tok, kind, msg) = failure(&done[0]);
+    assert_eq!((tok, kind), (9, ErrorKind::Redis));
+    assert!(msg.starts_with("AUTH failed: WRONGPASS"), "{msg}");
+    assert!(!msg.contains("hunter2"));
+    assert_eq!(failures(&done), vec![(9, ErrorKind::Redis), (1, ErrorKind::Connection)]);
+    assert!(done.iter().all(|c| !format!("{c:?}").contains("hunter2")));
+    assert!(!h.conn.is_ready());
+    assert_eq!(h.actions.last(), Some(&Action::Disconnect));
+}
+
+#[test]
+fn reconnects_with_backoff_and_replays_the_handshake() {
+    let mut c = cfg();
+    c.handshake.database = Some(3);
+    let mut h = H::new(c);
+    h.conn.connect(1, h.now);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    h.feed(b"+OK\r\n");
+    h.take();
+    h.take_wire();
+    h.actions.clear();
+
+    h.conn.eof(h.now);
+    h.pump();
+    let done = h.take();
+    assert!(matches!(
+        events(&done)[..],
+        [ConnEvent::Disconnected { reason: DisconnectReason::ServerClosed, .. }]
+    ));
+    // Commands issued while disconnected wait.
+    h.submit(2, &["GET", "a"]);
+    h.submit(3, &["GET", "b"]);
+    assert!(h.take().is_empty());
+    // First retry after reconnect_delay (100 ms, no jitter here).
+    h.advance(Duration::from_millis(99));
+    assert_eq!(h.actions, vec![Action::Disconnect]);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(h.actions, vec![Action::Disconnect, Action::Connect]);
+    // That attempt fails: the next delay doubles.
+    h.conn.transport_failed("Connection refused".into(), h.now);
+    h.pump();
+    assert!(matches!(events(&h.take())[..], [ConnEvent::Error(_)]));
+    h.advance(Duration::from_millis(199));
+    assert_eq!(h.actions.iter().filter(|a| **a == Action::Connect).count(), 1);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(h.actions.iter().filter(|a| **a == Action::Connect).count(), 2);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n");
+    h.feed(b"+OK\r\n");
+    assert_eq!(h.take_wire(), [&b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n"[..], b"*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"].concat());
+    h.feed(b"$1\r\nA\r\n$1\r\nB\r\n");
+    let got: Vec<_> = h.take().iter().filter(|c| matches!(c, Completion::Reply { .. })).map(reply_text).collect();
+    assert_eq!(got, vec![(2, "A".into()), (3, "B".into())]);
+    assert_eq!(h.conn.reconnect_attempts(), 0, "backoff resets once connected");
+}
+
+#[test]
+fn written_commands_fail_and_unwritten_ones_wait_for_the_reconnect() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["INCR", "counter"]);
+    // These two are accepted but the socket takes none of their bytes.
+    h.conn.submit(Request::new(2, &args(&["SET", "a", "1"]), Deadline::Default), h.now);
+    h.conn.submit(Request::new(3, &args(&["SET", "b", "2"]), Deadline::Default), h.now);
+    h.take_wire();
+    h.conn.io_error("Connection reset by peer".into(), h.now);
+    h.pump();
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(1, ErrorKind::Connection)], "INCR may have run: it is not sent again");
+    assert!(failure(&done[0]).2.contains("Connection reset by peer"));
+    h.advance(Duration::from_millis(100));
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(
+        h.take_wire(),
+        [&b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"[..], b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"].concat()
+    );
+    h.feed(b"+OK\r\n+OK\r\n");
+    let got: Vec<_> = h.take().iter().filter(|c| matches!(c, Completion::Reply { .. })).map(reply_text).collect();
+    assert_eq!(got, vec![(2, "OK".into()), (3, "OK".into())]);
+}
+
+#[test]
+fn queue_is_bounded_while_disconnected() {
+    let mut c = cfg();
+    c.queue_size = 2;
+    let mut h = H::new(c);
+    h.submit(1, &["PING"]);
+    h.submit(2, &["PING"]);
+    h.submit(3, &["PING"]);
+    let (tok, kind, msg) = failure(&h.take()[0]);
+    assert_eq!((tok, kind), (3, ErrorKind::Disconnected));
+    assert!(msg.contains("queue_size"), "{msg}");
+    assert_eq!(h.conn.queued_len(), 2);
+}
+
+#[test]
+fn a_queued_command_times_out_without_a_reset() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.connect_timeout = Some(Duration::from_secs(10));
+    let mut h = H::new(c);
+    h.submit(1, &["GET", "a"]);
+    h.advance(Duration::from_millis(500));
+    h.submit(2, &["GET", "b"]);
+    h.advance(Duration::from_millis(500));
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(1, ErrorKind::Timeout)]);
+    assert!(failure(&done[0]).2.contains("waiting for a connection"));
+    assert_eq!(h.actions, vec![Action::Connect], "the connect attempt goes on");
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), b"*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
+}
+
+#[test]
+fn close_fails_everything_and_stops_auto_connect() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["GET", "a"]);
+    h.conn.close(Some(50), h.now);
+    h.pump();
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(1, ErrorKind::Connection)]);
+    assert!(matches!(done.last(), Some(Completion::Done { token: 50 })));
+    assert!(matches!(
+        events(&done)[..],
+        [ConnEvent::Disconnected { reason: DisconnectReason::Client, .. }]
+    ));
+    h.actions.clear();
+    h.submit(2, &["GET", "a"]);
+    assert_eq!(failures(&h.take()), vec![(2, ErrorKind::Disconnected)]);
+    assert!(h.actions.is_empty(), "no reconnect after an explicit close");
+    h.conn.connect(3, h.now);
+    h.pump();
+    assert_eq!(h.actions, vec![Action::Connect]);
+}
+
+#[test]
+fn garbage_from_the_server_is_a_protocol_error_for_the_head() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["GET", "a"]);
+    h.submit(2, &["GET", "b"]);
+    h.feed(b"HTTP/1.1 200 OK\r\n");
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(1, ErrorKind::Protocol), (2, ErrorKind::Connection)]);
+    assert!(matches!(
+        events(&done)[..],
+        [ConnEvent::Disconnected { reason: DisconnectReason::ProtocolError, .. }]
+    ));
+}
+
+#[test]
+fn an_unsolicited_reply_is_a_protocol_error() {
+    let mut h = H::ready(cfg());
+    h.feed(b"+surprise\r\n");
+    assert!(matches!(
+        events(&h.take())[..],
+        [ConnEvent::Disconnected { reason: DisconnectReason::ProtocolError, .. }]
+    ));
+}
+
+#[test]
+fn reconnect_off_leaves_the_connection_down() {
+    let mut c = cfg();
+    c.reconnect.enabled = false;
+    let mut h = H::ready(c);
+    h.conn.eof(h.now);
+    h.pump();
+    h.take();
+    h.actions.clear();
+    h.advance(Duration::from_secs(10));
+    assert!(h.actions.is_empty());
+    h.submit(1, &["PING"]);
+    assert_eq!(failures(&h.take()), vec![(1, ErrorKind::Disconnected)]);
+}
+
+#[test]
+fn every_request_completes_exactly_once_under_churn() {
+    // Random interleaving of submits, replies, losses and timeouts: each token completes once.
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_millis(50));
+    let mut h = H::ready(c);
+    let mut rng = 0x9e3779b97f4a7c15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut submitted = 0u64;
+    let mut pending_replies = 0usize;
+    for _ in 0..5000 {
+        match next() % 10 {
+            0..=4 => {
+                h.submit(submitted, &["PING"]);
+                submitted += 1;
+            }
+            5..=6 => {
+                let n = h.conn.inflight_len().saturating_sub(pending_replies);
+                if n > 0 {
+                    h.feed(b"+PONG\r\n");
+                }
+            }
+            7 => h.advance(Duration::from_millis(next() % 30)),
+            8 => {
+                if next() % 4 == 0 {
+                    h.conn.io_error("reset".into(), h.now);
+                    h.pump();
+                }
+            }
+            _ => {
+                if !h.conn.is_ready() && h.actions.last() == Some(&Action::Connect) {
+                    h.conn.transport_ready(h.now);
+                    h.pump();
+                } else {
+                    h.advance(Duration::from_millis(100));
+                }
+            }
+        }
+        pending_replies = 0;
+    }
+    h.conn.close(None, h.now);
+    h.pump();
+    let mut seen = std::collections::HashMap::new();
+    for c in h.take() {
+        let t = match c {
+            Completion::Reply { token, .. } | Completion::Failed { token, .. } => token,
+            _ => continue,
+        };
+        *seen.entry(t).or_insert(0) += 1;
+    }
+    for t in 0..submitted {
+        assert_eq!(seen.get(&t), Some(&1), "token {t} completed {:?} times", seen.get(&t));
+    }
+}

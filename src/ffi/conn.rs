@@ -1,0 +1,192 @@
+//! `fior_conn_*`: connections of an engine, and submitting commands to them.
+
+use super::boundary::with_engine;
+use super::engine::FiorEngine;
+use super::types::*;
+use crate::conn::{Address, ConnConfig, Deadline, Handshake, Reconnect, Request};
+use crate::runtime::Submission;
+use std::time::Duration;
+
+/// Register a connection described by `options`; `*conn` receives its id. It connects on
+/// `fior_conn_connect` or on its first command.
+#[no_mangle]
+pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorConnOptions, conn: *mut u64) -> FiorResult {
+    with_engine!(engine, FiorResult::Panic, |e| {
+        if options.is_null() || conn.is_null() {
+            return FiorResult::NullArgument;
+        }
+        // SAFETY: non-null, points to a valid FiorConnOptions for this call (caller's contract).
+        let o = unsafe { &*options };
+        let Some(config) = config_from(o) else { return FiorResult::InvalidArgument };
+        match e.engine.open(config) {
+            Ok(id) => {
+                // SAFETY: non-null and writable (caller's contract).
+                unsafe { *conn = id };
+                FiorResult::Ok
+            }
+            Err(_) => FiorResult::EngineStopped,
+        }
+    })
+}
+
+/// Connect; `token` completes (Done or Failed) when the connection is ready or the attempt failed.
+#[no_mangle]
+pub extern "C" fn fior_conn_connect(engine: *mut FiorEngine, conn: u64, token: u64) -> FiorResult {
+    with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Connect { conn, token })))
+}
+
+/// Submit one command (`argc` arguments, the name first). `timeout`: seconds; negative for the
+/// connection's default, 0 for none. `token` completes with its reply or failure.
+#[no_mangle]
+pub extern "C" fn fior_conn_submit(
+    engine: *mut FiorEngine,
+    conn: u64,
+    token: u64,
+    timeout: f64,
+    argc: usize,
+    argv: *const FiorSlice,
+) -> FiorResult {
+    with_engine!(engine, FiorResult::Panic, |e| {
+        // SAFETY: `argv` holds `argc` slices valid for this call (caller's contract).
+        let Some(request) = (unsafe { request_from(token, timeout, argc, argv) }) else {
+            return FiorResult::InvalidArgument;
+        };
+        status(e.engine.send(Submission::Command { conn, request }))
+    })
+}
+
+/// Submit `count` commands at once: they are written together, in order.
+#[no_mangle]
+pub extern "C" fn fior_conn_submit_many(
+    engine: *mut FiorEngine,
+    conn: u64,
+    count: usize,
+    commands: *const FiorCommand,
+) -> FiorResult {
+    with_engine!(engine, FiorResult::Panic, |e| {
+        if count == 0 {
+            return FiorResult::Ok;
+        }
+        if commands.is_null() {
+            return FiorResult::NullArgument;
+        }
+        // SAFETY: `commands` holds `count` commands valid for this call (caller's contract).
+        let cmds = unsafe { std::slice::from_raw_parts(commands, count) };
+        let mut requests = Vec::with_capacity(count);
+        for c in cmds {
+            // SAFETY: as above, each command's argv holds argc slices.
+            match unsafe { request_from(c.token, c.timeout, c.argc, c.argv) } {
+                Some(r) => requests.push(r),
+                None => return FiorResult::InvalidArgument,
+            }
+        }
+        status(e.engine.send(Submission::Commands { conn, requests }))
+    })
+}
+
+/// Close the connection now (see the Perl `disconnect`). When `has_token`, `token` completes
+/// with Done once closed.
+#[no_mangle]
+pub extern "C" fn fior_conn_close(engine: *mut FiorEngine, conn: u64, token: u64, has_token: bool) -> FiorResult {
+    let token = has_token.then_some(token);
+    with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Close { conn, token })))
+}
+
+/// Close the connection and release it; its id becomes invalid.
+#[no_mangle]
+pub extern "C" fn fior_conn_drop(engine: *mut FiorEngine, conn: u64) -> FiorResult {
+    with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Drop { conn })))
+}
+
+fn status(r: Result<(), crate::runtime::EngineGone>) -> FiorResult {
+    match r {
+        Ok(()) => FiorResult::Ok,
+        Err(_) => FiorResult::EngineStopped,
+    }
+}
+
+/// # Safety
+/// `argv` must point to `argc` slices, each pointing to `len` readable bytes (or NULL with
+/// length 0), all valid for the duration of the call.
+unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorSlice) -> Option<Request> {
+    if argc == 0 || argv.is_null() {
+        return None;
+    }
+    let slices = std::slice::from_raw_parts(argv, argc);
+    let mut args: Vec<&[u8]> = Vec::with_capacity(argc);
+    for s in slices {
+        args.push(bytes(*s)?);
+    }
+    let deadline = if timeout.is_nan() || timeout < 0.0 {
+        Deadline::Default
+    } else if timeout == 0.0 {
+        Deadline::Never
+    } else {
+        Deadline::After(Duration::try_from_secs_f64(timeout).ok()?)
+    };
+    Some(Request::new(token, &args, deadline))
+}
+
+/// # Safety
+/// `s.ptr` must be NULL (then `s.len` must be 0) or point to `s.len` readable bytes.
+unsafe fn bytes<'a>(s: FiorSlice) -> Option<&'a [u8]> {
+    if s.ptr.is_null() {
+        return (s.len == 0).then_some(&[]);
+    }
+    Some(std::slice::from_raw_parts(s.ptr, s.len))
+}
+
+/// Present (non-NULL) slice → owned bytes.
+fn owned(s: FiorSlice) -> Option<Vec<u8>> {
+    if s.ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL slices point to `len` readable bytes (caller's contract).
+    Some(unsafe { std::slice::from_raw_parts(s.ptr, s.len) }.to_vec())
+}
+
+fn seconds(s: f64) -> Option<Duration> {
+    (s.is_finite() && s > 0.0).then(|| Duration::from_secs_f64(s.min(1e9)))
+}
+
+fn config_from(o: &FiorConnOptions) -> Option<ConnConfig> {
+    let address = match owned(o.path) {
+        Some(path) if !path.is_empty() => {
+            use std::os::unix::ffi::OsStringExt;
+            Address::Unix { path: std::ffi::OsString::from_vec(path).into() }
+        }
+        _ => {
+            let host = String::from_utf8(owned(o.host)?).ok()?;
+            if host.is_empty() || o.port == 0 {
+                return None;
+            }
+            Address::Tcp { host, port: o.port }
+        }
+    };
+    let mut c = ConnConfig::new(address);
+    c.connect_timeout = seconds(o.connect_timeout);
+    c.read_timeout = seconds(o.read_timeout);
+    c.write_timeout = seconds(o.write_timeout);
+    c.request_timeout = seconds(o.request_timeout);
+    c.blocking_timeout_buffer = seconds(o.blocking_timeout_buffer).unwrap_or_default();
+    c.handshake = Handshake {
+        username: owned(o.username),
+        password: owned(o.password),
+        database: u32::try_from(o.database).ok(),
+        client_name: owned(o.client_name),
+    };
+    c.reconnect = Reconnect {
+        enabled: o.reconnect,
+        delay: seconds(o.reconnect_delay).unwrap_or(Duration::from_millis(100)),
+        delay_max: seconds(o.reconnect_delay_max).unwrap_or(Duration::from_secs(60)),
+        jitter: if o.reconnect_jitter.is_finite() { o.reconnect_jitter.clamp(0.0, 1.0) } else { 0.0 },
+    };
+    c.queue_size = usize::try_from(o.queue_size).unwrap_or(usize::MAX);
+    if o.read_buffer_size > 0 {
+        c.read_buffer_size = usize::try_from(o.read_buffer_size).unwrap_or(c.read_buffer_size);
+    }
+    if o.write_buffer_size > 0 {
+        c.write_buffer_size = usize::try_from(o.write_buffer_size).unwrap_or(c.write_buffer_size);
+    }
+    Some(c)
+}

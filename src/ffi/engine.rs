@@ -1,0 +1,160 @@
+//! `fior_engine_*`: the process's engine handle, and draining completions.
+
+use super::boundary::{boundary, with_engine};
+use super::fork;
+use super::types::*;
+use crate::conn::{Completion, ConnEvent};
+use crate::protocol::Node;
+use crate::runtime::Engine;
+
+/// Opaque handle on the engine (the IO thread and its channels).
+pub struct FiorEngine {
+    pub(crate) engine: Engine,
+    pub(crate) poisoned: bool,
+    /// The completion the last `fior_engine_next` returned, kept alive for its view.
+    current: Option<Completion>,
+    nodes: Vec<FiorNode>,
+    command: String,
+}
+
+/// Start an engine (its IO thread). On success `*out` owns it; free with `fior_engine_free`.
+#[no_mangle]
+pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
+    boundary(FiorResult::Panic, || {
+        if out.is_null() {
+            return FiorResult::NullArgument;
+        }
+        let engine = match Engine::start() {
+            Ok(e) => e,
+            Err(_) => return FiorResult::Io,
+        };
+        fork::watch(&engine);
+        let boxed = Box::new(FiorEngine { engine, poisoned: false, current: None, nodes: Vec::new(), command: String::new() });
+        // SAFETY: `out` is non-null and points to writable storage for a pointer (caller's contract).
+        unsafe { *out = Box::into_raw(boxed) };
+        FiorResult::Ok
+    })
+}
+
+/// Stop the IO thread and free the engine. NULL is ignored. In a forked child (a process other
+/// than the one that created the engine) nothing of the parent's engine is touched: the handle
+/// is leaked, and its inherited file descriptors were already closed at fork time.
+#[no_mangle]
+pub extern "C" fn fior_engine_free(engine: *mut FiorEngine) {
+    boundary((), || {
+        if engine.is_null() {
+            return;
+        }
+        // SAFETY: a pointer from `fior_engine_new`, not freed before (caller's contract).
+        let boxed = unsafe { Box::from_raw(engine) };
+        fork::unwatch(&boxed.engine);
+        if boxed.engine.pid() != std::process::id() {
+            let FiorEngine { engine, .. } = *boxed;
+            fork::close_all(engine.abandon());
+            return;
+        }
+        drop(boxed);
+    })
+}
+
+/// The fd that becomes readable when completions wait; -1 for NULL.
+#[no_mangle]
+pub extern "C" fn fior_engine_notify_fd(engine: *mut FiorEngine) -> i32 {
+    with_engine!(engine, -1, |e| e.engine.notify_fd())
+}
+
+/// The process id that created this engine (0 for NULL).
+#[no_mangle]
+pub extern "C" fn fior_engine_pid(engine: *mut FiorEngine) -> u32 {
+    with_engine!(engine, 0, |e| e.engine.pid())
+}
+
+/// Whether the IO thread runs (false for NULL or a poisoned handle).
+#[no_mangle]
+pub extern "C" fn fior_engine_is_running(engine: *mut FiorEngine) -> bool {
+    with_engine!(engine, false, |e| e.engine.is_running())
+}
+
+/// Begin a drain: call after reading the notify fd and before `fior_engine_next`.
+#[no_mangle]
+pub extern "C" fn fior_engine_begin_drain(engine: *mut FiorEngine) {
+    with_engine!(engine, (), |e| e.engine.begin_drain())
+}
+
+/// Fetch the next completion into `*out`; returns false when none waits. The view (nodes,
+/// message, command) stays valid until the next call on this engine.
+#[no_mangle]
+pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorCompletion) -> bool {
+    with_engine!(engine, false, |e| {
+        if out.is_null() {
+            return false;
+        }
+        e.current = None;
+        let Some((conn, completion)) = e.engine.next() else { return false };
+        let mut c = FiorCompletion::empty();
+        c.conn = conn;
+        e.nodes.clear();
+        e.command.clear();
+        match &completion {
+            Completion::Reply { token, reply } => {
+                c.token = *token;
+                c.kind = FiorCompletionKind::Reply;
+                e.nodes.extend(reply.nodes().map(|n| node_view(reply, n)));
+            }
+            Completion::Done { token } => {
+                c.token = *token;
+                c.kind = FiorCompletionKind::Done;
+            }
+            Completion::Failed { token, error } => {
+                c.token = *token;
+                c.kind = FiorCompletionKind::Failed;
+                c.error_kind = error.kind.into();
+                c.message = FiorSlice::of(error.message.as_bytes());
+                c.timeout_kind = error.timeout_kind.into();
+                c.timeout = error.timeout.map(|d| d.as_secs_f64()).unwrap_or(-1.0);
+                if let Some(name) = error.command {
+                    e.command.push_str(name.as_str());
+                }
+            }
+            Completion::Event(ev) => {
+                c.kind = FiorCompletionKind::Event;
+                match ev {
+                    ConnEvent::Connected => c.event = FiorEvent::Connected,
+                    ConnEvent::Disconnected { reason, message } => {
+                        c.event = FiorEvent::Disconnected;
+                        c.reason = (*reason).into();
+                        c.message = FiorSlice::of(message.as_bytes());
+                    }
+                    ConnEvent::Error(error) => {
+                        c.event = FiorEvent::Error;
+                        c.error_kind = error.kind.into();
+                        c.message = FiorSlice::of(error.message.as_bytes());
+                    }
+                }
+            }
+        }
+        c.nodes = e.nodes.as_ptr();
+        c.node_count = e.nodes.len();
+        if !e.command.is_empty() {
+            c.command = FiorSlice::of(e.command.as_bytes());
+        }
+        // The message points into `completion`; keep it alive as `current` (moving the enum
+        // does not move the heap data its strings and buffers point to).
+        e.current = Some(completion);
+        // SAFETY: `out` is non-null and writable (caller's contract).
+        unsafe { *out = c };
+        true
+    })
+}
+
+fn node_view(reply: &crate::protocol::Reply, n: &Node) -> FiorNode {
+    let (kind, integer, bytes): (FiorNodeKind, i64, &[u8]) = match n {
+        Node::Simple(r) => (FiorNodeKind::Simple, 0, reply.bytes(r)),
+        Node::Error(r) => (FiorNodeKind::Error, 0, reply.bytes(r)),
+        Node::Bulk(r) => (FiorNodeKind::Bulk, 0, reply.bytes(r)),
+        Node::Integer(i) => (FiorNodeKind::Integer, *i, &[]),
+        Node::Nil => (FiorNodeKind::Nil, 0, &[]),
+        Node::Array(len) => return FiorNode { kind: FiorNodeKind::Array, integer: 0, ptr: std::ptr::null(), len: *len },
+    };
+    FiorNode { kind, integer, ptr: bytes.as_ptr(), len: bytes.len() }
+}

@@ -1,0 +1,62 @@
+//! Fork safety. A child created by `fork` inherits copies of the engine's file descriptors
+//! (sockets, pipes, the poll fd) but not its IO thread. Right at the fork, a `pthread_atfork`
+//! child handler closes those copies, so that the child never reads or writes the parent's
+//! sockets and never keeps a parent's connection open after the parent closed it. It touches
+//! nothing but atomics and `close`: any lock may have been held by a thread that does not
+//! exist in the child. The Perl side then notices the new pid and starts a fresh engine.
+
+use crate::runtime::{Engine, FdRegistry};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Once;
+
+const SLOTS: usize = 64;
+
+/// Fd registries of the live engines of this process.
+static ENGINES: [AtomicPtr<FdRegistry>; SLOTS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+static INSTALL: Once = Once::new();
+
+/// Have the fork handler close `engine`'s fds in children.
+pub(crate) fn watch(engine: &Engine) {
+    INSTALL.call_once(|| {
+        // SAFETY: registers a plain function; no other preconditions.
+        unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+    });
+    let ptr = engine.fds() as *const FdRegistry as *mut FdRegistry;
+    for slot in &ENGINES {
+        if slot.compare_exchange(std::ptr::null_mut(), ptr, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return;
+        }
+    }
+    // More than SLOTS engines at once: the extra ones rely on `Engine::abandon` in the child.
+}
+
+/// Stop watching `engine` (before it is dropped).
+pub(crate) fn unwatch(engine: &Engine) {
+    let ptr = engine.fds() as *const FdRegistry as *mut FdRegistry;
+    for slot in &ENGINES {
+        let _ = slot.compare_exchange(ptr, std::ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
+
+extern "C" fn in_child() {
+    crate::runtime::note_fork();
+    for slot in &ENGINES {
+        let ptr = slot.swap(std::ptr::null_mut(), Ordering::SeqCst);
+        // SAFETY: a registry stays alive while it is in a slot (`unwatch` runs before the engine
+        // is dropped), and in the child no other thread exists to drop it.
+        if let Some(registry) = unsafe { ptr.as_ref() } {
+            registry.drain(|fd| {
+                // SAFETY: the fd is one of the engine's (see FdRegistry); the child owns only a copy.
+                unsafe { libc::close(fd) };
+            });
+        }
+    }
+}
+
+/// Close the fds the child still holds of an abandoned engine that was not watched.
+pub(crate) fn close_all(fds: Vec<i32>) {
+    for fd in fds {
+        // SAFETY: as in `in_child`.
+        unsafe { libc::close(fd) };
+    }
+}

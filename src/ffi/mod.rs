@@ -1,0 +1,18 @@
+//! The C ABI that the XS glue calls. The only `unsafe` code of the crate lives here.
+//!
+//! Conventions (after rustls-ffi): one `fior_` prefix; opaque handles created by `_new` and
+//! released by a NULL-safe `_free`; inputs are borrowed for the duration of the call; outputs
+//! are views that stay valid until the next call on the same handle, so C copies them at once
+//! and never frees Rust memory. Every exported function runs inside [`boundary`]: a panic
+//! becomes `FIOR_PANIC` (or a neutral value) and poisons the engine handle. No callbacks into
+//! the caller exist: a Perl `croak` is a longjmp and must never unwind through Rust frames.
+
+mod boundary;
+mod conn;
+mod engine;
+mod fork;
+mod types;
+
+pub use conn::*;
+pub use engine::*;
+pub use types::*;

@@ -1,0 +1,245 @@
+//! Types shared with C.
+
+use crate::conn::{DisconnectReason, ErrorKind, TimeoutKind};
+use std::os::raw::c_char;
+
+/// Result of a call. Numbers are never reused.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorResult {
+    Ok = 0,
+    NullArgument = 1,
+    Panic = 2,
+    InvalidArgument = 3,
+    /// The IO thread is not running (it stopped or crashed).
+    EngineStopped = 4,
+    /// The engine could not start (thread, pipe or poll creation failed).
+    Io = 5,
+    /// An earlier call panicked; the handle must not be used any more.
+    Poisoned = 6,
+}
+
+/// A borrowed byte string. A NULL `ptr` means "absent" (distinct from empty).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorSlice {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl FiorSlice {
+    pub const EMPTY: FiorSlice = FiorSlice { ptr: std::ptr::null(), len: 0 };
+
+    pub fn of(b: &[u8]) -> FiorSlice {
+        FiorSlice { ptr: b.as_ptr(), len: b.len() }
+    }
+}
+
+/// How to reach a server and behave. Durations are seconds; zero or negative means "none".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorConnOptions {
+    /// Host name or IP literal (TCP), when `path` is absent.
+    pub host: FiorSlice,
+    pub port: u16,
+    /// Unix socket path; when present, `host` and `port` are ignored.
+    pub path: FiorSlice,
+    pub connect_timeout: f64,
+    pub read_timeout: f64,
+    pub write_timeout: f64,
+    pub request_timeout: f64,
+    pub blocking_timeout_buffer: f64,
+    pub username: FiorSlice,
+    pub password: FiorSlice,
+    /// Negative: do not SELECT.
+    pub database: i64,
+    pub client_name: FiorSlice,
+    pub reconnect: bool,
+    pub reconnect_delay: f64,
+    pub reconnect_delay_max: f64,
+    pub reconnect_jitter: f64,
+    pub queue_size: u64,
+    pub read_buffer_size: u64,
+    pub write_buffer_size: u64,
+}
+
+/// One command of a batch.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorCommand {
+    pub token: u64,
+    /// Seconds: negative = the connection's default, 0 = no deadline, positive = this long.
+    pub timeout: f64,
+    pub argc: usize,
+    pub argv: *const FiorSlice,
+}
+
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorNodeKind {
+    Simple = 1,
+    Error = 2,
+    Integer = 3,
+    Bulk = 4,
+    Nil = 5,
+    /// `len` elements follow, in pre-order.
+    Array = 6,
+}
+
+/// One value of a reply; a reply is a pre-order sequence of nodes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorNode {
+    pub kind: FiorNodeKind,
+    pub integer: i64,
+    pub ptr: *const u8,
+    /// Byte length of strings; element count of arrays.
+    pub len: usize,
+}
+
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorCompletionKind {
+    /// A reply (`nodes`), possibly an error reply (first node of kind Error).
+    Reply = 1,
+    /// A connect or close request finished.
+    Done = 2,
+    /// The request failed without a reply: see `error_kind`, `message`, `command`, `timeout*`.
+    Failed = 3,
+    /// A connection event: see `event`.
+    Event = 4,
+}
+
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorEvent {
+    None = 0,
+    Connected = 1,
+    /// `reason` says why; `message` has details.
+    Disconnected = 2,
+    /// Something failed that no request waits for; `error_kind` and `message` describe it.
+    Error = 3,
+}
+
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorErrorKind {
+    None = 0,
+    Connection = 1,
+    Timeout = 2,
+    Protocol = 3,
+    Redis = 4,
+    Disconnected = 5,
+}
+
+impl From<ErrorKind> for FiorErrorKind {
+    fn from(k: ErrorKind) -> Self {
+        match k {
+            ErrorKind::Connection => FiorErrorKind::Connection,
+            ErrorKind::Timeout => FiorErrorKind::Timeout,
+            ErrorKind::Protocol => FiorErrorKind::Protocol,
+            ErrorKind::Redis => FiorErrorKind::Redis,
+            ErrorKind::Disconnected => FiorErrorKind::Disconnected,
+        }
+    }
+}
+
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorTimeoutKind {
+    None = 0,
+    Request = 1,
+    Connect = 2,
+    Read = 3,
+    Write = 4,
+}
+
+impl From<TimeoutKind> for FiorTimeoutKind {
+    fn from(k: TimeoutKind) -> Self {
+        match k {
+            TimeoutKind::None => FiorTimeoutKind::None,
+            TimeoutKind::Request => FiorTimeoutKind::Request,
+            TimeoutKind::Connect => FiorTimeoutKind::Connect,
+            TimeoutKind::Read => FiorTimeoutKind::Read,
+            TimeoutKind::Write => FiorTimeoutKind::Write,
+        }
+    }
+}
+
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorDisconnectReason {
+    None = 0,
+    ConnectionLost = 1,
+    Timeout = 2,
+    ServerClosed = 3,
+    ProtocolError = 4,
+    Client = 5,
+}
+
+impl From<DisconnectReason> for FiorDisconnectReason {
+    fn from(r: DisconnectReason) -> Self {
+        match r {
+            DisconnectReason::ConnectionLost => FiorDisconnectReason::ConnectionLost,
+            DisconnectReason::Timeout => FiorDisconnectReason::Timeout,
+            DisconnectReason::ServerClosed => FiorDisconnectReason::ServerClosed,
+            DisconnectReason::ProtocolError => FiorDisconnectReason::ProtocolError,
+            DisconnectReason::Client => FiorDisconnectReason::Client,
+        }
+    }
+}
+
+/// A completion, as a view valid until the next call on the engine.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorCompletion {
+    pub conn: u64,
+    pub token: u64,
+    pub kind: FiorCompletionKind,
+    pub error_kind: FiorErrorKind,
+    pub event: FiorEvent,
+    pub reason: FiorDisconnectReason,
+    pub timeout_kind: FiorTimeoutKind,
+    /// Seconds of the deadline that passed, or -1.
+    pub timeout: f64,
+    pub nodes: *const FiorNode,
+    pub node_count: usize,
+    pub message: FiorSlice,
+    /// Command name (never its arguments) of a failed request; absent otherwise.
+    pub command: FiorSlice,
+}
+
+impl FiorCompletion {
+    pub(crate) fn empty() -> Self {
+        FiorCompletion {
+            conn: 0,
+            token: 0,
+            kind: FiorCompletionKind::Done,
+            error_kind: FiorErrorKind::None,
+            event: FiorEvent::None,
+            reason: FiorDisconnectReason::None,
+            timeout_kind: FiorTimeoutKind::None,
+            timeout: -1.0,
+            nodes: std::ptr::null(),
+            node_count: 0,
+            message: FiorSlice::EMPTY,
+            command: FiorSlice::EMPTY,
+        }
+    }
+}
+
+/// A static, NUL-terminated description of a result code (any number is accepted).
+#[no_mangle]
+pub extern "C" fn fior_result_message(code: u32) -> *const c_char {
+    let s: &'static [u8] = match code {
+        0 => b"ok\0",
+        1 => b"a required pointer argument was NULL\0",
+        2 => b"internal error (a panic was caught); the engine is unusable\0",
+        3 => b"invalid argument\0",
+        4 => b"the engine's IO thread is not running\0",
+        5 => b"the engine could not start its IO thread\0",
+        6 => b"the engine is unusable after an internal error\0",
+        _ => b"unknown result code\0",
+    };
+    s.as_ptr() as *const c_char
+}

@@ -1,0 +1,22 @@
+//! RESP2 on the wire: command encoding, an incremental frame scanner that guards the
+//! `redis-protocol` decoder, and the flat reply representation handed to Perl.
+
+mod decoder;
+mod encode;
+mod reply;
+mod scanner;
+
+pub use decoder::{Decoder, MAX_REPLY_DEPTH};
+pub use encode::{encode_command, encoded_len};
+pub use reply::{Node, Reply};
+pub use scanner::{FrameScanner, Scan, ScanError};
+
+/// A reply stream that cannot be decoded: the connection is out of sync and must be reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,84 @@
+//! The two wake-up paths between threads, each coalesced by a flag so that a burst of work
+//! costs one wake-up:
+//! - [`Wake`]: Perl thread (and resolver threads) → IO thread, a nonblocking pipe in the poll set;
+//! - [`Notify`]: IO thread → Perl's event loop, a pipe whose read end Perl watches.
+
+use super::fds::FdRegistry;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub struct Wake {
+    tx: mio::unix::pipe::Sender,
+    pending: AtomicBool,
+}
+
+impl Wake {
+    /// A wake pipe; the receiver goes into the IO thread's poll set.
+    pub fn new(fds: &FdRegistry) -> io::Result<(Wake, mio::unix::pipe::Receiver)> {
+        let (tx, rx) = mio::unix::pipe::new()?;
+        fds.mark(tx.as_raw_fd());
+        fds.mark(rx.as_raw_fd());
+        Ok((Wake { tx, pending: AtomicBool::new(false) }, rx))
+    }
+
+    /// Make sure the IO thread looks at its queues soon. Only the first call after the IO
+    /// thread's last `acknowledge` writes to the pipe.
+    pub fn wake(&self) {
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            // A full pipe is already readable: nothing is lost when this write fails.
+            let _ = (&self.tx).write(&[1]);
+        }
+    }
+
+    /// Called by the IO thread before it drains its queues.
+    pub fn acknowledge(&self, rx: &mut mio::unix::pipe::Receiver) {
+        let mut sink = [0u8; 64];
+        while matches!(rx.read(&mut sink), Ok(n) if n > 0) {}
+        self.pending.store(false, Ordering::Release);
+    }
+}
+
+pub struct Notify {
+    rx: std::io::PipeReader,
+    tx: std::io::PipeWriter,
+    flagged: AtomicBool,
+}
+
+impl Notify {
+    /// The read end is left blocking: Perl reads it only when its loop says it is readable, and
+    /// Future::IO's default implementation expects a blocking handle.
+    pub fn new(fds: &FdRegistry) -> io::Result<Notify> {
+        let (rx, tx) = std::io::pipe()?;
+        fds.mark(rx.as_raw_fd());
+        fds.mark(tx.as_raw_fd());
+        Ok(Notify { rx, tx, flagged: AtomicBool::new(false) })
+    }
+
+    pub fn read_fd(&self) -> i32 {
+        self.rx.as_raw_fd()
+    }
+
+    /// Completions wait: make the read end readable unless it already is.
+    pub fn signal(&self) {
+        if !self.flagged.swap(true, Ordering::AcqRel) {
+            let _ = (&self.tx).write(&[1]);
+        }
+    }
+
+    /// Wake Perl regardless of the flag (the IO thread is going away).
+    pub fn signal_always(&self) {
+        self.flagged.store(true, Ordering::Release);
+        let _ = (&self.tx).write(&[1]);
+    }
+
+    /// Called by the Perl side after reading the pipe and before draining completions.
+    pub fn clear(&self) {
+        self.flagged.store(false, Ordering::Release);
+    }
+
+    #[cfg(test)]
+    pub fn reader(&self) -> &std::io::PipeReader {
+        &self.rx
+    }
+}
