@@ -164,6 +164,13 @@ typedef struct FiorSlice {
   size_t len;
 } FiorSlice;
 
+// A per-command deadline: `name` is a command ("KEYS") or command and subcommand
+// ("DEBUG SLEEP"), any case; `seconds` 0 means no deadline.
+typedef struct FiorCommandTimeout {
+  struct FiorSlice name;
+  double seconds;
+} FiorCommandTimeout;
+
 // How to reach a server and behave. Durations are seconds; zero or negative means "none".
 typedef struct FiorConnOptions {
   // Host name or IP literal (TCP), when `path` is absent.
@@ -188,6 +195,9 @@ typedef struct FiorConnOptions {
   uint64_t queue_size;
   uint64_t read_buffer_size;
   uint64_t write_buffer_size;
+  // Per-command deadlines (`timeouts_len` entries, or NULL).
+  const struct FiorCommandTimeout *timeouts;
+  size_t timeouts_len;
 } FiorConnOptions;
 
 // One command of a batch.
@@ -280,6 +290,23 @@ uint32_t fior_engine_pid(struct FiorEngine *engine);
 
 // Whether the IO thread runs (false for NULL or a poisoned handle).
 bool fior_engine_is_running(struct FiorEngine *engine);
+
+// After the engine stopped (`fior_engine_is_running` false, and `fior_engine_next` returned
+// false), or in a fork child: the next token that was submitted and will never complete.
+// Returns false when there is none left. The caller fails what waited on these tokens.
+bool fior_engine_next_orphan(struct FiorEngine *engine, uint64_t *token);
+
+// Have a fork child neutralise `fd` (a descriptor the caller owns, such as its duplicate of
+// the notify fd): in the child it is pointed at a pipe nobody writes, so a child's event loop
+// can never consume the parent's wake-ups through it. Undo with `fior_engine_unguard_fd`
+// before closing it.
+void fior_engine_guard_fd(struct FiorEngine *engine, int32_t fd);
+
+// Stop neutralising `fd` in fork children.
+void fior_engine_unguard_fd(struct FiorEngine *engine, int32_t fd);
+
+// How many submitted tokens have not completed yet (0 for NULL).
+uint64_t fior_engine_outstanding(struct FiorEngine *engine);
 
 // Begin a drain: call after reading the notify fd and before `fior_engine_next`.
 void fior_engine_begin_drain(struct FiorEngine *engine);

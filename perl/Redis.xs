@@ -16,13 +16,29 @@
 
 typedef FiorEngine *Future__IO__Redis__Engine;
 
-#define STACK_ARGS 16
+/* The engine class's stash, for the fast path of the typemap's type check. */
+static HV *fior_engine_stash = NULL;
 
-/* Completion status codes returned by drain(). */
-#define ST_OK 0
-#define ST_FAILED 1
-#define ST_EVENT 2
-#define ST_DONE 3
+/*
+ * Tokens. A single command, connect or close is named by a pointer: an RV to the Future that
+ * waits for it, whose reference the engine holds until the completion is delivered (pointers
+ * are even). A command of a pipeline batch is named by an odd integer, looked up in the
+ * %PENDING hash the Perl side passes to deliver().
+ */
+#define TOKEN_IS_FUTURE(t) (((t) & 1) == 0)
+
+static uint64_t future_token(pTHX_ SV *future) {
+    if (!SvROK(future))
+        croak("Future::IO::Redis: internal error: a Future was expected");
+    return (uint64_t)PTR2UV(newRV_inc(SvRV(future)));
+}
+
+static void release_token(pTHX_ uint64_t token) {
+    if (TOKEN_IS_FUTURE(token))
+        SvREFCNT_dec(INT2PTR(SV *, (UV)token));
+}
+
+#define STACK_ARGS 16
 
 static const char *error_kind_name(FiorErrorKind k) {
     switch (k) {
@@ -149,27 +165,28 @@ static SV *reply_to_sv(pTHX_ const FiorNode *nodes, size_t n) {
     return root ? root : newSV(0);
 }
 
-/* The bytes of one command argument: character strings as UTF-8, byte strings as they are. */
-static void arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *name, IV index) {
-    STRLEN len;
-    const char *p;
-    SvGETMAGIC(sv);
-    if (!SvOK(sv))
-        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is undef; commands take strings and numbers",
-              index, SVfARG(name));
-    if (SvROK(sv))
-        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is a reference; commands take strings and numbers",
-              index, SVfARG(name));
-    p = SvPV_nomg_const(sv, len);
-    out->ptr = (const uint8_t *)p;
-    out->len = len;
-}
-
 /* The command's name for messages: its first argument when that is a plain string. */
 static SV *command_label(pTHX_ SV *first) {
     if (first && SvOK(first) && !SvROK(first))
         return sv_2mortal(newSVpvf("%" SVf, SVfARG(first)));
     return sv_2mortal(newSVpvs("the command"));
+}
+
+/* The bytes of one command argument: character strings as UTF-8, byte strings as they are.
+ * `first` is the command's first argument, named in the message when this one is refused. */
+static void arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *first, IV index) {
+    STRLEN len;
+    const char *p;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv))
+        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is undef; commands take strings and numbers",
+              index, SVfARG(command_label(aTHX_ first)));
+    if (SvROK(sv))
+        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is a reference; commands take strings and numbers",
+              index, SVfARG(command_label(aTHX_ first)));
+    p = SvPV_nomg_const(sv, len);
+    out->ptr = (const uint8_t *)p;
+    out->len = len;
 }
 
 static FiorSlice opt_slice(pTHX_ HV *hv, const char *key, I32 klen) {
@@ -238,6 +255,28 @@ pid(engine)
   OUTPUT:
     RETVAL
 
+void
+guard_fd(engine, fd)
+    Future::IO::Redis::Engine engine
+    int fd
+  CODE:
+    fior_engine_guard_fd(engine, fd);
+
+void
+unguard_fd(engine, fd)
+    Future::IO::Redis::Engine engine
+    int fd
+  CODE:
+    fior_engine_unguard_fd(engine, fd);
+
+UV
+outstanding(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    RETVAL = fior_engine_outstanding(engine);
+  OUTPUT:
+    RETVAL
+
 bool
 is_running(engine)
     Future::IO::Redis::Engine engine
@@ -275,6 +314,28 @@ open(engine, opts)
         o.queue_size = (uint64_t)opt_num(aTHX_ opts, "queue_size", 10, 1000);
         o.read_buffer_size = (uint64_t)opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
         o.write_buffer_size = (uint64_t)opt_num(aTHX_ opts, "write_buffer_size", 17, 0);
+        {
+            /* timeout => { 'DEBUG SLEEP' => 120, ... } */
+            SV **t = hv_fetchs(opts, "timeout", 0);
+            if (t && SvROK(*t) && SvTYPE(SvRV(*t)) == SVt_PVHV) {
+                HV *tv = (HV *)SvRV(*t);
+                I32 n = hv_iterinit(tv), k = 0;
+                FiorCommandTimeout *list;
+                HE *he;
+                Newx(list, n > 0 ? n : 1, FiorCommandTimeout);
+                SAVEFREEPV(list);
+                while ((he = hv_iternext(tv)) && k < n) {
+                    STRLEN klen;
+                    const char *key = HePV(he, klen);
+                    list[k].name.ptr = (const uint8_t *)key;
+                    list[k].name.len = klen;
+                    list[k].seconds = SvNV(HeVAL(he));
+                    k++;
+                }
+                o.timeouts = list;
+                o.timeouts_len = (size_t)k;
+            }
+        }
         r = fior_conn_open(engine, &o, &conn);
         if (r == FIOR_RESULT_INVALID_ARGUMENT)
             croak("Future::IO::Redis: invalid connection options (host must be a non-empty UTF-8 name and port 1..65535)");
@@ -284,22 +345,34 @@ open(engine, opts)
     }
 
 UV
-connect(engine, conn, token)
+connect(engine, conn, future)
     Future::IO::Redis::Engine engine
     UV conn
-    UV token
+    SV *future
   CODE:
-    RETVAL = fior_conn_connect(engine, conn, token);
+    {
+        uint64_t token = future_token(aTHX_ future);
+        RETVAL = fior_conn_connect(engine, conn, token);
+        if (RETVAL)
+            release_token(aTHX_ token);
+    }
   OUTPUT:
     RETVAL
 
 UV
-close(engine, conn, token)
+close(engine, conn, future)
     Future::IO::Redis::Engine engine
     UV conn
-    SV *token
+    SV *future
   CODE:
-    RETVAL = fior_conn_close(engine, conn, SvOK(token) ? SvUV(token) : 0, SvOK(token) ? true : false);
+    if (SvOK(future)) {
+        uint64_t token = future_token(aTHX_ future);
+        RETVAL = fior_conn_close(engine, conn, token, true);
+        if (RETVAL)
+            release_token(aTHX_ token);
+    } else {
+        RETVAL = fior_conn_close(engine, conn, 0, false);
+    }
   OUTPUT:
     RETVAL
 
@@ -313,27 +386,30 @@ release(engine, conn)
     RETVAL
 
 UV
-submit(engine, conn, token, timeout, ...)
+submit(engine, conn, future, timeout, ...)
     Future::IO::Redis::Engine engine
     UV conn
-    UV token
+    SV *future
     NV timeout
   PREINIT:
     FiorSlice stack_args[STACK_ARGS];
     FiorSlice *args = stack_args;
     IV argc = items - 4, i;
-    SV *label;
+    uint64_t token;
   CODE:
+    /* Sends one command; `future` completes with its reply. Returns 0, or a FiorResult. */
     if (argc < 1)
         croak("Future::IO::Redis: no command given");
-    label = command_label(aTHX_ ST(4));
     if (argc > STACK_ARGS) {
         Newx(args, argc, FiorSlice);
         SAVEFREEPV(args);
     }
     for (i = 0; i < argc; i++)
-        arg_slice(aTHX_ ST(4 + i), &args[i], label, i + 1);
+        arg_slice(aTHX_ ST(4 + i), &args[i], ST(4), i + 1);
+    token = future_token(aTHX_ future);
     RETVAL = fior_conn_submit(engine, conn, token, timeout, (size_t)argc, args);
+    if (RETVAL)
+        release_token(aTHX_ token);
   OUTPUT:
     RETVAL
 
@@ -369,14 +445,13 @@ submit_many(engine, conn, commands)
         AV *cmd = (AV *)SvRV(*av_fetch(commands, i, 0));
         SSize_t argc = av_len(cmd) + 1 - 2, j;
         SV **first = av_fetch(cmd, 2, 0);
-        SV *label = command_label(aTHX_ first ? *first : NULL);
         cmds[i].token = SvUV(*av_fetch(cmd, 0, 0));
         cmds[i].timeout = SvNV(*av_fetch(cmd, 1, 0));
         cmds[i].argc = (size_t)argc;
         cmds[i].argv = &slices[at];
         for (j = 0; j < argc; j++) {
             SV **a = av_fetch(cmd, 2 + j, 0);
-            arg_slice(aTHX_ a ? *a : &PL_sv_undef, &slices[at++], label, j + 1);
+            arg_slice(aTHX_ a ? *a : &PL_sv_undef, &slices[at++], first ? *first : NULL, j + 1);
         }
     }
     RETVAL = fior_conn_submit_many(engine, conn, (size_t)n, cmds);
@@ -384,52 +459,43 @@ submit_many(engine, conn, commands)
     RETVAL
 
 void
-drain(engine)
+deliver(engine, pending, clients)
     Future::IO::Redis::Engine engine
+    HV *pending
+    HV *clients
   PREINIT:
     FiorCompletion c;
+    SV *first_error = NULL;
+    IV delivered = 0;
   PPCODE:
-    /* Returns (conn, token, status, value) for every waiting completion. */
+    /*
+     * Hand every waiting completion to what waits for it:
+     *   a Future named by its token (->done($reply) / ->fail($error)), or, for an odd token,
+     *   $pending{$token}, a pipeline batch
+     *     (a blessed array [future, remaining, \@results, first_token]; the reply or error goes
+     *     into its slot and Future::IO::Redis::Engine::_batch_done($batch) runs after the last);
+     *   connection events go to $clients{$conn}->_on_event(\%event).
+     * Each call into Perl is protected, so that a callback that dies cannot lose the other
+     * completions; the first such error is rethrown once all were delivered.
+     * Returns the number of completions handled, or -1 if the engine has stopped (its IO
+     * thread died): then nothing more will come.
+     */
     fior_engine_begin_drain(engine);
+    PUTBACK;
     while (fior_engine_next(engine, &c)) {
-        SV *value;
-        IV status;
-        /* Building values may call Perl (error constructors): publish our stack first. */
-        PUTBACK;
-        if (c.kind == FIOR_COMPLETION_KIND_REPLY) {
-            if (c.node_count > 0 && c.nodes[0].kind == FIOR_NODE_KIND_ERROR) {
-                status = ST_FAILED;
-                value = redis_error(aTHX_ c.nodes[0].ptr, c.nodes[0].len);
-            } else {
-                status = ST_OK;
-                value = reply_to_sv(aTHX_ c.nodes, c.node_count);
-            }
-        } else if (c.kind == FIOR_COMPLETION_KIND_DONE) {
-            status = ST_DONE;
-            value = newSV(0);
-        } else if (c.kind == FIOR_COMPLETION_KIND_FAILED) {
-            const char *names[3];
-            SV *values[3];
-            int nf = 0;
-            const char *tk = timeout_kind_name(c.timeout_kind);
-            if (c.command.ptr) {
-                names[nf] = "command";
-                values[nf++] = newSVpvn((const char *)c.command.ptr, c.command.len);
-            }
-            if (tk) {
-                names[nf] = "kind";
-                values[nf++] = newSVpv(tk, 0);
-            }
-            if (c.timeout >= 0) {
-                names[nf] = "timeout";
-                values[nf++] = newSVnv(c.timeout);
-            }
-            status = ST_FAILED;
-            value = new_error(aTHX_ error_kind_name(c.error_kind), (const char *)c.message.ptr, c.message.len,
-                              nf, names, values);
-        } else {
-            HV *ev = newHV();
-            status = ST_EVENT;
+        SV *value = NULL;
+        SV *target = NULL;
+        const char *method = NULL;
+        int failed = 0;
+        delivered++;
+        if (c.kind == FIOR_COMPLETION_KIND_EVENT) {
+            char key[24];
+            int klen = snprintf(key, sizeof key, "%" UVuf, (UV)c.conn);
+            SV **client = hv_fetch(clients, key, klen, 0);
+            HV *ev;
+            if (!client || !SvROK(*client))
+                continue;
+            ev = newHV();
             if (c.event == FIOR_EVENT_CONNECTED) {
                 (void)hv_stores(ev, "event", newSVpvs("connected"));
             } else if (c.event == FIOR_EVENT_DISCONNECTED) {
@@ -441,12 +507,141 @@ drain(engine)
                 (void)hv_stores(ev, "error", new_error(aTHX_ error_kind_name(c.error_kind),
                                                       (const char *)c.message.ptr, c.message.len, 0, NULL, NULL));
             }
+            target = SvREFCNT_inc_simple_NN(*client);
             value = newRV_noinc((SV *)ev);
+            method = "_on_event";
+        } else {
+            SV *entry;
+            if (TOKEN_IS_FUTURE(c.token)) {
+                entry = INT2PTR(SV *, (UV)c.token); /* our reference: released below */
+            } else {
+                char key[24];
+                int klen = snprintf(key, sizeof key, "%" UVuf, (UV)c.token);
+                entry = hv_delete(pending, key, klen, 0);
+                if (!entry || !SvROK(entry))
+                    continue;
+                SvREFCNT_inc_simple_void_NN(entry); /* keep it past the next FREETMPS */
+            }
+            if (c.kind == FIOR_COMPLETION_KIND_REPLY) {
+                if (c.node_count > 0 && c.nodes[0].kind == FIOR_NODE_KIND_ERROR) {
+                    failed = 1;
+                    value = redis_error(aTHX_ c.nodes[0].ptr, c.nodes[0].len);
+                } else {
+                    value = reply_to_sv(aTHX_ c.nodes, c.node_count);
+                }
+            } else if (c.kind == FIOR_COMPLETION_KIND_DONE) {
+                value = newSV(0);
+            } else {
+                const char *names[3];
+                SV *values[3];
+                int nf = 0;
+                const char *tk = timeout_kind_name(c.timeout_kind);
+                if (c.command.ptr) {
+                    names[nf] = "command";
+                    values[nf++] = newSVpvn((const char *)c.command.ptr, c.command.len);
+                }
+                if (tk) {
+                    names[nf] = "kind";
+                    values[nf++] = newSVpv(tk, 0);
+                }
+                if (c.timeout >= 0) {
+                    names[nf] = "timeout";
+                    values[nf++] = newSVnv(c.timeout);
+                }
+                failed = 1;
+                value = new_error(aTHX_ error_kind_name(c.error_kind), (const char *)c.message.ptr, c.message.len,
+                                  nf, names, values);
+            }
+            if (SvTYPE(SvRV(entry)) == SVt_PVAV) {
+                /* A pipeline batch: [future, remaining, \@results, first_token]; tokens step by 2 */
+                AV *batch = (AV *)SvRV(entry);
+                SV **remaining = av_fetch(batch, 1, 0);
+                SV **results = av_fetch(batch, 2, 0);
+                SV **first = av_fetch(batch, 3, 0);
+                if (remaining && results && first && SvROK(*results)) {
+                    IV left = SvIV(*remaining) - 1;
+                    av_store((AV *)SvRV(*results), (SSize_t)((c.token - SvUV(*first)) / 2), value);
+                    value = NULL;
+                    sv_setiv(*remaining, left);
+                    if (left == 0) {
+                        target = entry;
+                        method = NULL; /* call _batch_done below */
+                    }
+                } else {
+                    SvREFCNT_dec(value);
+                    value = NULL;
+                }
+                if (!target) {
+                    SvREFCNT_dec(entry);
+                    continue;
+                }
+            } else {
+                target = entry;
+                method = failed ? "fail" : "done";
+            }
         }
-        SPAGAIN;
-        EXTEND(SP, 4);
-        mPUSHu((UV)c.conn);
-        mPUSHu((UV)c.token);
-        mPUSHi(status);
-        mPUSHs(value);
+        {
+            dSP;
+            int ok;
+            ENTER;
+            SAVETMPS;
+            PUSHMARK(SP);
+            XPUSHs(target);
+            if (value)
+                XPUSHs(sv_2mortal(value));
+            PUTBACK;
+            if (method)
+                ok = call_method(method, G_DISCARD | G_EVAL) >= 0;
+            else
+                ok = call_pv("Future::IO::Redis::Engine::_batch_done", G_DISCARD | G_EVAL) >= 0;
+            PERL_UNUSED_VAR(ok);
+            if (SvTRUE(ERRSV) && !first_error)
+                first_error = newSVsv(ERRSV);
+            FREETMPS;
+            LEAVE;
+        }
+        SvREFCNT_dec(target);
     }
+    SPAGAIN;
+    if (first_error)
+        croak_sv(sv_2mortal(first_error));
+    mXPUSHi(fior_engine_is_running(engine) ? delivered : -1);
+
+IV
+fail_orphans(engine, pending, error)
+    Future::IO::Redis::Engine engine
+    HV *pending
+    SV *error
+  PREINIT:
+    uint64_t token;
+    IV n = 0;
+  CODE:
+    /*
+     * After the engine stopped, or in a fork child: fail every Future whose command was
+     * submitted and will never complete, with `error`. Batch commands (odd tokens) are left
+     * to the caller, which fails the batches in %$pending. Returns how many were failed.
+     */
+    PERL_UNUSED_VAR(pending);
+    while (fior_engine_next_orphan(engine, &token)) {
+        if (TOKEN_IS_FUTURE(token)) {
+            SV *f = INT2PTR(SV *, (UV)token);
+            dSP;
+            ENTER;
+            SAVETMPS;
+            PUSHMARK(SP);
+            XPUSHs(f);
+            XPUSHs(error);
+            PUTBACK;
+            call_method("fail", G_DISCARD | G_EVAL);
+            FREETMPS;
+            LEAVE;
+            SvREFCNT_dec(f);
+            n++;
+        }
+    }
+    RETVAL = n;
+  OUTPUT:
+    RETVAL
+
+BOOT:
+    fior_engine_stash = gv_stashpv("Future::IO::Redis::Engine", GV_ADD);

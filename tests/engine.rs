@@ -77,7 +77,7 @@ fn wait_events(engine: &mut Engine, want: &[u64], events: &mut Vec<(u64, ConnEve
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         engine.begin_drain();
-        while let Some((id, c)) = engine.next() {
+        while let Some((id, c)) = engine.next_completion() {
             match c {
                 Completion::Reply { token, .. } | Completion::Done { token } | Completion::Failed { token, .. } => {
                     got.insert(token, c);
@@ -105,7 +105,7 @@ fn text(c: &Completion) -> String {
     }
 }
 
-fn cmd(engine: &Engine, conn: u64, token: u64, args: &[&[u8]]) {
+fn cmd(engine: &mut Engine, conn: u64, token: u64, args: &[&[u8]]) {
     engine.send(Submission::Command { conn, request: Request::new(token, args, Deadline::Default) }).unwrap();
 }
 
@@ -117,8 +117,8 @@ fn set_get_pipeline_and_large_values_against_a_real_server() {
     engine.send(Submission::Connect { conn, token: 1 }).unwrap();
     assert!(matches!(wait(&mut engine, &[1])[&1], Completion::Done { .. }));
 
-    cmd(&engine, conn, 2, &[b"SET", b"k", b"v\x00\r\n"]);
-    cmd(&engine, conn, 3, &[b"GET", b"k"]);
+    cmd(&mut engine, conn, 2, &[b"SET", b"k", b"v\x00\r\n"]);
+    cmd(&mut engine, conn, 3, &[b"GET", b"k"]);
     let got = wait(&mut engine, &[2, 3]);
     assert_eq!(text(&got[&2]), "OK");
     assert_eq!(text(&got[&3]), "v\x00\r\n");
@@ -127,7 +127,7 @@ fn set_get_pipeline_and_large_values_against_a_real_server() {
     let tokens: Vec<u64> = (100..10_100).collect();
     for &t in &tokens {
         let payload = format!("payload-{t}");
-        cmd(&engine, conn, t, &[b"ECHO", payload.as_bytes()]);
+        cmd(&mut engine, conn, t, &[b"ECHO", payload.as_bytes()]);
     }
     let got = wait(&mut engine, &tokens);
     for &t in &tokens {
@@ -136,8 +136,8 @@ fn set_get_pipeline_and_large_values_against_a_real_server() {
 
     // 8 MB value both ways.
     let big: Vec<u8> = (0..8 << 20).map(|i| (i % 253) as u8).collect();
-    cmd(&engine, conn, 20_000, &[b"SET", b"big", &big]);
-    cmd(&engine, conn, 20_001, &[b"GET", b"big"]);
+    cmd(&mut engine, conn, 20_000, &[b"SET", b"big", &big]);
+    cmd(&mut engine, conn, 20_001, &[b"GET", b"big"]);
     let got = wait(&mut engine, &[20_000, 20_001]);
     match &got[&20_001] {
         Completion::Reply { reply, .. } => assert!(reply.as_text() == Some(&big[..])),
@@ -151,7 +151,7 @@ fn deep_reply_from_lua_decodes_on_the_io_thread() {
     let mut engine = Engine::start().unwrap();
     let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port })).unwrap();
     let script = b"local t = {} local c = t for i = 1, tonumber(ARGV[1]) do local n = {} c[1] = n c = n end c[1] = 7 return t";
-    cmd(&engine, conn, 1, &[b"EVAL", script, b"0", b"1200"]);
+    cmd(&mut engine, conn, 1, &[b"EVAL", script, b"0", b"1200"]);
     let got = wait(&mut engine, &[1]);
     match &got[&1] {
         Completion::Reply { reply, .. } => {
@@ -162,7 +162,7 @@ fn deep_reply_from_lua_decodes_on_the_io_thread() {
         other => panic!("{other:?}"),
     }
     // The connection is still in sync afterwards.
-    cmd(&engine, conn, 2, &[b"PING"]);
+    cmd(&mut engine, conn, 2, &[b"PING"]);
     assert_eq!(text(&wait(&mut engine, &[2])[&2]), "PONG");
 }
 
@@ -174,8 +174,8 @@ fn request_timeout_then_reconnect_against_a_real_server() {
     cfg.request_timeout = Some(Duration::from_millis(200));
     cfg.reconnect.delay = Duration::from_millis(10);
     let conn = engine.open(cfg).unwrap();
-    cmd(&engine, conn, 1, &[b"DEBUG", b"SLEEP", b"1"]);
-    cmd(&engine, conn, 2, &[b"GET", b"k"]);
+    cmd(&mut engine, conn, 1, &[b"DEBUG", b"SLEEP", b"1"]);
+    cmd(&mut engine, conn, 2, &[b"GET", b"k"]);
     let got = wait(&mut engine, &[1, 2]);
     assert!(matches!(&got[&1], Completion::Failed { error, .. } if error.kind == ErrorKind::Timeout));
     assert!(matches!(&got[&2], Completion::Failed { error, .. } if error.kind == ErrorKind::Connection));
@@ -191,7 +191,7 @@ fn connection_refused_fails_fast() {
     let mut engine = Engine::start().unwrap();
     let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port })).unwrap();
     engine.send(Submission::Connect { conn, token: 1 }).unwrap();
-    cmd(&engine, conn, 2, &[b"PING"]);
+    cmd(&mut engine, conn, 2, &[b"PING"]);
     let got = wait(&mut engine, &[1, 2]);
     match &got[&1] {
         Completion::Failed { error, .. } => {
@@ -215,7 +215,7 @@ fn events_report_connect_and_server_side_kill() {
     engine.send(Submission::Connect { conn, token: 1 }).unwrap();
     wait_events(&mut engine, &[1], &mut events);
     let other = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port })).unwrap();
-    cmd(&engine, other, 2, &[b"CLIENT", b"KILL", b"USER", b"default", b"SKIPME", b"yes"]);
+    cmd(&mut engine, other, 2, &[b"CLIENT", b"KILL", b"USER", b"default", b"SKIPME", b"yes"]);
     let killed = wait_events(&mut engine, &[2], &mut events);
     assert_eq!(text(&killed[&2]), "1");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -231,6 +231,31 @@ fn events_report_connect_and_server_side_kill() {
     assert!(matches!(seen[0], ConnEvent::Connected), "{seen:?}");
     assert!(matches!(seen[1], ConnEvent::Disconnected { .. }), "{seen:?}");
     assert!(matches!(seen[2], ConnEvent::Connected), "{seen:?}");
-    cmd(&engine, conn, 3, &[b"CLIENT", b"GETNAME"]);
+    cmd(&mut engine, conn, 3, &[b"CLIENT", b"GETNAME"]);
     assert_eq!(text(&wait(&mut engine, &[3])[&3]), "victim", "the handshake was replayed");
+}
+
+/// Not a test of behaviour: prints the engine's sequential round-trip rate (run with --nocapture).
+#[test]
+#[ignore]
+fn sequential_round_trips_rate() {
+    let srv = start_server(&[]);
+    let mut engine = Engine::start().unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port })).unwrap();
+    cmd(&mut engine, conn, 0, &[b"PING"]);
+    wait(&mut engine, &[0]);
+    let n = 20_000u64;
+    let t = Instant::now();
+    for i in 1..=n {
+        cmd(&mut engine, conn, i, &[b"SET", b"k", b"v"]);
+        loop {
+            engine.begin_drain();
+            if let Some((_, Completion::Reply { .. })) = engine.next_completion() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    let dt = t.elapsed().as_secs_f64();
+    println!("engine sequential (spinning consumer): {:.0} ops/s", n as f64 / dt);
 }

@@ -57,6 +57,10 @@ pub struct ConnConfig {
     pub request_timeout: Option<Duration>,
     pub blocking_timeout_buffer: Duration,
     pub handshake: Handshake,
+    /// Per-command deadlines by upper-case name, with subcommand ("DEBUG SLEEP") or without
+    /// ("SLOWLOG"); `None` means no deadline. They replace `request_timeout` (and the
+    /// blocking-command rule) for those commands.
+    pub timeouts: std::collections::HashMap<String, Option<Duration>>,
     pub reconnect: Reconnect,
     /// Commands that may wait for a connection; more fail at once with `Disconnected`.
     pub queue_size: usize,
@@ -77,6 +81,7 @@ impl ConnConfig {
             request_timeout: Some(Duration::from_secs(5)),
             blocking_timeout_buffer: Duration::from_secs(2),
             handshake: Handshake::default(),
+            timeouts: std::collections::HashMap::new(),
             reconnect: Reconnect {
                 enabled: true,
                 delay: Duration::from_millis(100),

@@ -202,7 +202,7 @@ impl Conn {
         let deadline = timeout.map(|t| now + t);
         // read_timeout does not apply while a command that is expected to take long (a blocking
         // command, or one with its own timeout) waits at the head.
-        let patient = req.blocking.is_some() || req.deadline != Deadline::Default;
+        let patient = req.blocking.is_some() || req.deadline != Deadline::Default || self.has_own_timeout(&req);
         match self.state {
             State::Ready => {
                 if let Some(at) = deadline {
@@ -473,6 +473,13 @@ impl Conn {
     // ----- internals -------------------------------------------------------------------------
 
     fn timeout_for(&self, req: &Request) -> Option<Duration> {
+        if req.deadline == Deadline::Default && !self.cfg.timeouts.is_empty() {
+            let full = req.name.as_str();
+            let first = full.split(' ').next().unwrap_or(full);
+            if let Some(t) = self.cfg.timeouts.get(full).or_else(|| self.cfg.timeouts.get(first)) {
+                return *t;
+            }
+        }
         match (req.deadline, req.blocking) {
             (Deadline::After(d), _) => Some(d),
             (Deadline::Never, _) => None,
@@ -480,6 +487,15 @@ impl Conn {
             (Deadline::Default, Some(Blocking::For(d))) => Some(d + self.cfg.blocking_timeout_buffer),
             (Deadline::Default, None) => self.cfg.request_timeout,
         }
+    }
+
+    fn has_own_timeout(&self, req: &Request) -> bool {
+        if self.cfg.timeouts.is_empty() {
+            return false;
+        }
+        let full = req.name.as_str();
+        let first = full.split(' ').next().unwrap_or(full);
+        self.cfg.timeouts.contains_key(full) || self.cfg.timeouts.contains_key(first)
     }
 
     fn read_deadline(&self) -> Option<Instant> {

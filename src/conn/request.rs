@@ -123,7 +123,7 @@ impl Request {
 pub fn blocking_wait(args: &[&[u8]]) -> Option<Blocking> {
     let name = args.first()?;
     let upper = |want: &[u8]| name.len() == want.len() && name.eq_ignore_ascii_case(want);
-    let secs = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(|s| from_secs(s));
+    let secs = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(from_secs);
     let millis = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(|ms| from_secs(ms / 1000.0));
     if upper(b"BLPOP")
         || upper(b"BRPOP")

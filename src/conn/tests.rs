@@ -624,3 +624,26 @@ fn every_request_completes_exactly_once_under_churn() {
         assert_eq!(seen.get(&t), Some(&1), "token {t} completed {:?} times", seen.get(&t));
     }
 }
+
+#[test]
+fn per_command_timeouts_from_the_config() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.read_timeout = Some(Duration::from_secs(1));
+    c.timeouts.insert("DEBUG SLEEP".into(), Some(Duration::from_secs(10)));
+    c.timeouts.insert("KEYS".into(), None);
+    let mut h = H::ready(c);
+    h.submit(1, &["debug", "sleep", "3"]);
+    h.advance(Duration::from_secs(9));
+    assert!(h.take().is_empty(), "neither request_timeout nor read_timeout cut DEBUG SLEEP short");
+    h.feed(b"+OK\r\n");
+    h.submit(2, &["KEYS", "*"]);
+    h.advance(Duration::from_secs(100));
+    h.feed(b"*0\r\n");
+    h.submit(3, &["DEBUG", "OBJECT", "k"]);
+    h.advance(Duration::from_secs(1));
+    let done = h.take();
+    assert_eq!(reply_text(&done[0]), (1, "OK".into()));
+    assert_eq!(reply_text(&done[1]), (2, "array(0)".into()));
+    assert_eq!(failures(&done[2..]), vec![(3, ErrorKind::Timeout)], "other DEBUG subcommands keep request_timeout");
+}

@@ -181,6 +181,18 @@ fn config_from(o: &FiorConnOptions) -> Option<ConnConfig> {
         delay_max: seconds(o.reconnect_delay_max).unwrap_or(Duration::from_secs(60)),
         jitter: if o.reconnect_jitter.is_finite() { o.reconnect_jitter.clamp(0.0, 1.0) } else { 0.0 },
     };
+    if !o.timeouts.is_null() && o.timeouts_len > 0 {
+        // SAFETY: `timeouts` holds `timeouts_len` entries valid for this call (caller's contract).
+        let entries = unsafe { std::slice::from_raw_parts(o.timeouts, o.timeouts_len) };
+        for t in entries {
+            let name = String::from_utf8(owned(t.name)?).ok()?;
+            let key = name.split_whitespace().map(|w| w.to_ascii_uppercase()).collect::<Vec<_>>().join(" ");
+            if key.is_empty() || !t.seconds.is_finite() || t.seconds < 0.0 {
+                return None;
+            }
+            c.timeouts.insert(key, seconds(t.seconds));
+        }
+    }
     c.queue_size = usize::try_from(o.queue_size).unwrap_or(usize::MAX);
     if o.read_buffer_size > 0 {
         c.read_buffer_size = usize::try_from(o.read_buffer_size).unwrap_or(c.read_buffer_size);

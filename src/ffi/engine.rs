@@ -15,6 +15,8 @@ pub struct FiorEngine {
     current: Option<Completion>,
     nodes: Vec<FiorNode>,
     command: String,
+    /// Tokens handed back by `fior_engine_next_orphan`, once taken from the engine.
+    orphans: Option<Vec<u64>>,
 }
 
 /// Start an engine (its IO thread). On success `*out` owns it; free with `fior_engine_free`.
@@ -29,7 +31,14 @@ pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
             Err(_) => return FiorResult::Io,
         };
         fork::watch(&engine);
-        let boxed = Box::new(FiorEngine { engine, poisoned: false, current: None, nodes: Vec::new(), command: String::new() });
+        let boxed = Box::new(FiorEngine {
+            engine,
+            poisoned: false,
+            current: None,
+            nodes: Vec::new(),
+            command: String::new(),
+            orphans: None,
+        });
         // SAFETY: `out` is non-null and points to writable storage for a pointer (caller's contract).
         unsafe { *out = Box::into_raw(boxed) };
         FiorResult::Ok
@@ -75,8 +84,59 @@ pub extern "C" fn fior_engine_is_running(engine: *mut FiorEngine) -> bool {
     with_engine!(engine, false, |e| e.engine.is_running())
 }
 
+/// After the engine stopped (`fior_engine_is_running` false, and `fior_engine_next` returned
+/// false), or in a fork child: the next token that was submitted and will never complete.
+/// Returns false when there is none left. The caller fails what waited on these tokens.
+#[no_mangle]
+pub extern "C" fn fior_engine_next_orphan(engine: *mut FiorEngine, token: *mut u64) -> bool {
+    boundary(false, || {
+        // SAFETY: as for `with_engine!`; this works on a poisoned handle too (it only reads the
+        // Perl thread's own bookkeeping), so that waiting requests can still be failed.
+        let Some(e) = (unsafe { engine.as_mut() }) else { return false };
+        if token.is_null() {
+            return false;
+        }
+        let list = e.orphans.get_or_insert_with(|| e.engine.take_orphans());
+        match list.pop() {
+            Some(t) => {
+                // SAFETY: non-null and writable (caller's contract).
+                unsafe { *token = t };
+                true
+            }
+            None => {
+                e.orphans = None;
+                false
+            }
+        }
+    })
+}
+
+/// Have a fork child neutralise `fd` (a descriptor the caller owns, such as its duplicate of
+/// the notify fd): in the child it is pointed at a pipe nobody writes, so a child's event loop
+/// can never consume the parent's wake-ups through it. Undo with `fior_engine_unguard_fd`
+/// before closing it.
+#[no_mangle]
+#[allow(clippy::unused_unit)]
+pub extern "C" fn fior_engine_guard_fd(engine: *mut FiorEngine, fd: i32) {
+    with_engine!(engine, (), |e| e.engine.fds().guard(fd))
+}
+
+/// Stop neutralising `fd` in fork children.
+#[no_mangle]
+#[allow(clippy::unused_unit)]
+pub extern "C" fn fior_engine_unguard_fd(engine: *mut FiorEngine, fd: i32) {
+    with_engine!(engine, (), |e| e.engine.fds().unguard(fd))
+}
+
+/// How many submitted tokens have not completed yet (0 for NULL).
+#[no_mangle]
+pub extern "C" fn fior_engine_outstanding(engine: *mut FiorEngine) -> u64 {
+    with_engine!(engine, 0, |e| e.engine.outstanding() as u64)
+}
+
 /// Begin a drain: call after reading the notify fd and before `fior_engine_next`.
 #[no_mangle]
+#[allow(clippy::unused_unit)]
 pub extern "C" fn fior_engine_begin_drain(engine: *mut FiorEngine) {
     with_engine!(engine, (), |e| e.engine.begin_drain())
 }
@@ -90,7 +150,7 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
             return false;
         }
         e.current = None;
-        let Some((conn, completion)) = e.engine.next() else { return false };
+        let Some((conn, completion)) = e.engine.next_completion() else { return false };
         let mut c = FiorCompletion::empty();
         c.conn = conn;
         e.nodes.clear();

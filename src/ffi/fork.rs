@@ -40,15 +40,28 @@ pub(crate) fn unwatch(engine: &Engine) {
 
 extern "C" fn in_child() {
     crate::runtime::note_fork();
+    // A pipe nobody writes: guarded fds are pointed at its read end, which never becomes
+    // readable (both ends stay open in the child).
+    let mut dead = [-1i32; 2];
+    // SAFETY: `dead` has room for the two fds pipe(2) writes.
+    let have_dead = unsafe { libc::pipe(dead.as_mut_ptr()) } == 0;
     for slot in &ENGINES {
         let ptr = slot.swap(std::ptr::null_mut(), Ordering::SeqCst);
         // SAFETY: a registry stays alive while it is in a slot (`unwatch` runs before the engine
         // is dropped), and in the child no other thread exists to drop it.
         if let Some(registry) = unsafe { ptr.as_ref() } {
-            registry.drain(|fd| {
-                // SAFETY: the fd is one of the engine's (see FdRegistry); the child owns only a copy.
-                unsafe { libc::close(fd) };
-            });
+            registry.drain(
+                |fd| {
+                    // SAFETY: the fd is one of the engine's (see FdRegistry); the child owns a copy.
+                    unsafe { libc::close(fd) };
+                },
+                |fd| {
+                    if have_dead {
+                        // SAFETY: replaces the child's copy of a guarded fd; the number stays valid.
+                        unsafe { libc::dup2(dead[0], fd) };
+                    }
+                },
+            );
         }
     }
 }

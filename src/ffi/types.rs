@@ -61,6 +61,18 @@ pub struct FiorConnOptions {
     pub queue_size: u64,
     pub read_buffer_size: u64,
     pub write_buffer_size: u64,
+    /// Per-command deadlines (`timeouts_len` entries, or NULL).
+    pub timeouts: *const FiorCommandTimeout,
+    pub timeouts_len: usize,
+}
+
+/// A per-command deadline: `name` is a command ("KEYS") or command and subcommand
+/// ("DEBUG SLEEP"), any case; `seconds` 0 means no deadline.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorCommandTimeout {
+    pub name: FiorSlice,
+    pub seconds: f64,
 }
 
 /// One command of a batch.

@@ -262,7 +262,7 @@ mod tests {
     fn long_lines_arriving_slowly_are_scanned_linearly() {
         // A 1 MB simple string fed 1 byte at a time would be quadratic if the CRLF search restarted.
         let mut frame = vec![b'+'];
-        frame.extend(std::iter::repeat(b'x').take(1 << 20));
+        frame.extend(std::iter::repeat_n(b'x', 1 << 20));
         frame.extend_from_slice(b"\r\n");
         let mut s = FrameScanner::new();
         for n in (1..frame.len()).step_by(7) {

@@ -2,6 +2,7 @@
 
 use super::fds::FdRegistry;
 use super::io_thread::IoThread;
+use super::outstanding::Outstanding;
 use super::signal::{Notify, Wake};
 use crate::conn::{Completion, ConnConfig, Request};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -40,6 +41,7 @@ struct Parts {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     batch: std::vec::IntoIter<(u64, Completion)>,
+    outstanding: Outstanding,
 }
 
 pub struct Engine {
@@ -66,7 +68,14 @@ impl Engine {
             .stack_size(super::IO_THREAD_STACK)
             .spawn(move || io.run())?;
         Ok(Engine {
-            parts: Some(Parts { tx, completions, shared, thread: Some(thread), batch: Vec::new().into_iter() }),
+            parts: Some(Parts {
+                tx,
+                completions,
+                shared,
+                thread: Some(thread),
+                batch: Vec::new().into_iter(),
+                outstanding: Outstanding::default(),
+            }),
             next_conn: 1,
             pid: std::process::id(),
             generation: super::fork_generation(),
@@ -104,14 +113,33 @@ impl Engine {
         Ok(conn)
     }
 
-    pub fn send(&self, s: Submission) -> Result<(), EngineGone> {
-        let p = self.parts();
-        if p.shared.stopped.load(Ordering::Acquire) || self.generation != super::fork_generation() {
+    /// Hand work to the IO thread. Tokens of accepted work are outstanding until their
+    /// completion comes out of `next`.
+    pub fn send(&mut self, s: Submission) -> Result<(), EngineGone> {
+        let generation = self.generation;
+        let p = self.parts.as_mut().expect("engine parts are present until drop");
+        if p.shared.stopped.load(Ordering::Acquire) || generation != super::fork_generation() {
             return Err(EngineGone);
         }
-        p.tx.send(s).map_err(|_| EngineGone)?;
+        tokens_of(&s, |t| p.outstanding.add(t));
+        if let Err(refused) = p.tx.send(s) {
+            tokens_of(&refused.0, |t| p.outstanding.done(t));
+            return Err(EngineGone);
+        }
         p.shared.wake.wake();
         Ok(())
+    }
+
+    /// How many tokens are outstanding.
+    pub fn outstanding(&self) -> usize {
+        self.parts().outstanding.len()
+    }
+
+    /// Tokens submitted whose completion has not come out of `next`. Call once the engine has
+    /// stopped (`is_running` is false) and `next` returns nothing more, or in a fork child:
+    /// nobody will complete these.
+    pub fn take_orphans(&mut self) -> Vec<u64> {
+        self.parts.as_mut().map(|p| p.outstanding.take()).unwrap_or_default()
     }
 
     /// Start a drain: call after reading the notify fd, then call `next` until `None`.
@@ -119,11 +147,18 @@ impl Engine {
         self.parts().shared.notify.clear();
     }
 
-    /// The next completion, tagged with its connection id.
-    pub fn next(&mut self) -> Option<(u64, Completion)> {
+    /// The next completion, tagged with its connection id (none in a fork child: the
+    /// completions belong to the parent).
+    pub fn next_completion(&mut self) -> Option<(u64, Completion)> {
+        if self.generation != super::fork_generation() {
+            return None;
+        }
         let p = self.parts.as_mut().expect("engine parts are present until drop");
         loop {
             if let Some(c) = p.batch.next() {
+                if let Completion::Reply { token, .. } | Completion::Done { token } | Completion::Failed { token, .. } = &c.1 {
+                    p.outstanding.done(*token);
+                }
                 return Some(c);
             }
             match p.completions.try_recv() {
@@ -157,5 +192,15 @@ impl Drop for Engine {
         if let Some(t) = parts.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Call `f` with every token that `s` will complete.
+fn tokens_of(s: &Submission, mut f: impl FnMut(u64)) {
+    match s {
+        Submission::Connect { token, .. } | Submission::Close { token: Some(token), .. } => f(*token),
+        Submission::Command { request, .. } => f(request.token),
+        Submission::Commands { requests, .. } => requests.iter().for_each(|r| f(r.token)),
+        _ => {}
     }
 }

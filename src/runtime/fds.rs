@@ -4,59 +4,96 @@
 //!
 //! Order keeps it sound: an fd is marked after it is opened and cleared before it is closed, so
 //! a marked fd is always one of ours.
+//!
+//! Two sets: fds the engine owns (the child closes them), and fds the Perl side owns that must
+//! not stay live in a child (its copy of the notify pipe, which a child's event loop would
+//! otherwise read, stealing the parent's wake-ups): the child points those at a pipe nobody
+//! writes, so the number stays valid for the Perl handle that still holds it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const WORDS: usize = 1024; // fds 0..65535
 
 pub struct FdRegistry {
-    bits: Box<[AtomicU64]>,
+    owned: Bits,
+    guarded: Bits,
 }
 
 impl Default for FdRegistry {
     fn default() -> Self {
-        FdRegistry { bits: (0..WORDS).map(|_| AtomicU64::new(0)).collect() }
+        FdRegistry { owned: Bits::new(), guarded: Bits::new() }
     }
 }
 
 impl FdRegistry {
+    /// An fd the engine owns (marked after it is opened, cleared before it is closed).
     pub fn mark(&self, fd: i32) {
-        if let Some((w, b)) = slot(fd) {
-            self.bits[w].fetch_or(1 << b, Ordering::SeqCst);
-        }
+        self.owned.set(fd);
     }
 
     pub fn clear(&self, fd: i32) {
+        self.owned.unset(fd);
+    }
+
+    /// An fd someone else owns that a fork child must neutralise rather than close.
+    pub fn guard(&self, fd: i32) {
+        self.guarded.set(fd);
+    }
+
+    pub fn unguard(&self, fd: i32) {
+        self.guarded.unset(fd);
+    }
+
+    /// Clear every mark, calling `close` for each owned fd and `neutralise` for each guarded
+    /// one. Allocates nothing (it runs in a fork child handler).
+    pub fn drain(&self, close: impl FnMut(i32), neutralise: impl FnMut(i32)) {
+        self.owned.drain(close);
+        self.guarded.drain(neutralise);
+    }
+
+    /// Every owned fd.
+    pub fn marked(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        self.owned.each(|fd| out.push(fd));
+        out
+    }
+}
+
+struct Bits(Box<[AtomicU64]>);
+
+impl Bits {
+    fn new() -> Bits {
+        Bits((0..WORDS).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn set(&self, fd: i32) {
         if let Some((w, b)) = slot(fd) {
-            self.bits[w].fetch_and(!(1 << b), Ordering::SeqCst);
+            self.0[w].fetch_or(1 << b, Ordering::SeqCst);
         }
     }
 
-    /// Clear every mark, calling `f` for each fd that was marked. Allocates nothing (it runs
-    /// in a fork child handler).
-    pub fn drain(&self, mut f: impl FnMut(i32)) {
-        for (w, word) in self.bits.iter().enumerate() {
-            let mut v = word.swap(0, Ordering::SeqCst);
+    fn unset(&self, fd: i32) {
+        if let Some((w, b)) = slot(fd) {
+            self.0[w].fetch_and(!(1 << b), Ordering::SeqCst);
+        }
+    }
+
+    fn drain(&self, f: impl FnMut(i32)) {
+        Self::visit(self.0.iter().map(|w| w.swap(0, Ordering::SeqCst)), f);
+    }
+
+    fn each(&self, f: impl FnMut(i32)) {
+        Self::visit(self.0.iter().map(|w| w.load(Ordering::SeqCst)), f);
+    }
+
+    fn visit(words: impl Iterator<Item = u64>, mut f: impl FnMut(i32)) {
+        for (w, mut v) in words.enumerate() {
             while v != 0 {
                 let b = v.trailing_zeros();
                 f((w * 64) as i32 + b as i32);
                 v &= v - 1;
             }
         }
-    }
-
-    /// Every marked fd.
-    pub fn marked(&self) -> Vec<i32> {
-        let mut out = Vec::new();
-        for (w, word) in self.bits.iter().enumerate() {
-            let mut v = word.load(Ordering::SeqCst);
-            while v != 0 {
-                let b = v.trailing_zeros();
-                out.push((w * 64) as i32 + b as i32);
-                v &= v - 1;
-            }
-        }
-        out
     }
 }
 
@@ -80,9 +117,11 @@ mod tests {
         assert_eq!(r.marked(), vec![3, 64, 65535]);
         r.clear(64);
         assert_eq!(r.marked(), vec![3, 65535]);
-        let mut seen = Vec::new();
-        r.drain(|fd| seen.push(fd));
-        assert_eq!(seen, vec![3, 65535]);
+        r.guard(9);
+        let (mut closed, mut neutralised) = (Vec::new(), Vec::new());
+        r.drain(|fd| closed.push(fd), |fd| neutralised.push(fd));
+        assert_eq!(closed, vec![3, 65535]);
+        assert_eq!(neutralised, vec![9]);
         assert!(r.marked().is_empty());
     }
 }

@@ -7,7 +7,9 @@ use super::transport::{literal_addrs, Progress, Target, Transport};
 use crate::conn::{Action, Address, ClientError, Completion, Conn, ErrorKind};
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Registry, Token};
+use super::outstanding::TokenHasher;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::io::{self, IoSlice};
 use std::net::ToSocketAddrs;
 use std::os::fd::AsRawFd;
@@ -39,6 +41,8 @@ struct Entry {
     /// The transport finished connecting.
     connected: bool,
     timer: Option<Instant>,
+    /// Touched by a submission since the last `service`.
+    dirty: bool,
 }
 
 pub(super) struct IoThread {
@@ -49,10 +53,13 @@ pub(super) struct IoThread {
     shared: Arc<Shared>,
     resolved_tx: Sender<Resolved>,
     resolved_rx: Receiver<Resolved>,
-    conns: HashMap<u64, Entry>,
+    conns: HashMap<u64, Entry, BuildHasherDefault<TokenHasher>>,
     timers: BTreeSet<(Instant, u64)>,
     batch: Vec<(u64, Completion)>,
     done: Vec<Completion>,
+    /// Connections touched by the submissions being drained, serviced once afterwards, so that
+    /// a burst of commands leaves in one write.
+    dirty: Vec<u64>,
     scratch: Vec<u8>,
     shutting_down: bool,
 }
@@ -86,10 +93,11 @@ impl IoThread {
             shared,
             resolved_tx,
             resolved_rx,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             timers: BTreeSet::new(),
             batch: Vec::new(),
             done: Vec::new(),
+            dirty: Vec::new(),
             scratch: vec![0; SCRATCH],
             shutting_down: false,
         })
@@ -158,6 +166,7 @@ impl IoThread {
                         attempt_id: 0,
                         connected: false,
                         timer: None,
+                        dirty: false,
                     };
                     self.conns.insert(conn, entry);
                 }
@@ -184,6 +193,7 @@ impl IoThread {
                 }
                 Submission::Drop { conn } => {
                     self.apply(conn, &[], now, |c, now| c.close(None, now));
+                    self.service(conn, now);
                     if let Some(mut e) = self.conns.remove(&conn) {
                         drop_transport(self.poll.registry(), &self.shared.fds, &mut e);
                         if let Some(t) = e.timer.take() {
@@ -194,15 +204,22 @@ impl IoThread {
                 Submission::Shutdown => self.shutting_down = true,
             }
         }
+        for id in std::mem::take(&mut self.dirty) {
+            self.service(id, now);
+        }
     }
 
-    /// Apply `f` to connection `id` and service it. If there is no such connection (it was
-    /// dropped), the `tokens` waiting on `f` fail instead.
+    /// Apply `f` to connection `id`, to be serviced once the current burst of submissions is
+    /// drained. If there is no such connection (it was dropped), the `tokens` waiting on `f`
+    /// fail instead.
     fn apply(&mut self, id: u64, tokens: &[u64], now: Instant, f: impl FnOnce(&mut Conn, Instant)) {
         match self.conns.get_mut(&id) {
             Some(e) => {
                 f(&mut e.conn, now);
-                self.service(id, now);
+                if !e.dirty {
+                    e.dirty = true;
+                    self.dirty.push(id);
+                }
             }
             None => {
                 for &token in tokens {
@@ -268,6 +285,11 @@ impl IoThread {
                     if conn.has_actions() {
                         return; // it reset itself: stop reading from this transport
                     }
+                    if n < self.scratch.len() {
+                        // A short read drained the socket: stream sockets report new data with
+                        // a new edge, so another read now would only return WouldBlock.
+                        return;
+                    }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -306,6 +328,9 @@ impl IoThread {
     /// Carry out the connection's actions, write what it wants written, collect its
     /// completions and keep its timer current. Call after every input to a connection.
     fn service(&mut self, id: u64, now: Instant) {
+        if let Some(e) = self.conns.get_mut(&id) {
+            e.dirty = false;
+        }
         loop {
             let Some(e) = self.conns.get_mut(&id) else { return };
             match e.conn.poll_action() {

@@ -8,6 +8,7 @@
 mod engine;
 mod fds;
 mod io_thread;
+mod outstanding;
 mod signal;
 mod transport;
 

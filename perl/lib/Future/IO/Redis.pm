@@ -106,7 +106,10 @@ sub new {
             my $v = $o{timeout}{$name};
             Carp::croak("Future::IO::Redis->new: timeout for '$name' must be a number of seconds >= 0")
               unless defined $v && _is_number($v) && $v >= 0;
-            $timeouts->{ join ' ', map { uc } split ' ', $name } = $v;
+            my $key = join ' ', map { uc } split ' ', $name;
+            Carp::croak("Future::IO::Redis->new: timeout names a command of at most two words, not '$name'")
+              unless $key =~ /\A\S+(?: \S+)?\z/;
+            $timeouts->{$key} = $v;
         }
     }
 
@@ -118,13 +121,13 @@ sub new {
         queue_size        => $o{queue_size},
         read_buffer_size  => $o{read_buffer_size},
         write_buffer_size => $o{write_buffer_size},
+        ( $timeouts ? ( timeout => $timeouts ) : () ),
     );
 
     my $self = bless {
         opts      => \%engine_opts,
-        timeouts  => $timeouts,
         conn      => 0,
-        gen       => 0,
+        gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
         ( map { $_ => $o{$_} } grep { defined $o{$_} } keys %CALLBACK ),
     }, $class;
@@ -156,60 +159,93 @@ sub _conn {
     return $conn;
 }
 
-sub command {
-    my $self = shift;
-    Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;
-    my $conn =
-      ( $self->{gen} == $Future::IO::Redis::Engine::GENERATION && $Future::IO::Redis::Engine::PID == $$ )
-      ? $self->{conn}
-      : $self->_conn;
-    my $token   = ++$Future::IO::Redis::Engine::TOKEN;
-    my $timeout = $self->{timeouts} ? $self->_timeout_for( \@_ ) : -1;
-    my $rc = $Future::IO::Redis::Engine::ENGINE->submit( $conn, $token, $timeout, @_ );
-    return $self->_engine_refused( $rc, $_[0] ) if $rc;
-    my $f = ( $Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm() )->new;
-    $Future::IO::Redis::Engine::PENDING{$token} = $f;
+# The send path, compiled once per command method with the command's words inlined: the
+# method *is* the whole hot path (one Perl call, one XS call, one Future), which matters with the
+# pure-Perl Future. `command` itself is the same code with no words. The Future is made before
+# the submission (the engine holds it until the reply comes), and the pump is armed after it,
+# so that the IO thread starts on the command while this thread arms.
+sub _compile_sender {
+    my ( $words, $transform ) = @_;
+    my $w = join '', map { "'$_', " } @$words;
+    my $code = <<"PERL";
+sub {
+    my \$self = shift;
+    @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless \@_;' ]}
+    my \$conn = \$self->{gen} == \$Future::IO::Redis::Engine::GENERATION ? \$self->{conn} : \$self->_conn;
+    my \$f = ( \$Future::IO::Redis::Engine::PROTO // Future::IO::Redis::Engine::arm() )->new;
+    if ( my \$rc = \$Future::IO::Redis::Engine::ENGINE->submit( \$conn, \$f, -1, $w\@_ ) ) {
+        return \$self->_resubmit( \$rc, \$f, [ $w\@_ ] );
+    }
+    \$Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm();
+    return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
+}
+PERL
+    my $sub = eval $code or die "Future::IO::Redis: cannot compile a command method: $@";
+    return $sub;
+}
+
+*command = _compile_sender( [] );
+
+# Client methods for every command of Future::IO::Redis::Commands, each its own send path.
+Future::IO::Redis::Commands::each_method(
+    sub {
+        my ( $method, $words, $transform ) = @_;
+        no strict 'refs';
+        *{$method} = _compile_sender( $words, $transform );
+    }
+);
+
+# The engine refused a submission (after a fork in this child, or its thread died): recover
+# and submit again once.
+sub _resubmit {
+    my ( $self, $rc, $f, $args ) = @_;
+    return $self->_engine_refused( $rc, $args->[0] ) unless $self->_recover;
+    $rc = $Future::IO::Redis::Engine::ENGINE->submit( $self->{conn}, $f, -1, @$args );
+    return $self->_engine_refused( $rc, $args->[0] ) if $rc;
+    Future::IO::Redis::Engine::arm();
     return $f;
 }
 
-# Per-command timeout override for @$args, in seconds; -1 for the connection's default.
-sub _timeout_for {
-    my ( $self, $args ) = @_;
-    my $name = uc $args->[0];
-    if ( @$args > 1 && !ref $args->[1] && defined $args->[1] ) {
-        my $t = $self->{timeouts}{ $name . ' ' . uc $args->[1] };
-        return $t if defined $t;
-    }
-    return $self->{timeouts}{$name} // -1;
+# After the engine refused work: start a fresh one (in a fork child, or after the IO thread
+# died) and reopen this client's connection on it. False if that is not possible.
+sub _recover {
+    my ($self) = @_;
+    Future::IO::Redis::Engine::_engine_failed('the engine stopped') if $Future::IO::Redis::Engine::PID == $$;
+    return eval { $self->_conn; 1 } ? 1 : 0;
 }
 
 sub _engine_refused {
     my ( $self, $rc, $name ) = @_;
-    Future::IO::Redis::Engine::_engine_failed("the engine is not running (status $rc)");
     return Future->fail(
         Future::IO::Redis::Error::Connection->new(
-            message => "Future::IO::Redis: cannot send $name: the engine is not running",
+            message => "Future::IO::Redis: cannot send $name: the engine is not running (status $rc)",
         )
     );
 }
 
 sub connect {
     my ($self) = @_;
-    my $conn  = $self->_conn;
-    my $token = Future::IO::Redis::Engine::next_token();
-    my $rc    = $Future::IO::Redis::Engine::ENGINE->connect( $conn, $token );
-    return $self->_engine_refused( $rc, 'connect' ) if $rc;
-    return Future::IO::Redis::Engine::pending_future($token)->transform( done => sub { $self } );
+    return $self->_control( sub { $Future::IO::Redis::Engine::ENGINE->connect( $self->{conn}, $_[0] ) }, 'connect' );
 }
 
 sub disconnect {
     my ($self) = @_;
     return Future->done($self)
       unless $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION && $Future::IO::Redis::Engine::PID == $$;
-    my $token = Future::IO::Redis::Engine::next_token();
-    my $rc = $Future::IO::Redis::Engine::ENGINE->close( $self->{conn}, $token );
-    return $self->_engine_refused( $rc, 'disconnect' ) if $rc;
-    return Future::IO::Redis::Engine::pending_future($token)->transform( done => sub { $self } );
+    return $self->_control( sub { $Future::IO::Redis::Engine::ENGINE->close( $self->{conn}, $_[0] ) }, 'disconnect' );
+}
+
+# Send a connect or close request ($send->($future) returns the engine's status); resolves to
+# the client.
+sub _control {
+    my ( $self, $send, $what ) = @_;
+    $self->_conn unless $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
+    my $f = Future::IO::Redis::Engine::new_future();
+    my $rc = $send->($f);
+    $rc = $send->($f) if $rc && $self->_recover;
+    return $self->_engine_refused( $rc, $what ) if $rc;
+    Future::IO::Redis::Engine::arm();
+    return $f->transform( done => sub { $self } );
 }
 
 sub is_connected { $_[0]{connected} ? 1 : 0 }
@@ -219,23 +255,21 @@ sub pipeline {
     return Future::IO::Redis::Pipeline->new($self);
 }
 
-# Submit commands ([ @args ], ...) as one batch; returns one Future per command.
+# Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
+# resolves to an array of their replies (a failed command's slot holds its error object), after
+# applying the per-command reply transformers in @$transforms.
 sub _submit_batch {
-    my ( $self, $commands ) = @_;
-    my $conn = $self->_conn;
-    my ( @batch, @futures );
-    for my $args (@$commands) {
-        Carp::croak("Future::IO::Redis: a pipelined command needs a command name") unless @$args;
-        my $token = Future::IO::Redis::Engine::next_token();
-        my $timeout = $self->{timeouts} ? $self->_timeout_for($args) : -1;
-        push @batch, [ $token, $timeout, @$args ];
-    }
+    my ( $self, $commands, $transforms ) = @_;
+    my $first = Future::IO::Redis::Engine::next_batch_token();
+    my @batch = ( [ $first, -1, @{ $commands->[0] } ] );
+    push @batch, [ Future::IO::Redis::Engine::next_batch_token(), -1, @$_ ] for @$commands[ 1 .. $#$commands ];
+    my $conn = $self->{gen} == $Future::IO::Redis::Engine::GENERATION ? $self->{conn} : $self->_conn;
     my $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $conn, \@batch );
-    if ($rc) {
-        my $f = $self->_engine_refused( $rc, 'the pipeline' );
-        return map { $f } @$commands;
-    }
-    return map { Future::IO::Redis::Engine::pending_future( $_->[0] ) } @batch;
+    $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $self->{conn}, \@batch ) if $rc && $self->_recover;
+    return $self->_engine_refused( $rc, 'the pipeline' ) if $rc;
+    my $f = Future::IO::Redis::Engine::pending_batch( $first, scalar @batch, $transforms );
+    Future::IO::Redis::Engine::arm();
+    return $f;
 }
 
 # Commands.pm calls this to apply a reply transformer.

@@ -60,14 +60,27 @@ our @METHODS = qw(
   zrangebyscore zrank zrem zremrangebyrank zremrangebyscore zrevrange zrevrank zscore
 );
 
-for my $method (@METHODS) {
-    my @words = map { uc } split /_/, $method;
-    my $transform = $TRANSFORM{"@words"};
-    no strict 'refs';
-    *{$method} = $transform
-      ? sub { my $self = shift; $self->_transform( $self->command( @words, @_ ), $transform ) }
-      : sub { shift->command( @words, @_ ) };
+# Call $code->($method, \@words, $transform) for every command method.
+sub each_method {
+    my ($code) = @_;
+    for my $method (@METHODS) {
+        my @words = map { uc } split /_/, $method;
+        $code->( $method, \@words, $TRANSFORM{"@words"} );
+    }
 }
+
+# The generic methods, for any class with `command` and `_transform` (the pipeline; the client
+# replaces them with compiled send paths).
+each_method(
+    sub {
+        my ( $method, $words, $transform ) = @_;
+        my @words = @$words;
+        no strict 'refs';
+        *{$method} = $transform
+          ? sub { my $self = shift; $self->_transform( $self->command( @words, @_ ), $transform ) }
+          : sub { shift->command( @words, @_ ) };
+    }
+);
 
 1;
 

@@ -40,16 +40,10 @@ sub execute {
     Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed}++;
     my $commands = $self->{commands};
     return Future->done( [] ) unless @$commands;
-    my @futures = $self->{redis}->_submit_batch($commands);
-    my @t = @{ $self->{transforms} };
-    for my $i ( 0 .. $#futures ) {
-        $futures[$i] = $futures[$i]->transform( done => $t[$i] ) if $t[$i];
-    }
-    return Future->wait_all(@futures)->then(
-        sub {
-            return Future->done( [ map { $_->is_failed ? scalar $_->failure : scalar $_->result } @_ ] );
-        }
-    );
+    my $transforms = ( grep { defined } @{ $self->{transforms} } ) ? $self->{transforms} : undef;
+    my $f = $self->{redis}->_submit_batch( $commands, $transforms );
+    $self->{commands} = $self->{transforms} = [];
+    return $f;
 }
 
 1;

@@ -1,0 +1,31 @@
+use v5.14;
+use warnings;
+use Test2::V0;
+
+my @modules = qw(
+  Future::IO::Redis
+  Future::IO::Redis::Commands
+  Future::IO::Redis::Engine
+  Future::IO::Redis::Error
+  Future::IO::Redis::Error::Connection
+  Future::IO::Redis::Error::Disconnected
+  Future::IO::Redis::Error::Protocol
+  Future::IO::Redis::Error::Redis
+  Future::IO::Redis::Error::Timeout
+  Future::IO::Redis::Pipeline
+  Future::IO::Redis::URI
+);
+
+for my $m (@modules) {
+    ok( eval "require $m; 1", "$m loads" ) or diag $@;
+}
+
+my $engine = Future::IO::Redis::Engine->new;
+isa_ok( $engine, 'Future::IO::Redis::Engine' );
+ok( $engine->is_running, 'the engine starts its IO thread' );
+ok( $engine->notify_fd > 2, 'and has a notify fd' );
+is( $engine->pid, $$, 'owned by this process' );
+undef $engine;
+pass('and stops cleanly');
+
+done_testing;
