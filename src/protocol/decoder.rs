@@ -9,10 +9,13 @@ use bytes::BytesMut;
 use redis_protocol::resp2::decode::decode_range;
 use redis_protocol::resp2::types::RangeFrame;
 
-/// Deepest reply decoded. `redis-protocol` recurses once per level; the IO thread's stack is
-/// sized (see `runtime::IO_THREAD_STACK`) so that this depth fits with a wide margin. A real
-/// server's deepest replies (Lua tables returned by EVAL) stay well below it.
-pub const MAX_REPLY_DEPTH: usize = 4096;
+/// Deepest reply decoded. A real server's deepest replies are Lua tables returned by EVAL, and
+/// Redis 7.0 refuses to build those beyond about 8,000 levels ("reached lua stack limit"), so
+/// every reply a server can send decodes. `redis-protocol` recurses once per level (about
+/// 500 bytes of stack each in a release build: 16,384 levels fit in 8 MB); the IO thread's
+/// stack (`runtime::IO_THREAD_STACK`, 64 MB) leaves a wide margin. Deeper replies fail with a
+/// protocol error instead of overflowing the stack.
+pub const MAX_REPLY_DEPTH: usize = 16_384;
 
 pub struct Decoder {
     buf: BytesMut,

@@ -48,8 +48,8 @@ sub _start {
         ) );
         %CLIENTS  = ();
         $WATCHERS = 0;
+        _close_notify();
         undef $ENGINE;
-        undef $NOTIFY_FH;
     }
     _close_notify();
     $ENGINE = Future::IO::Redis::Engine->new;
@@ -63,11 +63,23 @@ sub _start {
     return $ENGINE;
 }
 
+# Stop waiting on the notify pipe and let go of our copy of it. The pending wait is cancelled
+# first: Future::IO's default implementation keeps its one reader until then (and refuses a
+# second one). The handle is not closed explicitly: an event loop may still hold it (IO::Async
+# keeps its watched handles), and closing a descriptor under it would leave it watching a number
+# that gets reused; the last reference closes it.
 sub _close_notify {
+    _stop_pump();
     return unless $NOTIFY_FH;
     $ENGINE->unguard_fd( fileno $NOTIFY_FH ) if $ENGINE && $PID == $$;
-    close $NOTIFY_FH;
     undef $NOTIFY_FH;
+}
+
+sub _stop_pump {
+    my $pump = $PUMP;
+    undef $PUMP;
+    undef $PROTO;
+    $pump->cancel if $pump && !$pump->is_ready;
 }
 
 # A token for one command of a pipeline batch.
@@ -129,6 +141,7 @@ sub arm {
 
 sub _on_notify {
     my ( $f ) = @_;
+    return if $f->is_cancelled;    # _stop_pump
     undef $PUMP if $PUMP && $PUMP == $f;
     return unless $ENGINE;
     if ( $f->is_failed ) {
@@ -177,7 +190,6 @@ sub _fail_everything {
     my %seen;
     my @batches = grep { !$seen{ Scalar::Util::refaddr($_) }++ } values %PENDING;
     %PENDING = ();
-    undef $PUMP;
     $_->[0]->fail($err) for grep { !$_->[0]->is_ready } @batches;
 }
 
