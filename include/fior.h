@@ -198,6 +198,17 @@ typedef struct FiorConnOptions {
   // Per-command deadlines (`timeouts_len` entries, or NULL).
   const struct FiorCommandTimeout *timeouts;
   size_t timeouts_len;
+  // Speak TLS (TCP only).
+  bool tls;
+  // PEM file of the CAs to trust; absent: the system's roots.
+  struct FiorSlice tls_ca_file;
+  // PEM files of a client certificate chain and its key (mutual TLS); both or neither.
+  struct FiorSlice tls_cert_file;
+  struct FiorSlice tls_key_file;
+  // Verify the server's certificate and name. Turning it off is for testing only.
+  bool tls_verify;
+  // The name to verify the certificate against; absent: `host`.
+  struct FiorSlice tls_server_name;
 } FiorConnOptions;
 
 // One command of a batch.
@@ -281,6 +292,10 @@ FiorResult fior_engine_new(struct FiorEngine **out);
 // than the one that created the engine) nothing of the parent's engine is touched: the handle
 // is leaked, and its inherited file descriptors were already closed at fork time.
 void fior_engine_free(struct FiorEngine *engine);
+
+// Why the last call on this engine returned `FIOR_RESULT_INVALID_ARGUMENT` (a view valid until
+// the next call; empty if none). Never contains a password.
+struct FiorSlice fior_engine_last_error(struct FiorEngine *engine);
 
 // The fd that becomes readable when completions wait; -1 for NULL.
 int32_t fior_engine_notify_fd(struct FiorEngine *engine);

@@ -336,9 +336,24 @@ open(engine, opts)
                 o.timeouts_len = (size_t)k;
             }
         }
+        {
+            /* tls => 1 or { ca_file, cert_file, key_file, verify, server_name } (normalised in Perl) */
+            SV **t = hv_fetchs(opts, "tls", 0);
+            if (t && SvROK(*t) && SvTYPE(SvRV(*t)) == SVt_PVHV) {
+                HV *tv = (HV *)SvRV(*t);
+                o.tls = true;
+                o.tls_ca_file = opt_slice(aTHX_ tv, "ca_file", 7);
+                o.tls_cert_file = opt_slice(aTHX_ tv, "cert_file", 9);
+                o.tls_key_file = opt_slice(aTHX_ tv, "key_file", 8);
+                o.tls_server_name = opt_slice(aTHX_ tv, "server_name", 11);
+                o.tls_verify = opt_num(aTHX_ tv, "verify", 6, 1) != 0;
+            }
+        }
         r = fior_conn_open(engine, &o, &conn);
-        if (r == FIOR_RESULT_INVALID_ARGUMENT)
-            croak("Future::IO::Redis: invalid connection options (host must be a non-empty UTF-8 name and port 1..65535)");
+        if (r == FIOR_RESULT_INVALID_ARGUMENT) {
+            FiorSlice why = fior_engine_last_error(engine);
+            croak("Future::IO::Redis: %.*s", (int)why.len, why.ptr ? (const char *)why.ptr : "invalid connection options");
+        }
         EXTEND(SP, 2);
         mPUSHu(r == FIOR_RESULT_OK ? (UV)conn : 0);
         mPUSHu((UV)r);

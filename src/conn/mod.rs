@@ -33,6 +33,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// What the runtime is doing to establish the transport (for error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectPhase {
+    /// Resolving, connecting the socket.
+    Transport,
+    /// The TLS handshake.
+    Tls,
+}
+
 /// What the connection asks of its transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -62,6 +71,9 @@ enum Step {
     Auth,
     Select,
     SetName,
+    /// When nothing else is sent: proves the server speaks RESP before `connect` succeeds (a
+    /// plain connection to a TLS port fails here instead of at the first command).
+    Ping,
 }
 
 impl Step {
@@ -70,6 +82,7 @@ impl Step {
             Step::Auth => "AUTH",
             Step::Select => "SELECT",
             Step::SetName => "CLIENT SETNAME",
+            Step::Ping => "PING",
         }
     }
 }
@@ -109,6 +122,7 @@ pub struct Conn {
     state: State,
     /// Deadline for the current connect attempt (transport + handshake).
     connect_deadline: Option<Instant>,
+    connect_phase: ConnectPhase,
     /// Whether a command may start a connection by itself (false after `close`, or after a
     /// loss with reconnect disabled, until the next `connect`).
     auto_connect: bool,
@@ -136,6 +150,7 @@ impl Conn {
             cfg,
             state: State::Idle,
             connect_deadline: None,
+            connect_phase: ConnectPhase::Transport,
             auto_connect: true,
             ever_ready: false,
             queue: VecDeque::new(),
@@ -300,10 +315,14 @@ impl Conn {
             self.write_internal(Step::SetName, encode_command(&[&b"CLIENT"[..], b"SETNAME", name]));
         }
         if self.inflight.is_empty() {
-            self.become_ready(now);
-        } else {
-            self.state = State::Handshake;
+            self.write_internal(Step::Ping, encode_command(&[&b"PING"[..]]));
         }
+        self.state = State::Handshake;
+    }
+
+    /// The runtime moved on to another phase of establishing the transport.
+    pub fn set_connect_phase(&mut self, phase: ConnectPhase) {
+        self.connect_phase = phase;
     }
 
     /// The connect attempt failed (resolution, refused, TLS, ...).
@@ -369,11 +388,23 @@ impl Conn {
         match self.state {
             State::Connecting | State::Handshake if self.connect_deadline.is_some_and(|d| d <= now) => {
                 let after = self.cfg.connect_timeout.unwrap_or_default();
-                let err = ClientError::timeout(
-                    TimeoutKind::Connect,
-                    after,
-                    format!("connect to {} timed out after {}", self.cfg.address, secs(after)),
-                );
+                let err = if self.state == State::Connecting && self.connect_phase == ConnectPhase::Tls {
+                    // Silence during a TLS handshake is what a plain (non-TLS) port gives: say so.
+                    ClientError::new(
+                        ErrorKind::Connection,
+                        format!(
+                            "TLS handshake with {} did not complete within {} (does the port serve TLS?)",
+                            self.cfg.address,
+                            secs(after)
+                        ),
+                    )
+                } else {
+                    ClientError::timeout(
+                        TimeoutKind::Connect,
+                        after,
+                        format!("connect to {} timed out after {}", self.cfg.address, secs(after)),
+                    )
+                };
                 self.connect_failed(err, now);
             }
             State::Waiting { until } if until <= now => self.start_connect(now),
@@ -511,6 +542,7 @@ impl Conn {
 
     fn start_connect(&mut self, now: Instant) {
         self.state = State::Connecting;
+        self.connect_phase = ConnectPhase::Transport;
         self.connect_deadline = self.cfg.connect_timeout.map(|t| now + t);
         self.actions.push_back(Action::Connect);
     }

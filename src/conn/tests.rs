@@ -12,6 +12,8 @@ struct H {
     actions: Vec<Action>,
 }
 
+const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+
 fn cfg() -> ConnConfig {
     let mut c = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: 6379 });
     c.reconnect.jitter = 0.0;
@@ -28,18 +30,26 @@ impl H {
         H { conn: Conn::new(Arc::new(cfg), now, 1), now, wire: Vec::new(), done: Vec::new(), actions: Vec::new() }
     }
 
-    /// Connected and handshaken (no handshake configured).
+    /// Connected and handshaken (no handshake configured: just the probing PING).
     fn ready(cfg: ConnConfig) -> H {
         let mut h = H::new(cfg);
         h.conn.connect(1000, h.now);
         h.pump();
         assert_eq!(h.actions, vec![Action::Connect]);
-        h.conn.transport_ready(h.now);
-        h.pump();
+        h.up();
         assert!(h.conn.is_ready());
         h.take();
         h.actions.clear();
         h
+    }
+
+    /// The transport came up; answer the handshake's PING (sent when nothing else is).
+    fn up(&mut self) {
+        self.take_wire(); // what earlier transports were given
+        self.conn.transport_ready(self.now);
+        self.pump();
+        assert_eq!(self.take_wire(), PING, "the handshake probes with PING");
+        self.feed(b"+PONG\r\n");
     }
 
     fn submit(&mut self, token: u64, a: &[&str]) {
@@ -331,9 +341,8 @@ fn a_command_before_connect_connects_lazily() {
     h.submit(1, &["PING"]);
     assert_eq!(h.actions, vec![Action::Connect]);
     assert!(h.take_wire().is_empty(), "nothing is written before the transport is up");
-    h.conn.transport_ready(h.now);
-    h.pump();
-    assert_eq!(h.take_wire(), b"*1\r\n$4\r\nPING\r\n");
+    h.up();
+    assert_eq!(h.take_wire(), PING, "the user's PING after the handshake's");
     h.feed(b"+PONG\r\n");
     let done = h.take();
     assert!(matches!(events(&done)[..], [ConnEvent::Connected]));
@@ -460,8 +469,7 @@ fn written_commands_fail_and_unwritten_ones_wait_for_the_reconnect() {
     assert_eq!(failures(&done), vec![(1, ErrorKind::Connection)], "INCR may have run: it is not sent again");
     assert!(failure(&done[0]).2.contains("Connection reset by peer"));
     h.advance(Duration::from_millis(100));
-    h.conn.transport_ready(h.now);
-    h.pump();
+    h.up();
     assert_eq!(
         h.take_wire(),
         [&b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"[..], b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"].concat()
@@ -499,8 +507,7 @@ fn a_queued_command_times_out_without_a_reset() {
     assert_eq!(failures(&done), vec![(1, ErrorKind::Timeout)]);
     assert!(failure(&done[0]).2.contains("waiting for a connection"));
     assert_eq!(h.actions, vec![Action::Connect], "the connect attempt goes on");
-    h.conn.transport_ready(h.now);
-    h.pump();
+    h.up();
     assert_eq!(h.take_wire(), b"*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
 }
 
@@ -601,8 +608,7 @@ fn every_request_completes_exactly_once_under_churn() {
             }
             _ => {
                 if !h.conn.is_ready() && h.actions.last() == Some(&Action::Connect) {
-                    h.conn.transport_ready(h.now);
-                    h.pump();
+                    h.up();
                 } else {
                     h.advance(Duration::from_millis(100));
                 }
@@ -646,4 +652,32 @@ fn per_command_timeouts_from_the_config() {
     assert_eq!(reply_text(&done[0]), (1, "OK".into()));
     assert_eq!(reply_text(&done[1]), (2, "array(0)".into()));
     assert_eq!(failures(&done[2..]), vec![(3, ErrorKind::Timeout)], "other DEBUG subcommands keep request_timeout");
+}
+
+#[test]
+fn a_server_that_does_not_answer_the_probe_fails_connect() {
+    // What a plain connection to a TLS port looks like: the server closes on the first bytes.
+    let mut h = H::new(cfg());
+    h.conn.connect(1, h.now);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), PING);
+    h.conn.eof(h.now);
+    h.pump();
+    let (tok, kind, msg) = failure(&h.take()[0]);
+    assert_eq!((tok, kind), (1, ErrorKind::Connection));
+    assert!(msg.contains("during the handshake"), "{msg}");
+}
+
+#[test]
+fn a_silent_tls_handshake_is_a_connection_error() {
+    let mut c = cfg();
+    c.connect_timeout = Some(Duration::from_secs(2));
+    let mut h = H::new(c);
+    h.conn.connect(1, h.now);
+    h.conn.set_connect_phase(ConnectPhase::Tls);
+    h.advance(Duration::from_secs(2));
+    let (tok, kind, msg) = failure(&h.take()[0]);
+    assert_eq!((tok, kind), (1, ErrorKind::Connection));
+    assert!(msg.contains("does the port serve TLS"), "{msg}");
 }

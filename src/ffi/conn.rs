@@ -4,7 +4,7 @@ use super::boundary::with_engine;
 use super::engine::FiorEngine;
 use super::types::*;
 use crate::conn::{Address, ConnConfig, Deadline, Handshake, Reconnect, Request};
-use crate::runtime::Submission;
+use crate::runtime::{client_config, server_name, Submission, TlsClient, TlsSettings};
 use std::time::Duration;
 
 /// Register a connection described by `options`; `*conn` receives its id. It connects on
@@ -17,8 +17,14 @@ pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorCo
         }
         // SAFETY: non-null, points to a valid FiorConnOptions for this call (caller's contract).
         let o = unsafe { &*options };
-        let Some(config) = config_from(o) else { return FiorResult::InvalidArgument };
-        match e.engine.open(config) {
+        let (config, tls) = match config_from(o) {
+            Ok(c) => c,
+            Err(why) => {
+                e.last_error = why;
+                return FiorResult::InvalidArgument;
+            }
+        };
+        match e.engine.open(config, tls) {
             Ok(id) => {
                 // SAFETY: non-null and writable (caller's contract).
                 unsafe { *conn = id };
@@ -149,20 +155,52 @@ fn seconds(s: f64) -> Option<Duration> {
     (s.is_finite() && s > 0.0).then(|| Duration::from_secs_f64(s.min(1e9)))
 }
 
-fn config_from(o: &FiorConnOptions) -> Option<ConnConfig> {
+/// The connection's configuration, and its TLS client when it speaks TLS; or what is wrong.
+fn config_from(o: &FiorConnOptions) -> Result<(ConnConfig, Option<TlsClient>), String> {
     let address = match owned(o.path) {
         Some(path) if !path.is_empty() => {
             use std::os::unix::ffi::OsStringExt;
             Address::Unix { path: std::ffi::OsString::from_vec(path).into() }
         }
         _ => {
-            let host = String::from_utf8(owned(o.host)?).ok()?;
-            if host.is_empty() || o.port == 0 {
-                return None;
+            let host = owned(o.host).and_then(|h| String::from_utf8(h).ok()).unwrap_or_default();
+            if host.is_empty() {
+                return Err("host must be a non-empty UTF-8 name".into());
+            }
+            if o.port == 0 {
+                return Err("port must be from 1 to 65535".into());
             }
             Address::Tcp { host, port: o.port }
         }
     };
+    let tls = if o.tls { Some(tls_client(o, &address)?) } else { None };
+    let config = conn_config(o, address).ok_or("invalid per-command timeout (name or seconds)")?;
+    Ok((config, tls))
+}
+
+fn path_of(s: FiorSlice) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    owned(s).filter(|p| !p.is_empty()).map(|p| std::ffi::OsString::from_vec(p).into())
+}
+
+fn tls_client(o: &FiorConnOptions, address: &Address) -> Result<TlsClient, String> {
+    let Address::Tcp { host, .. } = address else {
+        return Err("TLS needs a TCP connection (host and port), not a unix socket".into());
+    };
+    let settings = TlsSettings {
+        ca_file: path_of(o.tls_ca_file),
+        cert_file: path_of(o.tls_cert_file),
+        key_file: path_of(o.tls_key_file),
+        verify: o.tls_verify,
+    };
+    let name = match owned(o.tls_server_name).filter(|n| !n.is_empty()) {
+        Some(n) => String::from_utf8(n).map_err(|_| "TLS: server_name must be UTF-8".to_string())?,
+        None => host.clone(),
+    };
+    Ok(TlsClient { config: client_config(&settings)?, name: server_name(&name)? })
+}
+
+fn conn_config(o: &FiorConnOptions, address: Address) -> Option<ConnConfig> {
     let mut c = ConnConfig::new(address);
     c.connect_timeout = seconds(o.connect_timeout);
     c.read_timeout = seconds(o.read_timeout);

@@ -17,6 +17,8 @@ pub struct FiorEngine {
     command: String,
     /// Tokens handed back by `fior_engine_next_orphan`, once taken from the engine.
     orphans: Option<Vec<u64>>,
+    /// Why the last call that returned `FIOR_RESULT_INVALID_ARGUMENT` refused its arguments.
+    pub(crate) last_error: String,
 }
 
 /// Start an engine (its IO thread). On success `*out` owns it; free with `fior_engine_free`.
@@ -38,6 +40,7 @@ pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
             nodes: Vec::new(),
             command: String::new(),
             orphans: None,
+            last_error: String::new(),
         });
         // SAFETY: `out` is non-null and points to writable storage for a pointer (caller's contract).
         unsafe { *out = Box::into_raw(boxed) };
@@ -64,6 +67,13 @@ pub extern "C" fn fior_engine_free(engine: *mut FiorEngine) {
         }
         drop(boxed);
     })
+}
+
+/// Why the last call on this engine returned `FIOR_RESULT_INVALID_ARGUMENT` (a view valid until
+/// the next call; empty if none). Never contains a password.
+#[no_mangle]
+pub extern "C" fn fior_engine_last_error(engine: *mut FiorEngine) -> FiorSlice {
+    with_engine!(engine, FiorSlice::EMPTY, |e| FiorSlice::of(e.last_error.as_bytes()))
 }
 
 /// The fd that becomes readable when completions wait; -1 for NULL.

@@ -64,6 +64,17 @@ pub struct FiorConnOptions {
     /// Per-command deadlines (`timeouts_len` entries, or NULL).
     pub timeouts: *const FiorCommandTimeout,
     pub timeouts_len: usize,
+    /// Speak TLS (TCP only).
+    pub tls: bool,
+    /// PEM file of the CAs to trust; absent: the system's roots.
+    pub tls_ca_file: FiorSlice,
+    /// PEM files of a client certificate chain and its key (mutual TLS); both or neither.
+    pub tls_cert_file: FiorSlice,
+    pub tls_key_file: FiorSlice,
+    /// Verify the server's certificate and name. Turning it off is for testing only.
+    pub tls_verify: bool,
+    /// The name to verify the certificate against; absent: `host`.
+    pub tls_server_name: FiorSlice,
 }
 
 /// A per-command deadline: `name` is a command ("KEYS") or command and subcommand

@@ -3,6 +3,7 @@
 use super::fds::FdRegistry;
 use super::io_thread::IoThread;
 use super::outstanding::Outstanding;
+use super::transport::TlsClient;
 use super::signal::{Notify, Wake};
 use crate::conn::{Completion, ConnConfig, Request};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -12,7 +13,7 @@ use std::thread::JoinHandle;
 
 /// Work for the IO thread.
 pub enum Submission {
-    Open { conn: u64, config: Box<ConnConfig> },
+    Open { conn: u64, config: Box<ConnConfig>, tls: Option<TlsClient> },
     Connect { conn: u64, token: u64 },
     Command { conn: u64, request: Request },
     Commands { conn: u64, requests: Vec<Request> },
@@ -105,11 +106,12 @@ impl Engine {
         &self.parts().shared.fds
     }
 
-    /// Register a connection; it connects on `connect` or its first command.
-    pub fn open(&mut self, config: ConnConfig) -> Result<u64, EngineGone> {
+    /// Register a connection (speaking TLS when `tls` is given); it connects on `connect` or
+    /// its first command.
+    pub fn open(&mut self, config: ConnConfig, tls: Option<TlsClient>) -> Result<u64, EngineGone> {
         let conn = self.next_conn;
         self.next_conn += 1;
-        self.send(Submission::Open { conn, config: Box::new(config) })?;
+        self.send(Submission::Open { conn, config: Box::new(config), tls })?;
         Ok(conn)
     }
 

@@ -3,8 +3,9 @@
 
 use super::engine::{Shared, Submission};
 use super::fds::FdRegistry;
-use super::transport::{literal_addrs, Progress, Target, Transport};
-use crate::conn::{Action, Address, ClientError, Completion, Conn, ErrorKind};
+use super::tls::Handshake;
+use super::transport::{literal_addrs, Progress, Target, TlsClient, Transport};
+use crate::conn::{Action, Address, ClientError, Completion, Conn, ConnectPhase, ErrorKind};
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Registry, Token};
 use super::outstanding::TokenHasher;
@@ -30,10 +31,14 @@ enum Attempt {
     Resolving,
     /// A socket is connecting to one target; the others are tried if it fails.
     Connecting { remaining: VecDeque<Target> },
+    /// The socket is connected; the TLS handshake runs.
+    TlsHandshake,
 }
 
 struct Entry {
     conn: Conn,
+    /// TLS settings, when the connection speaks TLS.
+    tls: Option<TlsClient>,
     transport: Option<Transport>,
     attempt: Attempt,
     /// Counts attempts, so that late results of abandoned ones are recognised.
@@ -157,10 +162,11 @@ impl IoThread {
     fn take_submissions(&mut self, now: Instant) {
         while let Ok(s) = self.submissions.try_recv() {
             match s {
-                Submission::Open { conn, config } => {
+                Submission::Open { conn, config, tls } => {
                     let seed = conn.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ clock_seed();
                     let entry = Entry {
                         conn: Conn::new(Arc::new(*config), now, seed),
+                        tls,
                         transport: None,
                         attempt: Attempt::None,
                         attempt_id: 0,
@@ -252,23 +258,83 @@ impl IoThread {
 
     fn socket_event(&mut self, id: u64, readable: bool, writable: bool, now: Instant) {
         let Some(e) = self.conns.get_mut(&id) else { return };
-        let Some(t) = e.transport.as_ref() else { return };
-        if !e.connected {
-            if !(readable || writable) {
-                return;
-            }
-            match t.progress() {
-                Progress::Pending => return,
-                Progress::Connected => {
-                    t.tune();
-                    e.connected = true;
-                    e.attempt = Attempt::None;
-                    e.conn.transport_ready(now);
+        let Some(t) = e.transport.as_mut() else { return };
+        if e.connected {
+            if writable {
+                if let Err(err) = t.flush() {
+                    if err.kind() != io::ErrorKind::WouldBlock {
+                        let msg = format!("write to {} failed: {err}", e.conn.config().address);
+                        e.conn.io_error(msg, now);
+                    }
                 }
-                Progress::Failed(err) => self.next_target(id, Some(err), now),
             }
-        } else if readable {
-            self.read(id, now);
+            if readable {
+                self.read(id, now);
+            }
+            return self.service(id, now);
+        }
+        if !(readable || writable) {
+            return;
+        }
+        if matches!(e.attempt, Attempt::TlsHandshake) {
+            return self.tls_progress(id, now);
+        }
+        match t.progress() {
+            Progress::Pending => return,
+            Progress::Connected => {
+                t.tune();
+                match e.tls.clone() {
+                    None => return self.transport_up(id, now),
+                    Some(tls) => {
+                        let plain = e.transport.take().expect("checked above");
+                        let fd = plain.fd();
+                        match plain.start_tls(&tls) {
+                            Ok(t) => {
+                                e.transport = Some(t);
+                                e.attempt = Attempt::TlsHandshake;
+                                e.conn.set_connect_phase(ConnectPhase::Tls);
+                                return self.tls_progress(id, now);
+                            }
+                            Err(msg) => {
+                                self.shared.fds.clear(fd);
+                                e.attempt = Attempt::None;
+                                e.conn.transport_failed(msg, now);
+                            }
+                        }
+                    }
+                }
+            }
+            Progress::Failed(err) => self.next_target(id, Some(err), now),
+        }
+        self.service(id, now);
+    }
+
+    /// The transport (TLS included) is up: hand it to the connection.
+    fn transport_up(&mut self, id: u64, now: Instant) {
+        if let Some(e) = self.conns.get_mut(&id) {
+            e.connected = true;
+            e.attempt = Attempt::None;
+            e.conn.transport_ready(now);
+        }
+        self.service(id, now);
+    }
+
+    /// Move a TLS handshake forward after a socket event.
+    fn tls_progress(&mut self, id: u64, now: Instant) {
+        let Some(e) = self.conns.get_mut(&id) else { return };
+        let Some(t) = e.transport.as_mut() else { return };
+        match t.handshake() {
+            Handshake::Pending => {}
+            Handshake::Done => return self.transport_up(id, now),
+            Handshake::Failed(why) => {
+                let msg = format!("connect to {} failed: {why}", e.conn.config().address);
+                if let Some(mut t) = e.transport.take() {
+                    t.deregister(self.poll.registry());
+                    self.shared.fds.clear(t.fd());
+                }
+                e.attempt = Attempt::None;
+                e.conn.transport_failed(msg, now);
+            }
         }
         self.service(id, now);
     }
@@ -285,7 +351,7 @@ impl IoThread {
                     if conn.has_actions() {
                         return; // it reset itself: stop reading from this transport
                     }
-                    if n < self.scratch.len() {
+                    if n < self.scratch.len() && t.short_read_drains() {
                         // A short read drained the socket: stream sockets report new data with
                         // a new edge, so another read now would only return WouldBlock.
                         return;

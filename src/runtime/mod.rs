@@ -10,10 +10,13 @@ mod fds;
 mod io_thread;
 mod outstanding;
 mod signal;
+mod tls;
 mod transport;
 
 pub use engine::{Engine, EngineGone, Submission};
 pub use fds::FdRegistry;
+pub use tls::{client_config, server_name, TlsSettings};
+pub use transport::TlsClient;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

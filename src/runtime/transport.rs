@@ -1,5 +1,6 @@
-//! The byte pipe under a connection: a TCP or unix-domain stream (TLS joins here).
+//! The byte pipe under a connection: a TCP or unix-domain stream, or TLS over TCP.
 
+use super::tls::{Handshake, TlsStream};
 use crate::conn::Address;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
@@ -11,6 +12,15 @@ use std::time::Duration;
 pub enum Transport {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
+}
+
+/// What a connection needs to speak TLS: the client configuration (built once, when the
+/// connection is opened) and the name the server's certificate must carry.
+#[derive(Clone)]
+pub struct TlsClient {
+    pub config: std::sync::Arc<rustls::ClientConfig>,
+    pub name: rustls::pki_types::ServerName<'static>,
 }
 
 /// Where a connect attempt stands.
@@ -42,6 +52,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => registry.register(s, token, interest),
             Transport::Unix(s) => registry.register(s, token, interest),
+            Transport::Tls(t) => registry.register(&mut t.sock, token, interest),
         }
     }
 
@@ -49,6 +60,7 @@ impl Transport {
         let _ = match self {
             Transport::Tcp(s) => registry.deregister(s),
             Transport::Unix(s) => registry.deregister(s),
+            Transport::Tls(t) => registry.deregister(&mut t.sock),
         };
     }
 
@@ -56,6 +68,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.as_raw_fd(),
             Transport::Unix(s) => s.as_raw_fd(),
+            Transport::Tls(t) => t.sock.as_raw_fd(),
         }
     }
 
@@ -64,6 +77,7 @@ impl Transport {
         let (err, peer) = match self {
             Transport::Tcp(s) => (s.take_error(), s.peer_addr().map(|_| ())),
             Transport::Unix(s) => (s.take_error(), s.peer_addr().map(|_| ())),
+            Transport::Tls(t) => (t.sock.take_error(), t.sock.peer_addr().map(|_| ())),
         };
         match (err, peer) {
             (Ok(Some(e)), _) | (Err(e), _) => Progress::Failed(e),
@@ -77,7 +91,12 @@ impl Transport {
     /// Socket options for an established TCP connection: no Nagle delay, and keep-alive probes
     /// so that a peer that vanished without a FIN is eventually noticed even when idle.
     pub fn tune(&self) {
-        if let Transport::Tcp(s) = self {
+        let s = match self {
+            Transport::Tcp(s) => s,
+            Transport::Tls(t) => &t.sock,
+            Transport::Unix(_) => return,
+        };
+        {
             let _ = s.set_nodelay(true);
             let ka = socket2::TcpKeepalive::new()
                 .with_time(Duration::from_secs(60))
@@ -86,10 +105,42 @@ impl Transport {
         }
     }
 
+    /// Wrap an established TCP connection in a TLS session (the handshake starts with
+    /// `handshake`). The socket keeps its registration. On error the socket is closed.
+    pub fn start_tls(self, tls: &TlsClient) -> Result<Transport, String> {
+        match self {
+            Transport::Tcp(sock) => TlsStream::new(sock, tls.config.clone(), tls.name.clone())
+                .map(|t| Transport::Tls(Box::new(t))),
+            _ => Err("TLS needs a TCP connection".into()),
+        }
+    }
+
+    /// Move a TLS handshake forward (plain transports have none).
+    pub fn handshake(&mut self) -> Handshake {
+        match self {
+            Transport::Tls(t) => t.handshake(),
+            _ => Handshake::Done,
+        }
+    }
+
+    /// Whether a short read proves the socket drained (not so for TLS: a record may be split).
+    pub fn short_read_drains(&self) -> bool {
+        !matches!(self, Transport::Tls(_))
+    }
+
+    /// Write buffered TLS records (after a writable event); nothing for plain transports.
+    pub fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Tls(t) => t.flush(),
+            _ => Ok(()),
+        }
+    }
+
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.read(buf),
             Transport::Unix(s) => s.read(buf),
+            Transport::Tls(t) => t.read(buf),
         }
     }
 
@@ -97,6 +148,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.write_vectored(bufs),
             Transport::Unix(s) => s.write_vectored(bufs),
+            Transport::Tls(t) => t.write_vectored(bufs),
         }
     }
 }

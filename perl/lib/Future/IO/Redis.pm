@@ -50,9 +50,12 @@ sub new {
         Carp::croak("Future::IO::Redis->new: unknown option '$k'") unless exists $KNOWN{$k};
     }
     if ( defined( my $uri = delete $args{uri} ) ) {
+        # The URI decides where to connect (host, port or path); credentials, database and TLS
+        # come from it unless given as options (a tls hash refines rediss://).
         my %u = Future::IO::Redis::URI->parse($uri)->to_options;
         delete @args{qw( host port path )};
-        %args = ( %args, %u );
+        delete $u{tls} if ref $args{tls};
+        %args = ( %u, %args, map { $_ => $u{$_} } grep { exists $u{$_} } qw( host port path ) );
     }
     my %o = ( %DEFAULTS, %args );
     delete @o{qw( host port )} if defined $o{path};
@@ -94,8 +97,25 @@ sub new {
         Carp::croak("Future::IO::Redis->new: $k must be a code reference")
           if defined $o{$k} && ref $o{$k} ne 'CODE';
     }
+    my $tls;
     if ( $o{tls} ) {
-        Carp::croak("Future::IO::Redis->new: TLS (tls => ... or rediss://) is not supported by this version yet");
+        $tls = ref $o{tls} ? $o{tls} : {};
+        Carp::croak("Future::IO::Redis->new: tls must be 1 or a hash of ca_file, cert_file, key_file, verify, server_name")
+          unless ref $tls eq 'HASH';
+        my %ok = map { $_ => 1 } qw( ca_file cert_file key_file verify server_name );
+        for my $k ( sort keys %$tls ) {
+            Carp::croak("Future::IO::Redis->new: unknown tls option '$k'") unless $ok{$k};
+        }
+        for my $k (qw( ca_file cert_file key_file )) {
+            next unless defined $tls->{$k};
+            Carp::croak("Future::IO::Redis->new: tls $k '$tls->{$k}' is not a readable file")
+              unless !ref $tls->{$k} && -f $tls->{$k} && -r _;
+        }
+        Carp::croak("Future::IO::Redis->new: tls cert_file and key_file go together (mutual TLS needs both)")
+          if defined $tls->{cert_file} xor defined $tls->{key_file};
+        Carp::croak("Future::IO::Redis->new: TLS needs host and port, not a unix socket path")
+          if defined $o{path};
+        $tls = { %$tls, verify => ( $tls->{verify} // 1 ) ? 1 : 0 };
     }
 
     my $timeouts;
@@ -122,6 +142,7 @@ sub new {
         read_buffer_size  => $o{read_buffer_size},
         write_buffer_size => $o{write_buffer_size},
         ( $timeouts ? ( timeout => $timeouts ) : () ),
+        ( $tls      ? ( tls     => $tls )      : () ),
     );
 
     my $self = bless {
