@@ -192,6 +192,9 @@ typedef struct FiorConnOptions {
   double reconnect_delay;
   double reconnect_delay_max;
   double reconnect_jitter;
+  // Send commands again after LOADING/BUSY-style replies, and read-only commands after a
+  // lost connection (bounded by their deadlines).
+  bool retry;
   uint64_t queue_size;
   uint64_t read_buffer_size;
   uint64_t write_buffer_size;

@@ -172,6 +172,18 @@ static SV *command_label(pTHX_ SV *first) {
     return sv_2mortal(newSVpvs("the command"));
 }
 
+/* Die with `msg` through Carp::croak, so that the message names the caller's file and line
+ * (not the module's). Only called before any fior_* call of the XSUB: no Rust frame is on the
+ * stack when it longjmps. */
+static void croak_at_caller(pTHX_ SV *msg) {
+    dSP;
+    PUSHMARK(SP);
+    XPUSHs(msg);
+    PUTBACK;
+    call_pv("Carp::croak", G_DISCARD);
+    croak_sv(msg); /* not reached: Carp::croak dies */
+}
+
 /* The bytes of one command argument: character strings as UTF-8, byte strings as they are.
  * `first` is the command's first argument, named in the message when this one is refused. */
 static void arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *first, IV index) {
@@ -179,11 +191,13 @@ static void arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *first, IV index) {
     const char *p;
     SvGETMAGIC(sv);
     if (!SvOK(sv))
-        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is undef; commands take strings and numbers",
-              index, SVfARG(command_label(aTHX_ first)));
+        croak_at_caller(aTHX_ sv_2mortal(newSVpvf(
+            "Future::IO::Redis: %" SVf ": argument %" IVdf " after the command name is undef; commands take strings and numbers",
+            SVfARG(command_label(aTHX_ first)), index - 1)));
     if (SvROK(sv))
-        croak("Future::IO::Redis: argument %" IVdf " of %" SVf " is a reference; commands take strings and numbers",
-              index, SVfARG(command_label(aTHX_ first)));
+        croak_at_caller(aTHX_ sv_2mortal(newSVpvf(
+            "Future::IO::Redis: %" SVf ": argument %" IVdf " after the command name is a reference; commands take strings and numbers",
+            SVfARG(command_label(aTHX_ first)), index - 1)));
     p = SvPV_nomg_const(sv, len);
     out->ptr = (const uint8_t *)p;
     out->len = len;
@@ -311,6 +325,7 @@ open(engine, opts)
         o.reconnect_delay = opt_num(aTHX_ opts, "reconnect_delay", 15, 0.1);
         o.reconnect_delay_max = opt_num(aTHX_ opts, "reconnect_delay_max", 19, 60);
         o.reconnect_jitter = opt_num(aTHX_ opts, "reconnect_jitter", 16, 0.25);
+        o.retry = opt_num(aTHX_ opts, "retry", 5, 1) != 0;
         o.queue_size = (uint64_t)opt_num(aTHX_ opts, "queue_size", 10, 1000);
         o.read_buffer_size = (uint64_t)opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
         o.write_buffer_size = (uint64_t)opt_num(aTHX_ opts, "write_buffer_size", 17, 0);

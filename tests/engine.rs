@@ -113,7 +113,7 @@ fn cmd(engine: &mut Engine, conn: u64, token: u64, args: &[&[u8]]) {
 fn set_get_pipeline_and_large_values_against_a_real_server() {
     let srv = start_server(&[]);
     let mut engine = Engine::start().unwrap();
-    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "localhost".into(), port: srv.port })).unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "localhost".into(), port: srv.port }), None).unwrap();
     engine.send(Submission::Connect { conn, token: 1 }).unwrap();
     assert!(matches!(wait(&mut engine, &[1])[&1], Completion::Done { .. }));
 
@@ -149,7 +149,7 @@ fn set_get_pipeline_and_large_values_against_a_real_server() {
 fn deep_reply_from_lua_decodes_on_the_io_thread() {
     let srv = start_server(&[]);
     let mut engine = Engine::start().unwrap();
-    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port })).unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
     let script = b"local t = {} local c = t for i = 1, tonumber(ARGV[1]) do local n = {} c[1] = n c = n end c[1] = 7 return t";
     cmd(&mut engine, conn, 1, &[b"EVAL", script, b"0", b"1200"]);
     let got = wait(&mut engine, &[1]);
@@ -173,7 +173,7 @@ fn request_timeout_then_reconnect_against_a_real_server() {
     let mut cfg = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port });
     cfg.request_timeout = Some(Duration::from_millis(200));
     cfg.reconnect.delay = Duration::from_millis(10);
-    let conn = engine.open(cfg).unwrap();
+    let conn = engine.open(cfg, None).unwrap();
     cmd(&mut engine, conn, 1, &[b"DEBUG", b"SLEEP", b"1"]);
     cmd(&mut engine, conn, 2, &[b"GET", b"k"]);
     let got = wait(&mut engine, &[1, 2]);
@@ -189,7 +189,7 @@ fn request_timeout_then_reconnect_against_a_real_server() {
 fn connection_refused_fails_fast() {
     let port = free_port();
     let mut engine = Engine::start().unwrap();
-    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port })).unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port }), None).unwrap();
     engine.send(Submission::Connect { conn, token: 1 }).unwrap();
     cmd(&mut engine, conn, 2, &[b"PING"]);
     let got = wait(&mut engine, &[1, 2]);
@@ -210,11 +210,11 @@ fn events_report_connect_and_server_side_kill() {
     let mut cfg = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port });
     cfg.reconnect.delay = Duration::from_millis(20);
     cfg.handshake.client_name = Some(b"victim".to_vec());
-    let conn = engine.open(cfg).unwrap();
+    let conn = engine.open(cfg, None).unwrap();
     let mut events = Vec::new();
     engine.send(Submission::Connect { conn, token: 1 }).unwrap();
     wait_events(&mut engine, &[1], &mut events);
-    let other = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port })).unwrap();
+    let other = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
     cmd(&mut engine, other, 2, &[b"CLIENT", b"KILL", b"USER", b"default", b"SKIPME", b"yes"]);
     let killed = wait_events(&mut engine, &[2], &mut events);
     assert_eq!(text(&killed[&2]), "1");
@@ -241,7 +241,7 @@ fn events_report_connect_and_server_side_kill() {
 fn sequential_round_trips_rate() {
     let srv = start_server(&[]);
     let mut engine = Engine::start().unwrap();
-    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port })).unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
     cmd(&mut engine, conn, 0, &[b"PING"]);
     wait(&mut engine, &[0]);
     let n = 20_000u64;

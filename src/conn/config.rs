@@ -48,6 +48,26 @@ pub struct Reconnect {
     pub jitter: f64,
 }
 
+/// Sending a command again: after a reply that means "not executed, try later" (LOADING, BUSY,
+/// MASTERDOWN, TRYAGAIN), and, for read-only commands, after the connection was lost while it
+/// was in flight. Bounded by the command's deadline and by `max_attempts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    pub enabled: bool,
+    /// Delay before the first retry; doubles each time up to `delay_max`.
+    pub delay: Duration,
+    pub delay_max: Duration,
+    pub max_attempts: u32,
+}
+
+impl Retry {
+    /// The delay before retry number `attempt + 1`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let d = self.delay.as_secs_f64() * 2f64.powi(attempt.min(30) as i32);
+        Duration::from_secs_f64(d.min(self.delay_max.as_secs_f64()))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnConfig {
     pub address: Address,
@@ -62,6 +82,7 @@ pub struct ConnConfig {
     /// blocking-command rule) for those commands.
     pub timeouts: std::collections::HashMap<String, Option<Duration>>,
     pub reconnect: Reconnect,
+    pub retry: Retry,
     /// Commands that may wait for a connection; more fail at once with `Disconnected`.
     pub queue_size: usize,
     /// Bytes read per read call.
@@ -87,6 +108,12 @@ impl ConnConfig {
                 delay: Duration::from_millis(100),
                 delay_max: Duration::from_secs(60),
                 jitter: 0.25,
+            },
+            retry: Retry {
+                enabled: true,
+                delay: Duration::from_millis(50),
+                delay_max: Duration::from_secs(1),
+                max_attempts: 10,
             },
             queue_size: 1000,
             read_buffer_size: 64 * 1024,

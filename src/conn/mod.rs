@@ -17,17 +17,18 @@ mod backoff;
 mod completion;
 mod config;
 mod deadlines;
+mod readonly;
 mod request;
 mod write_buf;
 
 pub use completion::{ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
-pub use config::{Address, ConnConfig, Handshake, Reconnect};
+pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
 pub use request::{blocking_wait, Blocking, CommandName, Deadline, Request};
 pub use write_buf::WriteBuf;
 
 use crate::protocol::{encode_command, Decoder, ProtocolError, Reply};
 use backoff::Backoff;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use deadlines::Deadlines;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -87,34 +88,68 @@ impl Step {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    User(u64),
-    Handshake(Step),
-}
-
-/// A request not yet written.
-struct Queued {
+/// A user request, from submission to completion.
+struct Req {
     seq: u64,
     token: u64,
-    bytes: Vec<u8>,
+    /// Its encoding, kept until it completes: it may have to be written again (a retry, or a
+    /// reconnect before it was sent). Shared with the write buffer, not copied, when large.
+    bytes: Bytes,
     name: CommandName,
     /// Expected to take long (blocking command or own timeout): read_timeout does not apply.
     patient: bool,
     timeout: Option<Duration>,
+    deadline: Option<Instant>,
+    /// Read-only, hence safe to send again after its connection was lost.
+    idempotent: bool,
+    /// How many times it was sent again (retries).
+    attempt: u32,
+}
+
+enum Slot {
+    User(Req),
+    Handshake { seq: u64, step: Step },
 }
 
 /// A request written (or being written) and waiting for its reply.
 struct Inflight {
-    seq: u64,
-    slot: Slot,
     /// Where its bytes lie in the write stream.
     start: u64,
     end: u64,
-    name: CommandName,
-    /// Expected to take long (blocking command or own timeout): read_timeout does not apply.
-    patient: bool,
-    timeout: Option<Duration>,
+    slot: Slot,
+}
+
+impl Inflight {
+    fn seq(&self) -> u64 {
+        match &self.slot {
+            Slot::User(r) => r.seq,
+            Slot::Handshake { seq, .. } => *seq,
+        }
+    }
+
+    fn name(&self) -> CommandName {
+        match &self.slot {
+            Slot::User(r) => r.name,
+            Slot::Handshake { step, .. } => CommandName::new(&[step.as_str().as_bytes()]),
+        }
+    }
+
+    fn patient(&self) -> bool {
+        matches!(&self.slot, Slot::User(r) if r.patient)
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        match &self.slot {
+            Slot::User(r) => r.timeout,
+            Slot::Handshake { .. } => None,
+        }
+    }
+}
+
+/// Error replies that mean "not executed, try again later".
+fn transient_error(message: &[u8]) -> bool {
+    let code = message.split(|b| *b == b' ').next().unwrap_or_default();
+    matches!(code, b"LOADING" | b"BUSY" | b"MASTERDOWN" | b"TRYAGAIN")
 }
 
 pub struct Conn {
@@ -127,8 +162,10 @@ pub struct Conn {
     /// loss with reconnect disabled, until the next `connect`).
     auto_connect: bool,
     ever_ready: bool,
-    queue: VecDeque<Queued>,
+    queue: VecDeque<Req>,
     inflight: VecDeque<Inflight>,
+    /// Requests waiting out a retry delay (after LOADING, BUSY, ...), with when to send them.
+    retries: Vec<(Instant, Req)>,
     wbuf: WriteBuf,
     decoder: Decoder,
     read_hint: Option<usize>,
@@ -155,6 +192,7 @@ impl Conn {
             ever_ready: false,
             queue: VecDeque::new(),
             inflight: VecDeque::new(),
+            retries: Vec::new(),
             wbuf,
             decoder,
             read_hint: None,
@@ -182,6 +220,11 @@ impl Conn {
     /// Requests written and waiting for their replies (handshake commands excluded).
     pub fn inflight_len(&self) -> usize {
         self.inflight.iter().filter(|e| matches!(e.slot, Slot::User(_))).count()
+    }
+
+    /// Requests waiting out a retry delay.
+    pub fn retrying_len(&self) -> usize {
+        self.retries.len()
     }
 
     /// Requests waiting for a connection.
@@ -218,42 +261,48 @@ impl Conn {
         // read_timeout does not apply while a command that is expected to take long (a blocking
         // command, or one with its own timeout) waits at the head.
         let patient = req.blocking.is_some() || req.deadline != Deadline::Default || self.has_own_timeout(&req);
+        let r = Req {
+            seq,
+            token: req.token,
+            bytes: Bytes::from(req.bytes),
+            name: req.name,
+            patient,
+            timeout,
+            deadline,
+            idempotent: req.idempotent,
+            attempt: 0,
+        };
         match self.state {
             State::Ready => {
                 if let Some(at) = deadline {
                     self.deadlines.insert(at, seq);
                 }
-                self.write_user(seq, req.token, req.bytes, req.name, patient, timeout, now);
+                self.write_user(r, now);
                 return;
             }
             State::Idle if !self.auto_connect => {
                 let err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
-                    .with_command(req.name);
-                self.out.push(Completion::Failed { token: req.token, error: err });
+                    .with_command(r.name);
+                self.out.push(Completion::Failed { token: r.token, error: err });
                 return;
             }
             _ => {}
         }
-        if self.queue.len() >= self.cfg.queue_size {
+        // The bound is for outages: a first connect (explicit or by the first commands) takes
+        // whatever is issued meanwhile, bounded by connect_timeout.
+        if self.ever_ready && self.queue.len() >= self.cfg.queue_size {
             let err = ClientError::new(
                 ErrorKind::Disconnected,
                 format!("not connected and {} commands already wait (queue_size)", self.queue.len()),
             )
-            .with_command(req.name);
-            self.out.push(Completion::Failed { token: req.token, error: err });
+            .with_command(r.name);
+            self.out.push(Completion::Failed { token: r.token, error: err });
             return;
         }
         if let Some(at) = deadline {
             self.deadlines.insert(at, seq);
         }
-        self.queue.push_back(Queued {
-            seq,
-            token: req.token,
-            bytes: req.bytes,
-            name: req.name,
-            patient,
-            timeout,
-        });
+        self.queue.push_back(r);
         if self.state == State::Idle {
             self.start_connect(now);
         }
@@ -270,7 +319,7 @@ impl Conn {
             self.actions.push_back(Action::Disconnect);
         }
         let msg = "connection closed by client";
-        self.fail_inflight(msg, false);
+        self.fail_inflight(msg, false, false);
         self.fail_queue(ErrorKind::Disconnected, msg);
         for t in std::mem::take(&mut self.connect_waiters) {
             self.out.push(Completion::Failed { token: t, error: ClientError::new(ErrorKind::Disconnected, msg) });
@@ -355,7 +404,7 @@ impl Conn {
     /// The server closed the connection (read returned 0).
     pub fn eof(&mut self, now: Instant) {
         match self.state {
-            State::Ready => self.lost(DisconnectReason::ServerClosed, "server closed the connection".into(), now),
+            State::Ready => self.lost(DisconnectReason::ServerClosed, "server closed the connection".into(), true, now),
             State::Handshake | State::Connecting => self.connect_failed(
                 ClientError::new(ErrorKind::Connection, "server closed the connection during the handshake"),
                 now,
@@ -367,7 +416,7 @@ impl Conn {
     /// Reading or writing failed.
     pub fn io_error(&mut self, message: String, now: Instant) {
         match self.state {
-            State::Ready => self.lost(DisconnectReason::ConnectionLost, message, now),
+            State::Ready => self.lost(DisconnectReason::ConnectionLost, message, true, now),
             State::Handshake | State::Connecting => {
                 self.connect_failed(ClientError::new(ErrorKind::Connection, message), now)
             }
@@ -410,27 +459,24 @@ impl Conn {
             State::Waiting { until } if until <= now => self.start_connect(now),
             _ => {}
         }
+        self.send_due_retries(now);
         while let Some(seq) = self.deadlines.pop_due(now) {
-            if let Some(i) = find(&self.inflight, seq, |e| e.seq) {
+            if let Some(i) = find(&self.inflight, seq, |e| e.seq()) {
                 let e = &self.inflight[i];
-                let after = e.timeout.unwrap_or_default();
+                let after = e.timeout().unwrap_or_default();
                 let err = ClientError::timeout(
                     TimeoutKind::Request,
                     after,
-                    format!("{} timed out after {} waiting for its reply", e.name, secs(after)),
+                    format!("{} timed out after {} waiting for its reply", e.name(), secs(after)),
                 )
-                .with_command(e.name);
+                .with_command(e.name());
                 self.reset_after(i, err, now);
             } else if let Some(i) = find(&self.queue, seq, |q| q.seq) {
                 let q = self.queue.remove(i).expect("index from find");
-                let after = q.timeout.unwrap_or_default();
-                let err = ClientError::timeout(
-                    TimeoutKind::Request,
-                    after,
-                    format!("{} timed out after {} waiting for a connection", q.name, secs(after)),
-                )
-                .with_command(q.name);
-                self.out.push(Completion::Failed { token: q.token, error: err });
+                self.request_timed_out(q, "waiting for a connection");
+            } else if let Some(i) = self.retries.iter().position(|(_, r)| r.seq == seq) {
+                let (_, r) = self.retries.remove(i);
+                self.request_timed_out(r, "retrying (the server answered LOADING, BUSY or similar)");
             }
         }
         if self.state != State::Ready {
@@ -438,7 +484,7 @@ impl Conn {
         }
         if let (Some(at), Some(rt)) = (self.read_deadline(), self.cfg.read_timeout) {
             if at <= now {
-                let name = self.inflight[0].name;
+                let name = self.inflight[0].name();
                 let err = ClientError::timeout(
                     TimeoutKind::Read,
                     rt,
@@ -451,7 +497,7 @@ impl Conn {
         if let (Some(at), Some(wt)) = (self.write_deadline(), self.cfg.write_timeout) {
             if at <= now {
                 let i = self.first_unwritten();
-                let name = self.inflight.get(i).map(|e| e.name);
+                let name = self.inflight.get(i).map(|e| e.name());
                 let mut err = ClientError::timeout(
                     TimeoutKind::Write,
                     wt,
@@ -491,9 +537,14 @@ impl Conn {
             State::Waiting { until } => Some(until),
             _ => None,
         };
-        let (inflight, queue) = (&self.inflight, &self.queue);
-        let live = |seq| find(inflight, seq, |e| e.seq).is_some() || find(queue, seq, |q| q.seq).is_some();
+        let (inflight, queue, retries) = (&self.inflight, &self.queue, &self.retries);
+        let live = |seq| {
+            find(inflight, seq, |e| e.seq()).is_some()
+                || find(queue, seq, |q| q.seq).is_some()
+                || retries.iter().any(|(_, r)| r.seq == seq)
+        };
         t = earliest(t, self.deadlines.earliest(live));
+        t = earliest(t, self.retries.iter().map(|(at, _)| *at).min());
         if self.state == State::Ready {
             t = earliest(t, self.read_deadline());
             t = earliest(t, self.write_deadline());
@@ -532,7 +583,7 @@ impl Conn {
     fn read_deadline(&self) -> Option<Instant> {
         let rt = self.cfg.read_timeout?;
         let head = self.inflight.front()?;
-        (!head.patient).then(|| self.last_read + rt)
+        (!head.patient()).then(|| self.last_read + rt)
     }
 
     fn write_deadline(&self) -> Option<Instant> {
@@ -547,50 +598,69 @@ impl Conn {
         self.actions.push_back(Action::Connect);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn write_user(
-        &mut self,
-        seq: u64,
-        token: u64,
-        bytes: Vec<u8>,
-        name: CommandName,
-        patient: bool,
-        timeout: Option<Duration>,
-        now: Instant,
-    ) {
+    fn write_user(&mut self, r: Req, now: Instant) {
         if self.wbuf.is_empty() {
             self.last_write = now;
         }
         if self.inflight.is_empty() {
             self.last_read = now;
         }
-        let len = bytes.len() as u64;
-        let start = self.wbuf.push(bytes);
-        self.inflight.push_back(Inflight {
-            seq,
-            slot: Slot::User(token),
-            start,
-            end: start + len,
-            name,
-            patient,
-            timeout,
-        });
+        let len = r.bytes.len() as u64;
+        let start = self.wbuf.push(r.bytes.clone());
+        self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::User(r) });
     }
 
     fn write_internal(&mut self, step: Step, bytes: Vec<u8>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let len = bytes.len() as u64;
-        let start = self.wbuf.push(bytes);
-        self.inflight.push_back(Inflight {
-            seq,
-            slot: Slot::Handshake(step),
-            start,
-            end: start + len,
-            name: CommandName::new(&[step.as_str().as_bytes()]),
-            patient: false,
-            timeout: None,
-        });
+        let start = self.wbuf.push(Bytes::from(bytes));
+        self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::Handshake { seq, step } });
+    }
+
+    /// Send `r` again after the policy's delay, if its deadline allows it and it has attempts
+    /// left; otherwise hand it back.
+    fn retry_later(&mut self, mut r: Req, now: Instant) -> Option<Req> {
+        let policy = &self.cfg.retry;
+        if !policy.enabled || r.attempt >= policy.max_attempts {
+            return Some(r);
+        }
+        let at = now + policy.delay(r.attempt);
+        if r.deadline.is_some_and(|d| at >= d) {
+            return Some(r);
+        }
+        r.attempt += 1;
+        self.retries.push((at, r));
+        None
+    }
+
+    /// Retries whose delay is over go out now (or wait for the connection in the queue).
+    fn send_due_retries(&mut self, now: Instant) {
+        if self.retries.iter().all(|(at, _)| *at > now) {
+            return;
+        }
+        let (mut due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries).into_iter().partition(|(at, _)| *at <= now);
+        self.retries = later;
+        due.sort_by_key(|(_, r)| r.seq);
+        for (_, r) in due {
+            if self.state == State::Ready {
+                self.write_user(r, now);
+            } else {
+                let at = self.queue.partition_point(|q| q.seq < r.seq);
+                self.queue.insert(at, r);
+            }
+        }
+    }
+
+    fn request_timed_out(&mut self, r: Req, while_: &str) {
+        let after = r.timeout.unwrap_or_default();
+        let err = ClientError::timeout(
+            TimeoutKind::Request,
+            after,
+            format!("{} timed out after {} {while_}", r.name, secs(after)),
+        )
+        .with_command(r.name);
+        self.out.push(Completion::Failed { token: r.token, error: err });
     }
 
     fn on_reply(&mut self, reply: Reply, now: Instant) {
@@ -598,12 +668,22 @@ impl Conn {
             return self.protocol_failure(ProtocolError("a reply arrived with no command waiting for it".into()), now);
         };
         match entry.slot {
-            Slot::User(token) => self.out.push(Completion::Reply { token, reply }),
-            Slot::Handshake(step) => {
+            Slot::User(r) => {
+                if reply.error_message().is_some_and(transient_error) {
+                    if let Some(r) = self.retry_later(r, now) {
+                        self.out.push(Completion::Reply { token: r.token, reply });
+                    }
+                } else {
+                    self.out.push(Completion::Reply { token: r.token, reply });
+                }
+            }
+            Slot::Handshake { step, .. } => {
                 if let Some(msg) = reply.error_message() {
+                    // The server's words first, so the error's code is the server's (WRONGPASS,
+                    // NOAUTH, ERR ...).
                     let err = ClientError::new(
                         ErrorKind::Redis,
-                        format!("{} failed: {}", step.as_str(), String::from_utf8_lossy(msg)),
+                        format!("{} (the reply to {} while connecting)", String::from_utf8_lossy(msg), step.as_str()),
                     );
                     self.connect_failed(err, now);
                 } else if self.inflight.is_empty() {
@@ -624,7 +704,7 @@ impl Conn {
             self.out.push(Completion::Done { token });
         }
         while let Some(q) = self.queue.pop_front() {
-            self.write_user(q.seq, q.token, q.bytes, q.name, q.patient, q.timeout, now);
+            self.write_user(q, now);
         }
     }
 
@@ -644,8 +724,13 @@ impl Conn {
             self.schedule_retry(now);
         } else {
             self.state = State::Idle;
-            let msg = format!("not connected: {}", err.message);
-            self.fail_queue(ErrorKind::Connection, &msg);
+            // A refusal by the server (AUTH, SELECT) is what it would have answered to the
+            // waiting commands too; anything else is a connection failure for them.
+            if err.kind == ErrorKind::Redis {
+                self.fail_queue(ErrorKind::Redis, &err.message);
+            } else {
+                self.fail_queue(ErrorKind::Connection, &format!("not connected: {}", err.message));
+            }
         }
     }
 
@@ -654,11 +739,13 @@ impl Conn {
         self.state = State::Waiting { until: now + delay };
     }
 
-    /// An established connection is gone.
-    fn lost(&mut self, reason: DisconnectReason, message: String, now: Instant) {
+    /// An established connection is gone. Commands the server never saw wait for the
+    /// reconnect; read-only commands it may have seen are sent again when `retry_written` (the
+    /// connection broke) but not after a reset for a deadline (the server may be stuck).
+    fn lost(&mut self, reason: DisconnectReason, message: String, retry_written: bool, now: Instant) {
         self.actions.push_back(Action::Disconnect);
         let failure = format!("connection lost: {message}");
-        let requeued = self.fail_inflight(&failure, true);
+        let requeued = self.fail_inflight(&failure, true, retry_written);
         self.decoder.reset();
         self.read_hint = None;
         self.out.push(Completion::Event(ConnEvent::Disconnected { reason, message }));
@@ -677,8 +764,8 @@ impl Conn {
     /// Fail inflight entry `i` with `err` and reset the connection (RESP2 cannot resync).
     fn reset_after(&mut self, i: usize, err: ClientError, now: Instant) {
         if let Some(e) = self.inflight.remove(i) {
-            if let Slot::User(token) = e.slot {
-                self.out.push(Completion::Failed { token, error: err.clone() });
+            if let Slot::User(r) = e.slot {
+                self.out.push(Completion::Failed { token: r.token, error: err.clone() });
             }
         }
         let reason = match err.kind {
@@ -686,55 +773,54 @@ impl Conn {
             ErrorKind::Protocol => DisconnectReason::ProtocolError,
             _ => DisconnectReason::ConnectionLost,
         };
-        self.lost(reason, format!("reset after: {}", err.message), now);
+        self.lost(reason, format!("reset after: {}", err.message), false, now);
     }
 
     fn protocol_failure(&mut self, e: ProtocolError, now: Instant) {
         let err = ClientError::new(ErrorKind::Protocol, format!("protocol error: {}", e.0));
         match self.state {
             State::Ready if !self.inflight.is_empty() => self.reset_after(0, err, now),
-            State::Ready => self.lost(DisconnectReason::ProtocolError, err.message, now),
+            State::Ready => self.lost(DisconnectReason::ProtocolError, err.message, false, now),
             _ => self.connect_failed(err, now),
         }
     }
 
-    /// Empty `inflight`. Entries whose bytes were at least partly written fail with
-    /// `Connection`; the others were never seen by the server: they are returned for
-    /// requeueing when `requeue`, else fail with `Disconnected`.
-    fn fail_inflight(&mut self, message: &str, requeue: bool) -> Vec<Queued> {
+    /// Empty `inflight`. Entries the server never saw (no byte written) are returned for
+    /// requeueing when `requeue`, else fail with `Disconnected`. Entries at least partly written
+    /// may have run: read-only ones are requeued too when `retry_written` and the retry policy
+    /// allows another attempt; the others fail with `Connection` -- never sent twice.
+    fn fail_inflight(&mut self, message: &str, requeue: bool, retry_written: bool) -> Vec<Req> {
         let written = self.wbuf.written();
-        let unwritten = self.wbuf.unwritten();
         let mut back = Vec::new();
+        let retry = &self.cfg.retry;
         for e in std::mem::take(&mut self.inflight) {
-            let Slot::User(token) = e.slot else { continue };
-            if e.start < written {
-                let error = ClientError::new(ErrorKind::Connection, message).with_command(e.name);
-                self.out.push(Completion::Failed { token, error });
-            } else if requeue {
-                let from = (e.start - written) as usize;
-                let to = (e.end - written) as usize;
-                back.push(Queued {
-                    seq: e.seq,
-                    token,
-                    bytes: unwritten[from..to].to_vec(),
-                    name: e.name,
-                    patient: e.patient,
-                    timeout: e.timeout,
-                });
-            } else {
+            let Slot::User(mut r) = e.slot else { continue };
+            if e.start >= written && requeue {
+                back.push(r);
+            } else if e.start >= written {
                 let error = ClientError::new(ErrorKind::Disconnected, format!("{message} before the command was sent"))
-                    .with_command(e.name);
-                self.out.push(Completion::Failed { token, error });
+                    .with_command(r.name);
+                self.out.push(Completion::Failed { token: r.token, error });
+            } else if retry_written && r.idempotent && retry.enabled && r.attempt < retry.max_attempts {
+                r.attempt += 1;
+                back.push(r);
+            } else {
+                let error = ClientError::new(ErrorKind::Connection, message).with_command(r.name);
+                self.out.push(Completion::Failed { token: r.token, error });
             }
         }
         self.wbuf.clear();
         back
     }
 
+    /// Fail every request that waits for a connection or a retry.
     fn fail_queue(&mut self, kind: ErrorKind, message: &str) {
-        for q in std::mem::take(&mut self.queue) {
-            let error = ClientError::new(kind, message).with_command(q.name);
-            self.out.push(Completion::Failed { token: q.token, error });
+        let waiting = std::mem::take(&mut self.queue).into_iter().chain(self.retries.drain(..).map(|(_, r)| r));
+        let mut waiting: Vec<Req> = waiting.collect();
+        waiting.sort_by_key(|r| r.seq);
+        for r in waiting {
+            let error = ClientError::new(kind, message).with_command(r.name);
+            self.out.push(Completion::Failed { token: r.token, error });
         }
     }
 

@@ -101,6 +101,8 @@ pub struct Request {
     pub name: CommandName,
     pub deadline: Deadline,
     pub blocking: Option<Blocking>,
+    /// Read-only: safe to send again after a lost connection.
+    pub idempotent: bool,
 }
 
 impl Request {
@@ -111,6 +113,7 @@ impl Request {
             name: CommandName::new(args),
             deadline,
             blocking: blocking_wait(args),
+            idempotent: super::readonly::is_read_only(args),
         }
     }
 }

@@ -58,6 +58,9 @@ pub struct FiorConnOptions {
     pub reconnect_delay: f64,
     pub reconnect_delay_max: f64,
     pub reconnect_jitter: f64,
+    /// Send commands again after LOADING/BUSY-style replies, and read-only commands after a
+    /// lost connection (bounded by their deadlines).
+    pub retry: bool,
     pub queue_size: u64,
     pub read_buffer_size: u64,
     pub write_buffer_size: u64,

@@ -169,14 +169,19 @@ fn parse_int(line: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
     }
-    let mut v: i64 = 0;
+    // Accumulate in u64 so that i64::MIN (whose magnitude exceeds i64::MAX) parses.
+    let mut v: u64 = 0;
     for d in digits {
         if !d.is_ascii_digit() {
             return None;
         }
-        v = v.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
     }
-    Some(if neg { -v } else { v })
+    if neg {
+        0i64.checked_sub_unsigned(v)
+    } else {
+        i64::try_from(v).ok()
+    }
 }
 
 fn bad_line(what: &str, line: &[u8]) -> ScanError {
@@ -197,6 +202,8 @@ mod tests {
         assert_eq!(scan_all(b"+OK\r\n"), Ok(Scan::Complete { len: 5, depth: 0 }));
         assert_eq!(scan_all(b"-ERR x\r\n+OK\r\n"), Ok(Scan::Complete { len: 8, depth: 0 }));
         assert_eq!(scan_all(b":-12\r\n"), Ok(Scan::Complete { len: 6, depth: 0 }));
+        assert_eq!(scan_all(b":-9223372036854775808\r\n"), Ok(Scan::Complete { len: 23, depth: 0 }));
+        assert_eq!(scan_all(b":9223372036854775807\r\n"), Ok(Scan::Complete { len: 22, depth: 0 }));
         assert_eq!(scan_all(b"$3\r\nfoo\r\n"), Ok(Scan::Complete { len: 9, depth: 0 }));
         assert_eq!(scan_all(b"$-1\r\n"), Ok(Scan::Complete { len: 5, depth: 0 }));
         assert_eq!(scan_all(b"*-1\r\n"), Ok(Scan::Complete { len: 5, depth: 0 }));
@@ -245,6 +252,8 @@ mod tests {
         assert!(scan_all(b":12a\r\n").is_err());
         assert!(scan_all(b"$3\r\nfooXY").is_err());
         assert!(scan_all(b"$99999999999999999999\r\n").is_err());
+        assert!(scan_all(b":9223372036854775808\r\n").is_err());
+        assert!(scan_all(b":-9223372036854775809\r\n").is_err());
     }
 
     #[test]

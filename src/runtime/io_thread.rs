@@ -127,7 +127,8 @@ impl IoThread {
                     Token(id) => {
                         let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
                         let writable = ev.is_writable() || ev.is_error();
-                        self.socket_event(id as u64, readable, writable, now);
+                        let closing = ev.is_read_closed() || ev.is_error();
+                        self.socket_event(id as u64, readable, writable, closing, now);
                     }
                 }
             }
@@ -256,7 +257,9 @@ impl IoThread {
         }
     }
 
-    fn socket_event(&mut self, id: u64, readable: bool, writable: bool, now: Instant) {
+    /// `closing`: the event also reported the peer's close (or an error), which will not be
+    /// reported again: read to the end now.
+    fn socket_event(&mut self, id: u64, readable: bool, writable: bool, closing: bool, now: Instant) {
         let Some(e) = self.conns.get_mut(&id) else { return };
         let Some(t) = e.transport.as_mut() else { return };
         if e.connected {
@@ -269,7 +272,7 @@ impl IoThread {
                 }
             }
             if readable {
-                self.read(id, now);
+                self.read(id, closing, now);
             }
             return self.service(id, now);
         }
@@ -339,8 +342,9 @@ impl IoThread {
         self.service(id, now);
     }
 
-    /// Read until the socket would block, feeding the connection as bytes arrive.
-    fn read(&mut self, id: u64, now: Instant) {
+    /// Read until the socket would block (or, when `to_end`, to the end of the stream), feeding
+    /// the connection as bytes arrive.
+    fn read(&mut self, id: u64, to_end: bool, now: Instant) {
         let Some(Entry { conn, transport: Some(t), .. }) = self.conns.get_mut(&id) else { return };
         loop {
             match t.read(&mut self.scratch) {
@@ -351,7 +355,7 @@ impl IoThread {
                     if conn.has_actions() {
                         return; // it reset itself: stop reading from this transport
                     }
-                    if n < self.scratch.len() && t.short_read_drains() {
+                    if n < self.scratch.len() && t.short_read_drains() && !to_end {
                         // A short read drained the socket: stream sockets report new data with
                         // a new edge, so another read now would only return WouldBlock.
                         return;

@@ -41,7 +41,7 @@ my %SECONDS = map { $_ => 1 }
 my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
 my %KNOWN = (
     %DEFAULTS, %CALLBACK,
-    map { $_ => 1 } qw( path uri username password database client_name timeout auto_pipeline tls )
+    map { $_ => 1 } qw( path uri username password database client_name timeout auto_pipeline tls retry )
 );
 
 sub new {
@@ -118,6 +118,17 @@ sub new {
         $tls = { %$tls, verify => ( $tls->{verify} // 1 ) ? 1 : 0 };
     }
 
+    # retry: 'exponential' (default: the engine retries), 0 / 'none', or a policy coderef (the
+    # engine does not retry; each failure goes to the coderef).
+    my $retry = $o{retry} // 'exponential';
+    my $retry_cb;
+    if ( ref $retry eq 'CODE' ) {
+        $retry_cb = $retry;
+    }
+    elsif ( ref $retry || !( $retry eq 'exponential' || $retry eq 'none' || $retry eq '0' ) ) {
+        Carp::croak("Future::IO::Redis->new: retry must be 'exponential', 'none' (or 0) or a code reference");
+    }
+
     my $timeouts;
     if ( defined $o{timeout} ) {
         Carp::croak("Future::IO::Redis->new: timeout must be a hash of command => seconds")
@@ -137,6 +148,7 @@ sub new {
         ( map { $_ => $o{$_} } grep { defined $o{$_} } qw( host port path username password database client_name ) ),
         ( map { $_ => ( $o{$_} // 0 ) } keys %SECONDS ),
         reconnect         => $o{reconnect} ? 1 : 0,
+        retry             => ( !$retry_cb && $retry eq 'exponential' ) ? 1 : 0,
         reconnect_jitter  => $o{reconnect_jitter},
         queue_size        => $o{queue_size},
         read_buffer_size  => $o{read_buffer_size},
@@ -147,6 +159,7 @@ sub new {
 
     my $self = bless {
         opts      => \%engine_opts,
+        retry_cb  => $retry_cb,
         conn      => 0,
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
@@ -186,18 +199,19 @@ sub _conn {
 # the submission (the engine holds it until the reply comes), and the pump is armed after it,
 # so that the IO thread starts on the command while this thread arms.
 sub _compile_sender {
-    my ( $words, $transform ) = @_;
+    my ( $words, $transform, $no_retry ) = @_;
     my $w = join '', map { "'$_', " } @$words;
     my $code = <<"PERL";
 sub {
     my \$self = shift;
-    @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless \@_;' ]}
+    @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
     my \$conn = \$self->{gen} == \$Future::IO::Redis::Engine::GENERATION ? \$self->{conn} : \$self->_conn;
     my \$f = ( \$Future::IO::Redis::Engine::PROTO // Future::IO::Redis::Engine::arm() )->new;
     if ( my \$rc = \$Future::IO::Redis::Engine::ENGINE->submit( \$conn, \$f, -1, $w\@_ ) ) {
         return \$self->_resubmit( \$rc, \$f, [ $w\@_ ] );
     }
     \$Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm();
+    @{[ $no_retry ? '' : '$f = $self->_with_retry( $f, [ ' . $w . '@_ ], 1 ) if $self->{retry_cb};' ]}
     return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
 }
 PERL
@@ -207,6 +221,9 @@ PERL
 
 *command = _compile_sender( [] );
 
+# One attempt, whatever the retry policy (the policy's own resubmissions).
+*_command_once = _compile_sender( [], undef, 1 );
+
 # Client methods for every command of Future::IO::Redis::Commands, each its own send path.
 Future::IO::Redis::Commands::each_method(
     sub {
@@ -215,6 +232,23 @@ Future::IO::Redis::Commands::each_method(
         *{$method} = _compile_sender( $words, $transform );
     }
 );
+
+# A retry policy coderef decides, for each failure, whether to send the command again and
+# after how long: ->($attempt, $error, $command_name) returns seconds, or 0 to give up.
+sub _with_retry {
+    my ( $self, $f, $args, $attempt ) = @_;
+    return $f->else(
+        sub {
+            my ($err) = @_;
+            my $name  = uc $args->[0];
+            my $delay = eval { $self->{retry_cb}->( $attempt, $err, $name ) };
+            warn "Future::IO::Redis: retry policy died: $@" unless defined $delay || !$@;
+            return Future->fail($err) unless $delay && $delay > 0;
+            return Future::IO->sleep($delay)->then(
+                sub { $self->_with_retry( $self->_command_once(@$args), $args, $attempt + 1 ) } );
+        }
+    );
+}
 
 # The engine refused a submission (after a fork in this child, or its thread died): recover
 # and submit again once.

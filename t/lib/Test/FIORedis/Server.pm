@@ -238,6 +238,7 @@ sub start {
         if ($ok) {
             $LIVE{"$self"} = $self;
             weaken $LIVE{"$self"};
+            _stop_on_signals();
             return $self;
         }
         $err = $@;
@@ -608,6 +609,18 @@ sub resume {
     kill 'CONT', $pid;
     $self->{paused} = 0;
     return 1;
+}
+
+# A test killed by a signal (a harness timeout, Ctrl-C) runs no END block by default, which would
+# leave its servers running: turn TERM, INT and HUP into an exit (once, and only where nobody
+# installed a handler of their own).
+my $SIGNALS_SET;
+sub _stop_on_signals {
+    return if $SIGNALS_SET++;
+    for my $sig (qw(TERM INT HUP)) {
+        next if defined $SIG{$sig} && $SIG{$sig} ne 'DEFAULT' && $SIG{$sig} ne '';
+        $SIG{$sig} = sub { exit 128 + ( $sig eq 'INT' ? 2 : $sig eq 'HUP' ? 1 : 15 ) };
+    }
 }
 
 sub DESTROY {

@@ -18,9 +18,10 @@ sub command {
     Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
     Carp::croak("Future::IO::Redis::Pipeline: command() needs a command name") unless @args;
     for my $i ( 0 .. $#args ) {
-        Carp::croak( "Future::IO::Redis::Pipeline: argument " . ( $i + 1 ) . " of $args[0] is "
-              . ( defined $args[$i] ? 'a reference' : 'undef' ) . "; commands take strings and numbers" )
-          if !defined $args[$i] || ref $args[$i];
+        next if defined $args[$i] && !ref $args[$i];
+        my $what = defined $args[$i] ? 'a reference' : 'undef';
+        Carp::croak("Future::IO::Redis::Pipeline: the command name is $what") if $i == 0;
+        Carp::croak("Future::IO::Redis::Pipeline: $args[0]: argument $i after the command name is $what; commands take strings and numbers");
     }
     push @{ $self->{commands} },   \@args;
     push @{ $self->{transforms} }, undef;
