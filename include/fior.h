@@ -285,7 +285,8 @@ FiorResult fior_conn_close(struct FiorEngine *engine,
                            uint64_t token,
                            bool has_token);
 
-// Close the connection and release it; its id becomes invalid.
+// Release the connection: commands already issued still complete, then it closes and its id
+// becomes invalid.
 FiorResult fior_conn_drop(struct FiorEngine *engine, uint64_t conn);
 
 // Start an engine (its IO thread). On success `*out` owns it; free with `fior_engine_free`.

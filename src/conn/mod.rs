@@ -161,6 +161,10 @@ pub struct Conn {
     /// Whether a command may start a connection by itself (false after `close`, or after a
     /// loss with reconnect disabled, until the next `connect`).
     auto_connect: bool,
+    /// The application let go of the connection: close once nothing waits any more.
+    releasing: bool,
+    /// Closed for good after a release: the runtime may forget it.
+    released: bool,
     ever_ready: bool,
     queue: VecDeque<Req>,
     inflight: VecDeque<Inflight>,
@@ -189,6 +193,8 @@ impl Conn {
             connect_deadline: None,
             connect_phase: ConnectPhase::Transport,
             auto_connect: true,
+            releasing: false,
+            released: false,
             ever_ready: false,
             queue: VecDeque::new(),
             inflight: VecDeque::new(),
@@ -336,6 +342,28 @@ impl Conn {
         }
         if let Some(token) = token {
             self.out.push(Completion::Done { token });
+        }
+    }
+
+    /// The application let go of this connection (its client object is gone): commands already
+    /// issued still complete -- someone may await them -- then it closes. Afterwards
+    /// `is_released` is true and the runtime forgets it.
+    pub fn release(&mut self, now: Instant) {
+        self.releasing = true;
+        self.close_if_released(now);
+    }
+
+    /// Closed after `release`: nothing of it is needed any more.
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
+
+    /// After `release`, close as soon as no request waits.
+    fn close_if_released(&mut self, now: Instant) {
+        if self.releasing && !self.released && self.inflight.is_empty() && self.queue.is_empty() && self.retries.is_empty() {
+            self.close(None, now);
+            self.out.retain(|c| !matches!(c, Completion::Event(_)));
+            self.released = true;
         }
     }
 
@@ -521,7 +549,8 @@ impl Conn {
     }
 
     /// Move the completions produced so far into `into`.
-    pub fn take_completions(&mut self, into: &mut Vec<Completion>) {
+    pub fn take_completions(&mut self, into: &mut Vec<Completion>, now: Instant) {
+        self.close_if_released(now);
         into.append(&mut self.out);
     }
 

@@ -63,7 +63,7 @@ impl H {
             self.actions.push(a);
         }
         self.write_all();
-        self.conn.take_completions(&mut self.done);
+        self.conn.take_completions(&mut self.done, self.now);
     }
 
     fn write_all(&mut self) {
@@ -822,4 +822,28 @@ fn a_first_connect_takes_every_command_issued_meanwhile() {
     }
     assert!(h.take().is_empty(), "queue_size bounds outages, not the first connect");
     assert_eq!(h.conn.queued_len(), 5);
+}
+
+#[test]
+fn a_released_connection_finishes_its_commands_then_closes() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["GET", "a"]);
+    h.conn.release(h.now);
+    h.pump();
+    assert!(!h.conn.is_released(), "a command still waits");
+    assert!(!h.actions.contains(&Action::Disconnect));
+    h.feed(b"$1\r\nA\r\n");
+    h.pump(); // the runtime drops the transport of a released connection; here, see the action
+    assert_eq!(reply_text(&h.take()[0]), (1, "A".into()));
+    assert!(h.conn.is_released());
+    assert_eq!(h.actions.last(), Some(&Action::Disconnect));
+}
+
+#[test]
+fn an_idle_released_connection_closes_at_once() {
+    let mut h = H::ready(cfg());
+    h.conn.release(h.now);
+    h.pump();
+    assert!(h.conn.is_released());
+    assert!(h.take().is_empty(), "no events for a client that is gone");
 }

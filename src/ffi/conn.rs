@@ -98,7 +98,8 @@ pub extern "C" fn fior_conn_close(engine: *mut FiorEngine, conn: u64, token: u64
     with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Close { conn, token })))
 }
 
-/// Close the connection and release it; its id becomes invalid.
+/// Release the connection: commands already issued still complete, then it closes and its id
+/// becomes invalid.
 #[no_mangle]
 pub extern "C" fn fior_conn_drop(engine: *mut FiorEngine, conn: u64) -> FiorResult {
     with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Drop { conn })))

@@ -18,7 +18,8 @@ pub enum Submission {
     Command { conn: u64, request: Request },
     Commands { conn: u64, requests: Vec<Request> },
     Close { conn: u64, token: Option<u64> },
-    /// Close without a token and forget the connection.
+    /// The application let go of the connection: finish what was issued, then close and forget
+    /// it.
     Drop { conn: u64 },
     Shutdown,
 }

@@ -198,16 +198,7 @@ impl IoThread {
                     let tokens: Vec<u64> = token.into_iter().collect();
                     self.apply(conn, &tokens, now, |c, now| c.close(token, now))
                 }
-                Submission::Drop { conn } => {
-                    self.apply(conn, &[], now, |c, now| c.close(None, now));
-                    self.service(conn, now);
-                    if let Some(mut e) = self.conns.remove(&conn) {
-                        drop_transport(self.poll.registry(), &self.shared.fds, &mut e);
-                        if let Some(t) = e.timer.take() {
-                            self.timers.remove(&(t, conn));
-                        }
-                    }
-                }
+                Submission::Drop { conn } => self.apply(conn, &[], now, |c, now| c.release(now)),
                 Submission::Shutdown => self.shutting_down = true,
             }
         }
@@ -419,8 +410,17 @@ impl IoThread {
             }
         }
         let Some(e) = self.conns.get_mut(&id) else { return };
-        e.conn.take_completions(&mut self.done);
+        e.conn.take_completions(&mut self.done, now);
         self.batch.extend(self.done.drain(..).map(|c| (id, c)));
+        if e.conn.is_released() {
+            if let Some(mut e) = self.conns.remove(&id) {
+                drop_transport(self.poll.registry(), &self.shared.fds, &mut e);
+                if let Some(t) = e.timer.take() {
+                    self.timers.remove(&(t, id));
+                }
+            }
+            return;
+        }
         let t = e.conn.poll_timeout();
         if t != e.timer {
             if let Some(old) = e.timer {

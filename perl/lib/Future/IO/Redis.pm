@@ -68,7 +68,8 @@ sub new {
     if ( !defined $o{path} ) {
         Carp::croak("Future::IO::Redis->new: host must be a non-empty string")
           unless defined $o{host} && !ref $o{host} && length $o{host};
-        Carp::croak("Future::IO::Redis->new: port must be an integer from 1 to 65535, not '$o{port}'")
+        Carp::croak( "Future::IO::Redis->new: port must be an integer from 1 to 65535, not "
+              . ( defined $o{port} ? "'$o{port}'" : 'undef' ) )
           unless defined $o{port} && $o{port} =~ /\A[0-9]+\z/ && $o{port} >= 1 && $o{port} <= 65535;
     }
     elsif ( ref $o{path} || !length $o{path} ) {
@@ -450,7 +451,7 @@ Unix socket path; replaces host and port.
 
 C<redis://[[user:]pass@]host[:port][/db]>, C<redis+unix:///path?db=N> (see
 L<Future::IO::Redis::URI>). Overrides host, port and path; credentials and database from the
-URI apply. (C<rediss://> needs TLS, which this version does not support yet.)
+URI apply unless given as options; C<rediss://> turns TLS on (a C<tls> hash refines it).
 
 =item username, password
 
@@ -491,7 +492,7 @@ Keys are command names, optionally with a subcommand.
 =item reconnect (1), reconnect_delay (0.1), reconnect_delay_max (60), reconnect_jitter (0.25)
 
 After an established connection is lost, reconnect after C<reconnect_delay> seconds, doubling up
-to C<reconnect_delay_max>, each delay scaled by a random factor in C<1 ± reconnect_jitter>.
+to C<reconnect_delay_max>, each delay scaled by a random factor in C<1 +- reconnect_jitter>.
 AUTH, SELECT and CLIENT SETNAME are replayed. The first C<connect> is not retried: its failure
 is reported.
 
@@ -511,6 +512,21 @@ C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails.
 
 Bytes read per read call; commands smaller than a quarter of C<write_buffer_size> are packed
 together into one write, larger ones are written from their own buffer.
+
+=item retry ('exponential')
+
+See L</RETRIES>.
+
+=item tls
+
+C<< tls => 1 >> (verify the server against the system's root certificates) or
+C<< tls => { ca_file => ..., cert_file => ..., key_file => ..., verify => 1, server_name => ... } >>:
+TLS (rustls, on the IO thread) to C<host:port>. The server's certificate must name C<host> (or
+C<server_name>); an IP address is checked against the certificate's IP addresses.
+C<cert_file>/C<key_file> (PEM) present a client certificate (mutual TLS). C<verify => 0> accepts
+any certificate: for testing only. A plain server on the port fails C<connect> within
+C<connect_timeout> with C<Error::Connection>, as does a TLS server to a client without C<tls>.
+Unreadable or invalid PEM files croak when the connection is first used.
 
 =item auto_pipeline
 
@@ -568,6 +584,42 @@ One method per command, lower-case, subcommands joined by C<_> (C<script_load>,
 C<client_setname>, C<config_get>); see L<Future::IO::Redis::Commands>. C<hgetall> and
 C<config_get> resolve to hash references, C<info> to a hash of sections, C<time> to
 C<[seconds, microseconds]>.
+
+=head1 LIFETIME
+
+Letting go of a client (the last reference to it goes away) does not cancel what it already
+started: commands issued earlier still complete (someone may be awaiting them), then its
+connection closes. C<< Future::IO::Redis->new(...)->get('k') >> works.
+
+=head1 RETRIES
+
+The option C<retry> chooses what happens when a command cannot complete:
+
+=over 4
+
+=item C<'exponential'> (default)
+
+The engine sends a command again when the server answers C<LOADING>, C<BUSY>, C<MASTERDOWN> or
+C<TRYAGAIN> (it did not run it), after 0.05 s, doubling up to 1 s, at most 10 times and never
+past the command's deadline. A read-only command (GET, MGET, HGETALL, ZRANGE, ...) that was
+written before its connection broke is sent again on the new connection; a command that may have
+changed something (SET, INCR, ...) is never sent twice: it fails with C<Error::Connection>. After
+a reset for a deadline nothing written is sent again. Errors retrying cannot fix (WRONGTYPE,
+OOM, NOSCRIPT, ERR, authentication) come back at once.
+
+=item C<'none'> (or 0)
+
+Nothing is sent again; commands not yet written when a connection broke still wait for the
+reconnect (they were never sent).
+
+=item a code reference
+
+C<< $delay = $policy->($attempt, $error, $command_name) >> is asked after each failure
+(C<$attempt> counts from 1); a positive C<$delay> sends the command again after that many
+seconds, 0 gives up and the Future fails with C<$error>. The engine then does not retry by
+itself. Pipelines are not retried by a policy coderef.
+
+=back
 
 =head1 ERRORS
 
