@@ -17,6 +17,9 @@ mod engine;
 mod fork;
 mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use conn::*;
 pub use engine::*;
 pub use types::*;

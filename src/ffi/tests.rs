@@ -1,0 +1,158 @@
+//! The C ABI's contract for bad input: NULL handles and pointers, invalid arguments, panics.
+//! No redis-server is needed: connections are only opened, never used.
+
+use super::boundary::{boundary, with_engine};
+use super::*;
+use std::ffi::CStr;
+use std::ptr;
+
+fn engine() -> *mut FiorEngine {
+    let mut e: *mut FiorEngine = ptr::null_mut();
+    assert_eq!(fior_engine_new(&mut e), FiorResult::Ok);
+    assert!(!e.is_null());
+    e
+}
+
+fn options(host: &'static [u8], port: u16) -> FiorConnOptions {
+    FiorConnOptions {
+        host: FiorSlice::of(host),
+        port,
+        path: FiorSlice::EMPTY,
+        connect_timeout: 1.0,
+        read_timeout: 0.0,
+        write_timeout: 0.0,
+        request_timeout: 1.0,
+        blocking_timeout_buffer: 0.0,
+        username: FiorSlice::EMPTY,
+        password: FiorSlice::EMPTY,
+        database: -1,
+        client_name: FiorSlice::EMPTY,
+        reconnect: false,
+        reconnect_delay: 0.1,
+        reconnect_delay_max: 1.0,
+        reconnect_jitter: 0.0,
+        retry: true,
+        queue_size: 10,
+        read_buffer_size: 0,
+        write_buffer_size: 0,
+        timeouts: ptr::null(),
+        timeouts_len: 0,
+        tls: false,
+        tls_ca_file: FiorSlice::EMPTY,
+        tls_cert_file: FiorSlice::EMPTY,
+        tls_key_file: FiorSlice::EMPTY,
+        tls_verify: true,
+        tls_server_name: FiorSlice::EMPTY,
+    }
+}
+
+#[test]
+fn null_handles_are_refused_not_dereferenced() {
+    let null: *mut FiorEngine = ptr::null_mut();
+    assert_eq!(fior_engine_new(ptr::null_mut()), FiorResult::NullArgument);
+    fior_engine_free(null);
+    assert_eq!(fior_engine_notify_fd(null), -1);
+    assert_eq!(fior_engine_pid(null), 0);
+    assert!(!fior_engine_is_running(null));
+    assert_eq!(fior_engine_outstanding(null), 0);
+    fior_engine_begin_drain(null);
+    fior_engine_guard_fd(null, 3);
+    fior_engine_unguard_fd(null, 3);
+    let mut c = FiorCompletion::empty();
+    assert!(!fior_engine_next(null, &mut c));
+    let mut t = 0u64;
+    assert!(!fior_engine_next_orphan(null, &mut t));
+    assert!(fior_engine_last_error(null).ptr.is_null());
+    let o = options(b"127.0.0.1", 6379);
+    let mut id = 0u64;
+    assert_eq!(fior_conn_open(null, &o, &mut id), FiorResult::Panic);
+    assert_eq!(fior_conn_connect(null, 1, 2), FiorResult::Panic);
+    assert_eq!(fior_conn_close(null, 1, 2, true), FiorResult::Panic);
+    assert_eq!(fior_conn_drop(null, 1), FiorResult::Panic);
+    let argv = [FiorSlice::of(b"PING")];
+    assert_eq!(fior_conn_submit(null, 1, 2, -1.0, 1, argv.as_ptr()), FiorResult::Panic);
+    assert_eq!(fior_conn_submit_many(null, 1, 0, ptr::null()), FiorResult::Panic);
+}
+
+#[test]
+fn null_and_invalid_arguments_on_a_live_engine() {
+    let e = engine();
+    assert!(fior_engine_is_running(e));
+    assert!(fior_engine_notify_fd(e) > 2);
+    assert_eq!(fior_engine_pid(e), std::process::id());
+    let mut id = 0u64;
+    assert_eq!(fior_conn_open(e, ptr::null(), &mut id), FiorResult::NullArgument);
+    let o = options(b"127.0.0.1", 6379);
+    assert_eq!(fior_conn_open(e, &o, ptr::null_mut()), FiorResult::NullArgument);
+
+    let bad_port = options(b"127.0.0.1", 0);
+    assert_eq!(fior_conn_open(e, &bad_port, &mut id), FiorResult::InvalidArgument);
+    let why = fior_engine_last_error(e);
+    let why = String::from_utf8(copy_view(why)).unwrap();
+    assert!(why.contains("port"), "{why}");
+
+    let mut tls = options(b"localhost", 6379);
+    tls.tls = true;
+    tls.tls_ca_file = FiorSlice::of(b"/nonexistent/ca.pem");
+    assert_eq!(fior_conn_open(e, &tls, &mut id), FiorResult::InvalidArgument);
+    let why = String::from_utf8(copy_view(fior_engine_last_error(e))).unwrap();
+    assert!(why.contains("ca_file"), "{why}");
+
+    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Ok);
+    assert!(id > 0);
+    // No arguments, NULL argv, NULL batch.
+    assert_eq!(fior_conn_submit(e, id, 2, -1.0, 0, ptr::null()), FiorResult::InvalidArgument);
+    assert_eq!(fior_conn_submit(e, id, 2, -1.0, 1, ptr::null()), FiorResult::InvalidArgument);
+    assert_eq!(fior_conn_submit_many(e, id, 1, ptr::null()), FiorResult::NullArgument);
+    assert_eq!(fior_conn_submit_many(e, id, 0, ptr::null()), FiorResult::Ok);
+    // A NULL slice with a length is not an argument.
+    let argv = [FiorSlice { ptr: ptr::null(), len: 3 }];
+    assert_eq!(fior_conn_submit(e, id, 2, -1.0, 1, argv.as_ptr()), FiorResult::InvalidArgument);
+    let mut c = FiorCompletion::empty();
+    assert!(!fior_engine_next(e, ptr::null_mut()));
+    let _ = fior_engine_next(e, &mut c);
+    assert_eq!(fior_conn_drop(e, id), FiorResult::Ok);
+    fior_engine_free(e);
+}
+
+/// Copy a view the way the XS side does (views are only valid until the next call).
+fn copy_view(s: FiorSlice) -> Vec<u8> {
+    if s.ptr.is_null() {
+        return Vec::new();
+    }
+    // The slice points into the engine's own `last_error`, alive until the next call.
+    let mut v = Vec::with_capacity(s.len);
+    for i in 0..s.len {
+        v.push(read_byte(s.ptr, i));
+    }
+    v
+}
+
+fn read_byte(p: *const u8, i: usize) -> u8 {
+    // SAFETY: callers pass views valid for `i` (see `copy_view`).
+    unsafe { *p.add(i) }
+}
+
+#[test]
+fn every_result_code_has_a_message() {
+    for code in 0..=7u32 {
+        // SAFETY: fior_result_message returns static NUL-terminated strings.
+        let msg = unsafe { CStr::from_ptr(fior_result_message(code)) }.to_str().unwrap();
+        assert!(!msg.is_empty());
+    }
+}
+
+#[test]
+fn a_panic_becomes_a_value_and_poisons_the_handle() {
+    assert_eq!(boundary(7, || panic!("boom")), 7);
+    let e = engine();
+    let r: FiorResult = with_engine!(e, FiorResult::Panic, |_e| panic!("inside"));
+    assert_eq!(r, FiorResult::Panic);
+    // Poisoned: every later call returns its neutral value.
+    assert!(!fior_engine_is_running(e));
+    assert_eq!(fior_engine_notify_fd(e), -1);
+    let o = options(b"127.0.0.1", 6379);
+    let mut id = 0;
+    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Panic);
+    fior_engine_free(e);
+}
