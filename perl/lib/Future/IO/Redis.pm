@@ -146,7 +146,7 @@ sub new {
     }
 
     my %engine_opts = (
-        ( map { $_ => $o{$_} } grep { defined $o{$_} } qw( host port path username password database client_name ) ),
+        ( map { $_ => $o{$_} } grep { defined $o{$_} } qw( host port path username database client_name ) ),
         ( map { $_ => ( $o{$_} // 0 ) } keys %SECONDS ),
         reconnect         => $o{reconnect} ? 1 : 0,
         retry             => ( !$retry_cb && $retry eq 'exponential' ) ? 1 : 0,
@@ -158,8 +158,12 @@ sub new {
         ( $tls      ? ( tls     => $tls )      : () ),
     );
 
+    # The password lives in a closure, not in the object, so that dumping the client (Data::Dumper,
+    # a debugger, an error report that serialises it) never shows it.
+    my $password = $o{password};
     my $self = bless {
         opts      => \%engine_opts,
+        secret    => sub { $password },
         retry_cb  => $retry_cb,
         conn      => 0,
         gen       => -1,    # no engine generation yet: the first use opens the connection
@@ -179,7 +183,8 @@ sub _conn {
     my ($self) = @_;
     my $engine = Future::IO::Redis::Engine::engine();
     return $self->{conn} if $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
-    my ( $conn, $rc ) = $engine->open( $self->{opts} );
+    my $password = $self->{secret}->();
+    my ( $conn, $rc ) = $engine->open( defined $password ? { %{ $self->{opts} }, password => $password } : $self->{opts} );
     Carp::croak("Future::IO::Redis: the engine refused a new connection (status $rc)") unless $conn;
     $self->{conn}      = $conn;
     $self->{gen}       = $Future::IO::Redis::Engine::GENERATION;
