@@ -33,7 +33,7 @@ sub ticking {
     return ( scalar(@ticks) / $expected, $elapsed, $f );
 }
 
-sub check {
+sub check_ticks {
     my ( $name, $code, $expect ) = @_;
     my ( $ratio, $elapsed, $f ) = ticking($code);
     ok( $f->is_ready, "$name: finished" );
@@ -43,20 +43,20 @@ sub check {
 
 my $silent = Test::FIORedis::FakeServer->start( sub { my ($s) = @_; sleep 30 }, concurrent => 1 );
 
-check(
+check_ticks(
     'connect timeout (the server accepts and never answers)',
     sub { Future::IO::Redis->new( host => '127.0.0.1', port => $silent->port, connect_timeout => 0.5 )->connect->else_done },
 );
 
 my $tls = Test::FIORedis::Server->start( tls => 1, tcp => 1 );
-check(
+check_ticks(
     'TLS handshake with a plain port (silence until connect_timeout)',
     sub {
         Future::IO::Redis->new( host => 'localhost', port => $tls->port, tls => { ca_file => $tls->certs->{ca} }, connect_timeout => 0.5 )
           ->connect->else_done;
     },
 );
-check(
+check_ticks(
     'TLS handshake and traffic',
     sub {
         my $r = Future::IO::Redis->new( host => 'localhost', port => $tls->tls_port, tls => { ca_file => $tls->certs->{ca} } );
@@ -66,12 +66,12 @@ check(
 );
 
 my $srv = Test::FIORedis::Server->start;
-check(
+check_ticks(
     'server-side DEBUG SLEEP 0.5',
     sub { my $r = Future::IO::Redis->new( host => '127.0.0.1', port => $srv->port ); $r->command( 'DEBUG', 'SLEEP', '0.5' ) },
     sub { is( $_[0]->get, 'OK', 'slept' ) },
 );
-check(
+check_ticks(
     'a 20 MB value',
     sub {
         my $r = Future::IO::Redis->new( host => '127.0.0.1', port => $srv->port, request_timeout => 30 );
@@ -82,7 +82,7 @@ check(
 
 my $redis = Future::IO::Redis->new( host => '127.0.0.1', port => $srv->port, reconnect_delay => 0.05, request_timeout => 10 );
 $loop->await( $redis->connect );
-check(
+check_ticks(
     'reconnect back-off while the server is down for a second',
     sub {
         $srv->kill9;
