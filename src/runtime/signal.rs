@@ -1,7 +1,7 @@
 //! The two wake-up paths between threads, each coalesced by a flag so that a burst of work
 //! costs one wake-up:
 //! - [`Wake`]: Perl thread (and resolver threads) → IO thread, a nonblocking pipe in the poll set;
-//! - [`Notify`]: IO thread → Perl's event loop, a pipe whose read end Perl watches.
+//! - [`Notify`]: IO thread → Perl's event loop, an eventfd (a pipe off Linux) Perl watches.
 
 use super::fds::FdRegistry;
 use std::io::{self, Read, Write};
@@ -40,15 +40,29 @@ impl Wake {
     }
 }
 
+/// The notify fd: an eventfd on Linux (one descriptor, one 8-byte counter), a pipe elsewhere.
+/// Left blocking: Perl reads it only when its loop says it is readable, and Future::IO's
+/// default implementation expects a blocking handle.
 pub struct Notify {
+    #[cfg(target_os = "linux")]
+    fd: nix::sys::eventfd::EventFd,
+    #[cfg(not(target_os = "linux"))]
     rx: std::io::PipeReader,
+    #[cfg(not(target_os = "linux"))]
     tx: std::io::PipeWriter,
     flagged: AtomicBool,
 }
 
 impl Notify {
-    /// The read end is left blocking: Perl reads it only when its loop says it is readable, and
-    /// Future::IO's default implementation expects a blocking handle.
+    #[cfg(target_os = "linux")]
+    pub fn new(fds: &FdRegistry) -> io::Result<Notify> {
+        use nix::sys::eventfd::{EfdFlags, EventFd};
+        let fd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC).map_err(io::Error::from)?;
+        fds.mark(fd.as_raw_fd());
+        Ok(Notify { fd, flagged: AtomicBool::new(false) })
+    }
+
+    #[cfg(not(target_os = "linux"))]
     pub fn new(fds: &FdRegistry) -> io::Result<Notify> {
         let (rx, tx) = std::io::pipe()?;
         fds.mark(rx.as_raw_fd());
@@ -56,26 +70,36 @@ impl Notify {
         Ok(Notify { rx, tx, flagged: AtomicBool::new(false) })
     }
 
+    /// The descriptor Perl waits on (readable when completions wait).
     pub fn read_fd(&self) -> i32 {
-        self.rx.as_raw_fd()
+        #[cfg(target_os = "linux")]
+        return self.fd.as_raw_fd();
+        #[cfg(not(target_os = "linux"))]
+        return self.rx.as_raw_fd();
     }
 
-    /// Completions wait: make the read end readable unless it already is.
+    fn poke(&self) {
+        #[cfg(target_os = "linux")]
+        let _ = self.fd.write(1);
+        #[cfg(not(target_os = "linux"))]
+        let _ = (&self.tx).write(&[1]);
+    }
+
+    /// Completions wait: make the fd readable unless it already is.
     pub fn signal(&self) {
         if !self.flagged.swap(true, Ordering::AcqRel) {
-            let _ = (&self.tx).write(&[1]);
+            self.poke();
         }
     }
 
     /// Wake Perl regardless of the flag (the IO thread is going away).
     pub fn signal_always(&self) {
         self.flagged.store(true, Ordering::Release);
-        let _ = (&self.tx).write(&[1]);
+        self.poke();
     }
 
-    /// Called by the Perl side after reading the pipe and before draining completions.
+    /// Called by the Perl side after reading the fd and before draining completions.
     pub fn clear(&self) {
         self.flagged.store(false, Ordering::Release);
     }
-
 }
