@@ -440,6 +440,11 @@ submit(engine, conn, future, timeout, ...)
     RETVAL = fior_conn_submit(engine, conn, token, timeout, (size_t)argc, args);
     if (RETVAL)
         release_token(aTHX_ token);
+    if (RETVAL == FIOR_RESULT_INVALID_ARGUMENT) {
+        FiorSlice why = fior_engine_last_error(engine);
+        croak_at_caller(aTHX_ sv_2mortal(newSVpvf("Future::IO::Redis: %.*s", (int)why.len,
+                                                  why.ptr ? (const char *)why.ptr : "invalid command")));
+    }
   OUTPUT:
     RETVAL
 
@@ -485,6 +490,11 @@ submit_many(engine, conn, commands)
         }
     }
     RETVAL = fior_conn_submit_many(engine, conn, (size_t)n, cmds);
+    if (RETVAL == FIOR_RESULT_INVALID_ARGUMENT) {
+        FiorSlice why = fior_engine_last_error(engine);
+        croak_at_caller(aTHX_ sv_2mortal(newSVpvf("Future::IO::Redis: %.*s", (int)why.len,
+                                                  why.ptr ? (const char *)why.ptr : "invalid command")));
+    }
   OUTPUT:
     RETVAL
 

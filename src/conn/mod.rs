@@ -23,7 +23,7 @@ mod write_buf;
 
 pub use completion::{ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
 pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
-pub use request::{blocking_wait, Blocking, CommandName, Deadline, Request};
+pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request};
 pub use write_buf::WriteBuf;
 
 use crate::protocol::{encode_command, Decoder, ProtocolError, Reply};

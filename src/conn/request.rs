@@ -118,6 +118,29 @@ impl Request {
     }
 }
 
+/// Why `args` cannot be sent on a request/reply connection, if it cannot: commands that switch
+/// the connection into a mode where replies stop matching requests one for one (pub/sub,
+/// MONITOR, replication streams, CLIENT REPLY OFF/SKIP, RESP3 via HELLO 3). Sending one would
+/// desynchronise every later reply.
+pub fn unsupported_mode(args: &[&[u8]]) -> Option<&'static str> {
+    let name = args.first()?;
+    let is = |want: &[u8]| name.len() == want.len() && name.eq_ignore_ascii_case(want);
+    let arg_is = |i: usize, want: &[u8]| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(want));
+    if is(b"SUBSCRIBE") || is(b"PSUBSCRIBE") || is(b"SSUBSCRIBE") || is(b"UNSUBSCRIBE") || is(b"PUNSUBSCRIBE") || is(b"SUNSUBSCRIBE") {
+        return Some("puts the connection into pub/sub mode, which needs the subscription API (not in this version)");
+    }
+    if is(b"MONITOR") || is(b"SYNC") || is(b"PSYNC") {
+        return Some("turns the connection into a stream of events, which this client does not read");
+    }
+    if is(b"CLIENT") && arg_is(1, b"REPLY") && (arg_is(2, b"OFF") || arg_is(2, b"SKIP")) {
+        return Some("stops replies, and replies are how commands are matched to their results");
+    }
+    if is(b"HELLO") && args.get(1).is_some_and(|v| *v != b"2") {
+        return Some("switches the protocol; this version speaks RESP2 (HELLO 2 is fine)");
+    }
+    None
+}
+
 /// If `args` is a blocking command, how long the server may hold it.
 ///
 /// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, BRPOPLPUSH, BLMOVE: last argument, seconds (fractional).
@@ -183,6 +206,24 @@ mod tests {
         assert_eq!(b(&["WAIT", "1", "0"]), Some(Blocking::Forever));
         assert_eq!(b(&["GET", "BLPOP"]), None);
         assert_eq!(b(&["BLPOP", "k", "x"]), Some(Blocking::Forever));
+    }
+
+    #[test]
+    fn commands_that_break_request_reply_matching_are_named() {
+        let u = |args: &[&str]| {
+            let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            unsupported_mode(&v).is_some()
+        };
+        assert!(u(&["subscribe", "ch"]));
+        assert!(u(&["PSUBSCRIBE", "p*"]));
+        assert!(u(&["MONITOR"]));
+        assert!(u(&["client", "reply", "off"]));
+        assert!(u(&["HELLO", "3"]));
+        assert!(!u(&["HELLO", "2"]));
+        assert!(!u(&["HELLO"]));
+        assert!(!u(&["CLIENT", "REPLY", "ON"]));
+        assert!(!u(&["PUBLISH", "ch", "m"]));
+        assert!(!u(&["GET", "subscribe"]));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::boundary::with_engine;
 use super::engine::FiorEngine;
 use super::types::*;
-use crate::conn::{Address, ConnConfig, Deadline, Handshake, Reconnect, Request};
+use crate::conn::{unsupported_mode, Address, ConnConfig, Deadline, Handshake, Reconnect, Request};
 use crate::runtime::{client_config, server_name, Submission, TlsClient, TlsSettings};
 use std::time::Duration;
 
@@ -54,8 +54,12 @@ pub extern "C" fn fior_conn_submit(
 ) -> FiorResult {
     with_engine!(engine, FiorResult::Panic, |e| {
         // SAFETY: `argv` holds `argc` slices valid for this call (caller's contract).
-        let Some(request) = (unsafe { request_from(token, timeout, argc, argv) }) else {
-            return FiorResult::InvalidArgument;
+        let request = match unsafe { request_from(token, timeout, argc, argv) } {
+            Ok(r) => r,
+            Err(why) => {
+                e.last_error = why;
+                return FiorResult::InvalidArgument;
+            }
         };
         status(e.engine.send(Submission::Command { conn, request }))
     })
@@ -82,8 +86,11 @@ pub extern "C" fn fior_conn_submit_many(
         for c in cmds {
             // SAFETY: as above, each command's argv holds argc slices.
             match unsafe { request_from(c.token, c.timeout, c.argc, c.argv) } {
-                Some(r) => requests.push(r),
-                None => return FiorResult::InvalidArgument,
+                Ok(r) => requests.push(r),
+                Err(why) => {
+                    e.last_error = why;
+                    return FiorResult::InvalidArgument;
+                }
             }
         }
         status(e.engine.send(Submission::Commands { conn, requests }))
@@ -115,23 +122,27 @@ fn status(r: Result<(), crate::runtime::EngineGone>) -> FiorResult {
 /// # Safety
 /// `argv` must point to `argc` slices, each pointing to `len` readable bytes (or NULL with
 /// length 0), all valid for the duration of the call.
-unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorSlice) -> Option<Request> {
+unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorSlice) -> Result<Request, String> {
     if argc == 0 || argv.is_null() {
-        return None;
+        return Err("no command given".into());
     }
     let slices = std::slice::from_raw_parts(argv, argc);
     let mut args: Vec<&[u8]> = Vec::with_capacity(argc);
     for s in slices {
-        args.push(bytes(*s)?);
+        args.push(bytes(*s).ok_or("an argument is a NULL pointer with a length")?);
+    }
+    if let Some(why) = unsupported_mode(&args) {
+        let name = String::from_utf8_lossy(&args[0][..args[0].len().min(32)]).to_ascii_uppercase();
+        return Err(format!("{name} {why}"));
     }
     let deadline = if timeout.is_nan() || timeout < 0.0 {
         Deadline::Default
     } else if timeout == 0.0 {
         Deadline::Never
     } else {
-        Deadline::After(Duration::try_from_secs_f64(timeout).ok()?)
+        Deadline::After(Duration::try_from_secs_f64(timeout).map_err(|_| "invalid timeout")?)
     };
-    Some(Request::new(token, &args, deadline))
+    Ok(Request::new(token, &args, deadline))
 }
 
 /// # Safety
