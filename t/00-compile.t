@@ -12,6 +12,7 @@ my @modules = qw(
   Future::IO::Redis::Error::Protocol
   Future::IO::Redis::Error::Redis
   Future::IO::Redis::Error::Timeout
+  Future::IO::Redis::Iterator
   Future::IO::Redis::Pipeline
   Future::IO::Redis::URI
 );

@@ -14,8 +14,12 @@ use Future::IO::Redis::Error;
 use Future::IO::Redis::URI;
 use Future::IO::Redis::Engine;
 use Future::IO::Redis::Pipeline;
+use Future::IO::Redis::Iterator;
 
 use parent 'Future::IO::Redis::Commands';
+
+# Croaks name the caller's line, not a line of these modules.
+our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands );
 
 # Defaults (design section 1-2). A timeout of 0 or undef means "none".
 my %DEFAULTS = (
@@ -41,7 +45,7 @@ my %SECONDS = map { $_ => 1 }
 my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
 my %KNOWN = (
     %DEFAULTS, %CALLBACK,
-    map { $_ => 1 } qw( path uri username password database client_name timeout auto_pipeline tls retry )
+    map { $_ => 1 } qw( path uri username password database client_name timeout auto_pipeline tls retry prefix )
 );
 
 sub new {
@@ -94,6 +98,14 @@ sub new {
     }
     Carp::croak("Future::IO::Redis->new: username needs a password (AUTH username password)")
       if defined $o{username} && !defined $o{password};
+    # prefix: kept as the bytes it is sent as; an empty prefix is none.
+    my $prefix;
+    if ( defined $o{prefix} ) {
+        Carp::croak("Future::IO::Redis->new: prefix must be a string") if ref $o{prefix};
+        $prefix = "$o{prefix}";
+        utf8::encode($prefix) if utf8::is_utf8($prefix);
+        undef $prefix unless length $prefix;
+    }
     for my $k ( sort keys %CALLBACK ) {
         Carp::croak("Future::IO::Redis->new: $k must be a code reference")
           if defined $o{$k} && ref $o{$k} ne 'CODE';
@@ -165,6 +177,7 @@ sub new {
         opts      => \%engine_opts,
         secret    => sub { $password },
         retry_cb  => $retry_cb,
+        prefix    => $prefix,
         conn      => 0,
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
@@ -204,20 +217,44 @@ sub _conn {
 # pure-Perl Future. `command` itself is the same code with no words. The Future is made before
 # the submission (the engine holds it until the reply comes), and the pump is armed after it,
 # so that the IO thread starts on the command while this thread arms.
+#
+# With a key prefix, the key arguments get it first, at the cost of one hash lookup when there is
+# none (and none at all for a method whose command has no keys). Where the keys of a method's
+# command sit at fixed positions (most commands) that is inlined: a copy of @_ (which aliases the
+# caller's variables), then each key that is there and is a plain value. Other commands go
+# through Future::IO::Redis::Commands. $raw (a retry's own resubmission, whose arguments already
+# have the prefix) skips the prefix and the retry policy.
 sub _compile_sender {
-    my ( $words, $transform, $no_retry ) = @_;
+    my ( $words, $transform, $raw ) = @_;
     my $w = join '', map { "'$_', " } @$words;
+    my ( $prefix, $prefixer ) = ('');
+    if ($raw) { }
+    elsif ( !@$words ) {
+        $prefix = '@_ = Future::IO::Redis::Commands::prefix_args( $self->{prefix}, \\@_ ) if defined $self->{prefix};';
+    }
+    elsif ( my $at = Future::IO::Redis::Commands::fixed_key_offsets($words) ) {
+        my @keys = map {
+            "if ( \$#_ >= $_ && defined \$_[$_] && !ref \$_[$_] ) { "
+              . "utf8::encode( \$_[$_] ) if utf8::is_utf8( \$_[$_] ); \$_[$_] = \$self->{prefix} . \$_[$_] }"
+        } @$at;
+        $prefix = "if ( defined \$self->{prefix} ) { \@_ = \@_; @keys }" if @keys;
+    }
+    else {
+        $prefixer = Future::IO::Redis::Commands::prefixer($words);
+        $prefix   = '@_ = $prefixer->( $self->{prefix}, \\@_ ) if defined $self->{prefix};';
+    }
     my $code = <<"PERL";
 sub {
     my \$self = shift;
     @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
+    $prefix
     my \$conn = \$self->{gen} == \$Future::IO::Redis::Engine::GENERATION ? \$self->{conn} : \$self->_conn;
     my \$f = ( \$Future::IO::Redis::Engine::PROTO // Future::IO::Redis::Engine::arm() )->new;
     if ( my \$rc = \$Future::IO::Redis::Engine::ENGINE->submit( \$conn, \$f, -1, $w\@_ ) ) {
         return \$self->_resubmit( \$rc, \$f, [ $w\@_ ] );
     }
     \$Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm();
-    @{[ $no_retry ? '' : '$f = $self->_with_retry( $f, [ ' . $w . '@_ ], 1 ) if $self->{retry_cb};' ]}
+    @{[ $raw ? '' : '$f = $self->_with_retry( $f, [ ' . $w . '@_ ], 1 ) if $self->{retry_cb};' ]}
     return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
 }
 PERL
@@ -230,12 +267,23 @@ PERL
 # One attempt, whatever the retry policy (the policy's own resubmissions).
 *_command_once = _compile_sender( [], undef, 1 );
 
-# Client methods for every command of Future::IO::Redis::Commands, each its own send path.
+# Client methods for every command of Future::IO::Redis::Commands, each its own send path,
+# compiled on its first call (there are some 340 commands; a program uses a few dozen): until
+# then the method is a stub that compiles the sender, puts it in its place and goes to it.
 Future::IO::Redis::Commands::each_method(
     sub {
         my ( $method, $words, $transform ) = @_;
+        my $sender;
         no strict 'refs';
-        *{$method} = _compile_sender( $words, $transform );
+        *{$method} = sub {
+            $sender //= do {
+                my $s = _compile_sender( $words, $transform );
+                no warnings 'redefine';
+                *{$method} = $s;
+                $s;
+            };
+            goto &$sender;
+        };
     }
 );
 
@@ -310,6 +358,25 @@ sub _control {
 }
 
 sub is_connected { $_[0]{connected} ? 1 : 0 }
+
+# SCAN-family iterators (Future::IO::Redis::Iterator).
+sub scan_iter {
+    my ( $self, @opts ) = @_;
+    Carp::croak("Future::IO::Redis: scan_iter takes name => value options") if @opts % 2;
+    my %opts = @opts;
+    return Future::IO::Redis::Iterator->new( redis => $self, command => 'SCAN', options => \%opts );
+}
+
+sub hscan_iter { _key_iter( HSCAN => @_ ) }
+sub sscan_iter { _key_iter( SSCAN => @_ ) }
+sub zscan_iter { _key_iter( ZSCAN => @_ ) }
+
+sub _key_iter {
+    my ( $command, $self, $key, @opts ) = @_;
+    Carp::croak( 'Future::IO::Redis: ' . lc($command) . '_iter takes a key and name => value options' ) if @opts % 2;
+    my $opts = {@opts};
+    return Future::IO::Redis::Iterator->new( redis => $self, command => $command, key => $key, options => $opts );
+}
 
 sub pipeline {
     my ($self) = @_;
@@ -533,6 +600,16 @@ any certificate: for testing only. A plain server on the port fails C<connect> w
 C<connect_timeout> with C<Error::Connection>, as does a TLS server to a client without C<tls>.
 Unreadable or invalid PEM files croak when the connection is first used.
 
+=item prefix
+
+C<< prefix => 'myapp:' >>: every key argument of every command (methods, L</command> and
+pipelines) gets this prefix before it is sent; no other argument does (values, C<EX> seconds,
+script bodies, patterns, channels). Where the keys are comes from Redis' key specs (see
+L<Future::IO::Redis::Commands/key_positions>): C<EVAL script 2 a b x> sends
+C<EVAL script 2 myapp:a myapp:b x>. Replies are not changed (C<KEYS> and C<SCAN> return full
+names), except through L</scan_iter>, which only sees the client's keys and returns them
+without the prefix. Character strings are prefixed as UTF-8 bytes.
+
 =item auto_pipeline
 
 Accepted for compatibility; commands issued in the same tick are always pipelined.
@@ -581,14 +658,34 @@ command that failed is its error object.
 
 True while the connection is established (as last reported by the engine).
 
+=head2 scan_iter
+
+    my $iter = $redis->scan_iter( match => 'user:*', count => 100, type => 'string' );
+    while ( my $keys = await $iter->next ) { ... }
+
+A L<Future::IO::Redis::Iterator> over C<SCAN> (all options optional): C<< await $iter->next >>
+resolves to the next non-empty batch of keys, then to undef when the cursor came back to 0.
+With a C<prefix>, only the client's keys are scanned and they come back without the prefix.
+
+=head2 hscan_iter, sscan_iter, zscan_iter
+
+    my $iter = $redis->hscan_iter( $key, match => 'f:*', count => 100 );
+    while ( my $pairs = await $iter->next ) { my %fields = @$pairs }
+
+The same over C<HSCAN> (batches of field, value pairs), C<SSCAN> (members) and C<ZSCAN>
+(member, score pairs) of one key.
+
 =head2 Command methods
 
     my $v = await $redis->get($key);
 
-One method per command, lower-case, subcommands joined by C<_> (C<script_load>,
-C<client_setname>, C<config_get>); see L<Future::IO::Redis::Commands>. C<hgetall> and
-C<config_get> resolve to hash references, C<info> to a hash of sections, C<time> to
-C<[seconds, microseconds]>.
+One method per command of Redis' command table, lower-case, subcommands joined by C<_>
+(C<script_load>, C<client_setname>, C<config_get>, C<client_no_evict>), generated with their
+documentation into L<Future::IO::Redis::Commands>. C<hgetall> and C<config_get> resolve to hash
+references, C<info> to a hash of sections, C<time> to C<[seconds, microseconds]>; every other
+reply is as the server sent it. The methods of commands that switch the connection into a mode
+this version cannot read (C<subscribe> and the rest of that family, C<monitor>, C<sync>,
+C<psync>) croak. Any command, known or not, can be sent with L</command>.
 
 =head1 LIFETIME
 

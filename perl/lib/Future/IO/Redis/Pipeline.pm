@@ -23,6 +23,7 @@ sub command {
         Carp::croak("Future::IO::Redis::Pipeline: the command name is $what") if $i == 0;
         Carp::croak("Future::IO::Redis::Pipeline: $args[0]: argument $i after the command name is $what; commands take strings and numbers");
     }
+    @args = Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, \@args ) if defined $self->{redis}{prefix};
     push @{ $self->{commands} },   \@args;
     push @{ $self->{transforms} }, undef;
     return $self;
@@ -75,7 +76,8 @@ and return the pipeline, so calls chain. Nothing is sent until L</execute>.
 
     $pipe->command( 'SET', $key, $value );
 
-Queues any command; returns the pipeline. Croaks on undef or reference arguments.
+Queues any command; returns the pipeline. Croaks on undef or reference arguments. With the
+client's C<prefix> option, the command's key arguments get the prefix (as on the client).
 
 =head2 count
 
