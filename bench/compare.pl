@@ -89,6 +89,25 @@ my @workloads = (
         }
     ],
     [
+        # Not a client: what the Futures of the inflight workload cost by themselves (Future 0.49
+        # is pure Perl on Debian 12; Future::XS is not packaged). The same class as the client's
+        # Futures, made, combined with needs_all and resolved as there, with no I/O at all: the
+        # ceiling of any client that returns one Future per command.
+        floor => 'Futures alone: inflight with no I/O',
+        int( 100_000 * $S ),
+        {
+            'Future::IO::Redis' => sub {
+                my $n = shift;
+                for my $r ( 1 .. $n / 1000 ) {
+                    my @f = map { Future::IO::Redis::Engine::new_future() } 1 .. 1000;
+                    my $all = Future->needs_all(@f);
+                    $_->done("v$r") for @f;
+                    $all->get;
+                }
+            },
+        }
+    ],
+    [
         pipeline => 'SET via pipelines of 1,000',
         int( 100_000 * $S ),
         {
@@ -184,4 +203,12 @@ for my $t (@targets) {
     my $r = $f->();
     next unless defined $r;
     printf "  %-45s %6.2f  (target >= %s) %s\n", $label, $r, $target, $r >= $target ? 'met' : 'NOT MET';
+}
+
+if ( $best{floor}{'Future::IO::Redis'} && $best{sequential}{'Redis::Fast'} ) {
+    my $floor = $best{floor}{'Future::IO::Redis'};
+    say "\nThe Futures' own cost (the floor workload) caps the inflight ratio:";
+    printf "  %-45s %6.2f\n", 'Futures alone / Redis::Fast sequential', $floor / $best{sequential}{'Redis::Fast'};
+    printf "  %-45s %6.2f\n", '1,000 in flight / Futures alone', $best{inflight}{'Future::IO::Redis'} / $floor
+      if $best{inflight}{'Future::IO::Redis'};
 }

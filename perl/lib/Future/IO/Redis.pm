@@ -733,4 +733,12 @@ C<::Disconnected>. Futures fail with the error object alone, so C<await> throws 
 A child process that uses a client inherited from its parent gets a fresh engine and connection
 the first time it does so. The child never reads, writes or closes the parent's connections.
 
+=head1 THREADS
+
+Perl threads (L<threads>) are treated like forks: a new thread's copies of existing clients, and
+clients it makes, work on an engine and connections of the thread's own; commands its parent had
+in flight stay the parent's. A thread that uses an event loop other than Future::IO's default
+should make its own loop: a copied loop may share kernel objects (an epoll descriptor) with the
+parent's.
+
 =cut

@@ -205,6 +205,7 @@ sub start {
 
     my $self = bless {
         owner      => $$,
+        owner_tid  => _tid(),
         bin        => $bin,
         dir        => $dir,
         host       => '127.0.0.1',
@@ -557,9 +558,14 @@ sub _wait_exit {
     return 0;
 }
 
+# The process (and Perl thread) that started the server stops it: a fork child's or a new
+# thread's copy of this object leaves it alone.
+sub _tid { $INC{'threads.pm'} ? threads->tid : 0 }
+sub _mine { my ($self) = @_; return $self->{owner} && $self->{owner} == $$ && $self->{owner_tid} == _tid() }
+
 sub stop {
     my ($self) = @_;
-    return unless $self->{owner} == $$;
+    return unless $self->_mine;
     my $pid = $self->{pid} or return;
     kill 'CONT', $pid if $self->{paused};
     kill 'TERM', $pid;
@@ -625,7 +631,7 @@ sub _stop_on_signals {
 
 sub DESTROY {
     my ($self) = @_;
-    return unless $self->{owner} && $self->{owner} == $$;
+    return unless $self->_mine;
     local ($?, $!, $@);
     delete $LIVE{"$self"};
     $self->stop if $self->{pid};
@@ -635,7 +641,7 @@ END {
     local ($?, $!, $@);
     for my $k (keys %LIVE) {
         my $s = $LIVE{$k} or next;
-        next unless $s->{owner} == $$;
+        next unless $s->_mine;
         eval { $s->stop };
     }
 }

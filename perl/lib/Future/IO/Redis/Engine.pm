@@ -63,6 +63,29 @@ sub _start {
     return $ENGINE;
 }
 
+# A new Perl thread (ithreads) starts with copies of this interpreter's state, but the engine is
+# not copied (CLONE_SKIP: the copy is an empty placeholder) and the copied Futures belong to the
+# parent. Forget them all; the new thread's first command starts an engine of its own, and its
+# copies of existing clients reconnect on it, as in a fork child. Called from the XS CLONE.
+#
+# The copied wait on the parent's notify pipe is cancelled only under Future::IO's default
+# implementation, whose state is plain Perl data (its one reader slot must be freed). Other event
+# loops may share kernel objects with the parent (an epoll descriptor is per process, not per
+# thread), so their copies are left alone: a thread runs its own loop.
+sub _cloned {
+    $PUMP->cancel if $PUMP && !$PUMP->is_ready && ( $Future::IO::IMPL // '' ) eq 'Future::IO::_DefaultImpl';
+    %PENDING  = ();
+    %CLIENTS  = ();
+    $WATCHERS = 0;
+    undef $PUMP;
+    undef $PROTO;
+    undef $NOTIFY_FH;
+    undef $ENGINE;
+    $PID = -1;
+    $GENERATION++;
+    return;
+}
+
 # Stop waiting on the notify pipe and let go of our copy of it. The pending wait is cancelled
 # first: Future::IO's default implementation keeps its one reader until then (and refuses a
 # second one). The handle is not closed explicitly: an event loop may still hold it (IO::Async
@@ -142,7 +165,10 @@ sub arm {
 sub _on_notify {
     my ( $f ) = @_;
     return if $f->is_cancelled;    # _stop_pump
-    undef $PUMP if $PUMP && $PUMP == $f;
+    # Only the current wait counts: a stale one (a new thread's copy of its parent's wait, left
+    # to the copied event loop by _cloned) must not read this interpreter's notify pipe.
+    return unless $PUMP && $PUMP == $f;
+    undef $PUMP;
     return unless $ENGINE;
     if ( $f->is_failed ) {
         my ( $why ) = $f->failure;
