@@ -196,6 +196,8 @@ typedef struct FiorConnOptions {
   // lost connection (bounded by their deadlines).
   bool retry;
   uint64_t queue_size;
+  // Most commands written and awaiting replies at once; 0: no limit.
+  uint64_t pipeline_depth;
   uint64_t read_buffer_size;
   uint64_t write_buffer_size;
   // Per-command deadlines (`timeouts_len` entries, or NULL).

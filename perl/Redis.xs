@@ -382,6 +382,7 @@ open(engine, opts)
         o.reconnect_jitter = opt_num(aTHX_ opts, "reconnect_jitter", 16, 0.25);
         o.retry = opt_num(aTHX_ opts, "retry", 5, 1) != 0;
         o.queue_size = (uint64_t)opt_num(aTHX_ opts, "queue_size", 10, 1000);
+        o.pipeline_depth = (uint64_t)opt_num(aTHX_ opts, "pipeline_depth", 14, 0);
         o.read_buffer_size = (uint64_t)opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
         o.write_buffer_size = (uint64_t)opt_num(aTHX_ opts, "write_buffer_size", 17, 0);
         {

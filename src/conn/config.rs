@@ -85,6 +85,9 @@ pub struct ConnConfig {
     pub retry: Retry,
     /// Commands that may wait for a connection; more fail at once with `Disconnected`.
     pub queue_size: usize,
+    /// Most commands written and waiting for their replies at once; later ones wait, in order,
+    /// until replies make room. 0: no limit.
+    pub pipeline_depth: usize,
     /// Bytes read per read call.
     pub read_buffer_size: usize,
     /// Commands smaller than a quarter of this are packed together into one write buffer;
@@ -116,6 +119,7 @@ impl ConnConfig {
                 max_attempts: 10,
             },
             queue_size: 1000,
+            pipeline_depth: 0,
             read_buffer_size: 64 * 1024,
             write_buffer_size: 64 * 1024,
         }

@@ -283,7 +283,13 @@ impl Conn {
                 if let Some(at) = deadline {
                     self.deadlines.insert(at, seq);
                 }
-                self.write_user(r, now);
+                if self.queue.is_empty() && self.has_room() {
+                    self.write_user(r, now);
+                } else {
+                    // Behind others that wait for room (pipeline_depth); not an outage, so
+                    // queue_size does not apply.
+                    self.queue.push_back(r);
+                }
                 return;
             }
             State::Idle if !self.auto_connect => {
@@ -501,7 +507,12 @@ impl Conn {
                 self.reset_after(i, err, now);
             } else if let Some(i) = find(&self.queue, seq, |q| q.seq) {
                 let q = self.queue.remove(i).expect("index from find");
-                self.request_timed_out(q, "waiting for a connection");
+                let while_ = if self.state == State::Ready {
+                    "waiting to be sent (pipeline_depth)"
+                } else {
+                    "waiting for a connection"
+                };
+                self.request_timed_out(q, while_);
             } else if let Some(i) = self.retries.iter().position(|(_, r)| r.seq == seq) {
                 let (_, r) = self.retries.remove(i);
                 self.request_timed_out(r, "retrying (the server answered LOADING, BUSY or similar)");
@@ -620,6 +631,20 @@ impl Conn {
         (!self.wbuf.is_empty()).then(|| self.last_write + wt)
     }
 
+    /// Whether one more command may be written now (pipeline_depth). Only while ready, when
+    /// every inflight entry is a user command.
+    fn has_room(&self) -> bool {
+        self.cfg.pipeline_depth == 0 || self.inflight.len() < self.cfg.pipeline_depth
+    }
+
+    /// Write waiting commands, in order, while there is room.
+    fn send_queued(&mut self, now: Instant) {
+        while self.has_room() {
+            let Some(q) = self.queue.pop_front() else { break };
+            self.write_user(q, now);
+        }
+    }
+
     fn start_connect(&mut self, now: Instant) {
         self.state = State::Connecting;
         self.connect_phase = ConnectPhase::Transport;
@@ -672,12 +697,11 @@ impl Conn {
         self.retries = later;
         due.sort_by_key(|(_, r)| r.seq);
         for (_, r) in due {
-            if self.state == State::Ready {
-                self.write_user(r, now);
-            } else {
-                let at = self.queue.partition_point(|q| q.seq < r.seq);
-                self.queue.insert(at, r);
-            }
+            let at = self.queue.partition_point(|q| q.seq < r.seq);
+            self.queue.insert(at, r);
+        }
+        if self.state == State::Ready {
+            self.send_queued(now);
         }
     }
 
@@ -704,6 +728,10 @@ impl Conn {
                     }
                 } else {
                     self.out.push(Completion::Reply { token: r.token, reply });
+                }
+                // A reply makes room under pipeline_depth.
+                if !self.queue.is_empty() {
+                    self.send_queued(now);
                 }
             }
             Slot::Handshake { step, .. } => {
@@ -732,9 +760,7 @@ impl Conn {
         for token in std::mem::take(&mut self.connect_waiters) {
             self.out.push(Completion::Done { token });
         }
-        while let Some(q) = self.queue.pop_front() {
-            self.write_user(q, now);
-        }
+        self.send_queued(now);
     }
 
     /// The attempt to (re)connect failed: retry later if this connection has been up before and

@@ -847,3 +847,70 @@ fn an_idle_released_connection_closes_at_once() {
     assert!(h.conn.is_released());
     assert!(h.take().is_empty(), "no events for a client that is gone");
 }
+
+fn echo_cmd(p: &str) -> Vec<u8> {
+    format!("*2\r\n$4\r\nECHO\r\n${}\r\n{p}\r\n", p.len()).into_bytes()
+}
+
+fn bulk(p: &str) -> Vec<u8> {
+    format!("${}\r\n{p}\r\n", p.len()).into_bytes()
+}
+
+#[test]
+fn pipeline_depth_bounds_what_is_written_and_keeps_the_order() {
+    let mut c = cfg();
+    c.pipeline_depth = 2;
+    let mut h = H::ready(c);
+    for t in 1..=5 {
+        h.submit(t, &["ECHO", &format!("p{t}")]);
+    }
+    assert_eq!(h.take_wire(), [echo_cmd("p1"), echo_cmd("p2")].concat(), "only two are written");
+    assert_eq!(h.conn.queued_len(), 3);
+    // Each reply makes room for the next one.
+    h.feed(&bulk("p1"));
+    assert_eq!(h.take_wire(), echo_cmd("p3"));
+    // Two replies in one read make room for two.
+    h.feed(&[bulk("p2"), bulk("p3")].concat());
+    assert_eq!(h.take_wire(), [echo_cmd("p4"), echo_cmd("p5")].concat());
+    h.submit(6, &["ECHO", "p6"]);
+    assert!(h.take_wire().is_empty(), "the window is full");
+    h.feed(&[bulk("p4"), bulk("p5")].concat());
+    assert_eq!(h.take_wire(), echo_cmd("p6"));
+    h.feed(&bulk("p6"));
+    let got: Vec<_> = h.take().iter().map(reply_text).collect();
+    assert_eq!(got, (1..=6).map(|t| (t, format!("p{t}"))).collect::<Vec<_>>());
+    assert_eq!(h.conn.queued_len(), 0);
+}
+
+#[test]
+fn pipeline_depth_waiting_commands_time_out_alone_and_survive_a_reconnect() {
+    let mut c = cfg();
+    c.pipeline_depth = 1;
+    let mut h = H::ready(c);
+    h.conn.submit(Request::new(1, &args(&["ECHO", "slow"]), Deadline::After(Duration::from_secs(60))), h.now);
+    h.submit(2, &["ECHO", "b"]); // default request_timeout: 5 s
+    h.submit(3, &["ECHO", "c"]);
+    h.conn.submit(Request::new(4, &args(&["ECHO", "d"]), Deadline::After(Duration::from_secs(60))), h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), echo_cmd("slow"));
+    // The two with the default deadline expire while waiting for room: they fail alone, the
+    // connection is not reset (nothing of theirs was written).
+    h.advance(Duration::from_secs(5));
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(2, ErrorKind::Timeout), (3, ErrorKind::Timeout)]);
+    assert!(failure(&done[0]).2.contains("waiting to be sent (pipeline_depth)"), "{:?}", failure(&done[0]));
+    assert!(events(&done).is_empty() && h.conn.is_ready());
+    // The connection drops: the written ECHO (read-only) and the waiting one go out again, in
+    // order, after the reconnect, still one at a time.
+    h.conn.eof(h.now);
+    h.pump();
+    h.take();
+    h.advance(Duration::from_millis(100));
+    h.up();
+    assert_eq!(h.take_wire(), echo_cmd("slow"));
+    h.feed(&bulk("slow"));
+    assert_eq!(h.take_wire(), echo_cmd("d"));
+    h.feed(&bulk("d"));
+    let got: Vec<_> = h.take().iter().filter(|c| matches!(c, Completion::Reply { .. })).map(reply_text).collect();
+    assert_eq!(got, vec![(1, "slow".into()), (4, "d".into())]);
+}

@@ -245,6 +245,7 @@ fn conn_config(o: &FiorConnOptions, address: Address) -> Option<ConnConfig> {
     }
     c.retry.enabled = o.retry;
     c.queue_size = usize::try_from(o.queue_size).unwrap_or(usize::MAX);
+    c.pipeline_depth = usize::try_from(o.pipeline_depth).unwrap_or(usize::MAX);
     if o.read_buffer_size > 0 {
         c.read_buffer_size = usize::try_from(o.read_buffer_size).unwrap_or(c.read_buffer_size);
     }

@@ -33,6 +33,7 @@ fn options(host: &'static [u8], port: u16) -> FiorConnOptions {
         reconnect_jitter: 0.0,
         retry: true,
         queue_size: 10,
+        pipeline_depth: 0,
         read_buffer_size: 0,
         write_buffer_size: 0,
         timeouts: ptr::null(),

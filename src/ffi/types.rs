@@ -62,6 +62,8 @@ pub struct FiorConnOptions {
     /// lost connection (bounded by their deadlines).
     pub retry: bool,
     pub queue_size: u64,
+    /// Most commands written and awaiting replies at once; 0: no limit.
+    pub pipeline_depth: u64,
     pub read_buffer_size: u64,
     pub write_buffer_size: u64,
     /// Per-command deadlines (`timeouts_len` entries, or NULL).

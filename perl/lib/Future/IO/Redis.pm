@@ -35,6 +35,7 @@ my %DEFAULTS = (
     reconnect_delay_max     => 60,
     reconnect_jitter        => 0.25,
     queue_size              => 1000,
+    pipeline_depth          => 0,
     read_buffer_size        => 65536,
     write_buffer_size       => 65536,
 );
@@ -79,7 +80,7 @@ sub new {
     elsif ( ref $o{path} || !length $o{path} ) {
         Carp::croak("Future::IO::Redis->new: path must be a non-empty string");
     }
-    for my $k (qw( queue_size read_buffer_size write_buffer_size )) {
+    for my $k (qw( queue_size pipeline_depth read_buffer_size write_buffer_size )) {
         Carp::croak("Future::IO::Redis->new: $k must be a non-negative integer, not '$o{$k}'")
           unless defined $o{$k} && $o{$k} =~ /\A[0-9]+\z/;
     }
@@ -164,6 +165,7 @@ sub new {
         retry             => ( !$retry_cb && $retry eq 'exponential' ) ? 1 : 0,
         reconnect_jitter  => $o{reconnect_jitter},
         queue_size        => $o{queue_size},
+        pipeline_depth    => $o{pipeline_depth},
         read_buffer_size  => $o{read_buffer_size},
         write_buffer_size => $o{write_buffer_size},
         ( $timeouts ? ( timeout => $timeouts ) : () ),
@@ -572,6 +574,16 @@ is reported.
 
 Commands issued while the connection is down wait (in order) for the reconnect; beyond this
 many they fail at once with C<Error::Disconnected>.
+
+=item pipeline_depth (0)
+
+The most commands written to the server and awaiting their replies at once. Further commands
+wait, in order, and go out as replies come back; their C<request_timeout> runs meanwhile (one
+that expires fails alone with C<Error::Timeout>: nothing of it was written, so the connection is
+not reset). 0, the default, is no limit: everything is sent as soon as it is issued, which is
+fastest. A limit keeps one client from putting thousands of commands ahead of everyone else's
+on a shared server, or bounds what a broken connection can take with it. Pipelines
+(L</pipeline>) count command by command.
 
 =item on_connect, on_disconnect, on_error
 

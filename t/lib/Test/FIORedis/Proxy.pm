@@ -46,6 +46,7 @@ sub stop {
     return unless $self->{pid};
     kill 'KILL', $self->{pid};
     waitpid $self->{pid}, 0;
+    unlink "$self->{counter}.new";    # if the kill came between its write and its rename
     delete $self->{pid};
 }
 
@@ -90,7 +91,8 @@ sub _serve {
                 _drop( $sel, \%peer, $s );
                 $cuts++;
             }
-            if ( open my $fh, '>', $counter ) { print {$fh} $cuts; close $fh }
+            # Replace the file whole (rename is atomic): a reader never sees it truncated.
+            if ( open my $fh, '>', "$counter.new" ) { print {$fh} $cuts; close $fh; rename "$counter.new", $counter }
             $next = time + $every->[0] + rand( $every->[1] - $every->[0] );
         }
     }
