@@ -99,16 +99,18 @@ static void forget_future_class(pTHX_ my_cxt_t *cxt) {
     cxt->done = cxt->fail = NULL;
 }
 
+/* The class's `done` (or `fail`) CV; NULL when it is not a plain method (none defined, or
+ * only reachable through AUTOLOAD), for the caller to fall back to call_method. */
 static CV *future_method(pTHX_ SV *future, const char *name) {
     dMY_CXT;
     HV *stash = SvSTASH(SvRV(future));
     U32 gen = PL_sub_generation + HvMROMETA(stash)->cache_gen;
     if (stash != MY_CXT.future_class || gen != MY_CXT.generation) {
-        GV *done = gv_fetchmethod_autoload(stash, resolve_method, TRUE);
-        GV *fail = gv_fetchmethod_autoload(stash, reject_method, TRUE);
-        if (!done || !fail || !GvCV(done) || !GvCV(fail))
-            croak("Future::IO::Redis: %s has no done/fail methods", HvNAME(stash));
+        GV *done = gv_fetchmethod_autoload(stash, resolve_method, FALSE);
+        GV *fail = gv_fetchmethod_autoload(stash, reject_method, FALSE);
         forget_future_class(aTHX_ &MY_CXT);
+        if (!done || !fail || !GvCV(done) || !GvCV(fail))
+            return NULL;
         MY_CXT.future_class = (HV *)SvREFCNT_inc_simple_NN((SV *)stash);
         MY_CXT.generation = gen;
         MY_CXT.done = (CV *)SvREFCNT_inc_simple_NN((SV *)GvCV(done));
@@ -306,7 +308,8 @@ CLONE(...)
     MY_CXT_CLONE;
     MY_CXT.future_class = NULL;
     MY_CXT.done = MY_CXT.fail = NULL;
-    call_pv("Future::IO::Redis::Engine::_cloned", G_DISCARD | G_NOARGS);
+    if (get_cv("Future::IO::Redis::Engine::_cloned", 0))
+        call_pv("Future::IO::Redis::Engine::_cloned", G_DISCARD | G_NOARGS);
 
 int
 notify_fd(engine)
@@ -686,8 +689,10 @@ deliver(engine, pending, clients)
             if (value)
                 XPUSHs(sv_2mortal(value));
             PUTBACK;
-            if (method == resolve_method || method == reject_method)
-                ok = call_sv((SV *)future_method(aTHX_ target, method), G_DISCARD | G_EVAL) >= 0;
+            CV *resolver = (method == resolve_method || method == reject_method)
+                ? future_method(aTHX_ target, method) : NULL;
+            if (resolver)
+                ok = call_sv((SV *)resolver, G_DISCARD | G_EVAL) >= 0;
             else if (method)
                 ok = call_method(method, G_DISCARD | G_EVAL) >= 0;
             else
