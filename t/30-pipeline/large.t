@@ -12,19 +12,6 @@ my $srv   = start_server();
 my $redis = client($srv);
 run( $redis->command('FLUSHALL') );
 
-# Compare long result lists without drowning the output in diagnostics.
-sub first_mismatch {
-    my ( $got, $want ) = @_;
-    return 'not an array' unless ref $got eq 'ARRAY';
-    return "got " . scalar(@$got) . " results, want " . scalar(@$want) if @$got != @$want;
-    for my $i ( 0 .. $#$want ) {
-        my $g = $got->[$i];
-        return "result $i: got " . ( defined $g ? "'$g'" : 'undef' ) . ", want '$want->[$i]'"
-          unless defined $g && !ref $g && $g eq $want->[$i];
-    }
-    return undef;
-}
-
 subtest '10,000 ECHOs in one pipeline, answered in order' => sub {
     my $pipe = $redis->pipeline;
     my @want = map { "payload-$_-" . ( 'x' x ( $_ % 50 ) ) } 1 .. 10_000;

@@ -14,11 +14,6 @@ my $pusher = client($srv);
 run( $redis->command('FLUSHALL') );
 run( $pusher->ping );
 
-sub later {
-    my ( $delay, $code ) = @_;
-    return Future::IO->sleep($delay)->then($code);
-}
-
 subtest 'BRPOPLPUSH' => sub {
     run( $pusher->rpush( 'bm:src', qw( a b c ) ) );
     is( run( $redis->brpoplpush( 'bm:src', 'bm:dst', 5 ) ), 'c', 'data there: returns the element at once' );

@@ -14,12 +14,6 @@ my $pusher = client($srv);
 run( $redis->command('FLUSHALL') );
 run( $pusher->ping );
 
-# After $delay seconds, run $code (which returns a Future) on the loop.
-sub later {
-    my ( $delay, $code ) = @_;
-    return Future::IO->sleep($delay)->then($code);
-}
-
 subtest 'BLPOP gets data pushed by another client 0.3 s later' => sub {
     my $t0   = time;
     my $pop  = $redis->blpop( 'bl:queue', 10 );

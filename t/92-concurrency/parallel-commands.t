@@ -11,17 +11,6 @@ use Time::HiRes qw(time);
 my $srv = start_server();
 run( client($srv)->command('FLUSHALL') );
 
-sub first_mismatch {
-    my ( $got, $want ) = @_;
-    return "got " . scalar(@$got) . " results, want " . scalar(@$want) if @$got != @$want;
-    for my $i ( 0 .. $#$want ) {
-        my $g = $got->[$i];
-        return "result $i: got " . ( defined $g ? "'$g'" : 'undef' ) . ", want '$want->[$i]'"
-          unless defined $g && !ref $g && $g eq $want->[$i];
-    }
-    return undef;
-}
-
 subtest '10,000 ECHOs in flight on one client' => sub {
     my $redis = client($srv);
     run( $redis->connect );

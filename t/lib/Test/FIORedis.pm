@@ -19,7 +19,7 @@ use Future;
 use Time::HiRes ();
 use Test::FIORedis::Server;
 
-our @EXPORT = qw( start_server client run loop_name error_of wait_until );
+our @EXPORT = qw( start_server client run loop_name error_of wait_until later first_mismatch );
 
 my $LOOP;
 
@@ -77,6 +77,27 @@ sub wait_until {
         return $v if $v || Time::HiRes::time() > $end;
         run( Future::IO->sleep(0.01) );
     }
+}
+
+
+# After $delay seconds, run $code (which returns a Future) on the loop.
+sub later {
+    my ( $delay, $code ) = @_;
+    return Future::IO->sleep($delay)->then($code);
+}
+
+# Compare long result lists without drowning the output in diagnostics: undef when $got (an
+# array ref) holds exactly the strings of @$want, else where it first differs.
+sub first_mismatch {
+    my ( $got, $want ) = @_;
+    return 'not an array' unless ref $got eq 'ARRAY';
+    return "got " . scalar(@$got) . " results, want " . scalar(@$want) if @$got != @$want;
+    for my $i ( 0 .. $#$want ) {
+        my $g = $got->[$i];
+        return "result $i: got " . ( defined $g ? "'$g'" : 'undef' ) . ", want '$want->[$i]'"
+          unless defined $g && !ref $g && $g eq $want->[$i];
+    }
+    return undef;
 }
 
 1;
