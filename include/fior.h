@@ -18,9 +18,9 @@ enum FiorResult
   FIOR_RESULT_NULL_ARGUMENT = 1,
   FIOR_RESULT_PANIC = 2,
   FIOR_RESULT_INVALID_ARGUMENT = 3,
-  // The IO thread is not running (it stopped or crashed).
+  // The engine belongs to the parent of this (forked) process: start a new one.
   FIOR_RESULT_ENGINE_STOPPED = 4,
-  // The engine could not start (thread, pipe or poll creation failed).
+  // The engine could not start (its Poll, timer or wake-up descriptor could not be made).
   FIOR_RESULT_IO = 5,
   // An earlier call panicked; the handle must not be used any more.
   FIOR_RESULT_POISONED = 6,
@@ -155,7 +155,7 @@ typedef uint32_t FiorNodeKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Opaque handle on the engine (the IO thread and its channels).
+// Opaque handle on an engine (its Poll, sockets and timer).
 typedef struct FiorEngine FiorEngine;
 
 // A borrowed byte string. A NULL `ptr` means "absent" (distinct from empty).
@@ -291,34 +291,36 @@ FiorResult fior_conn_close(struct FiorEngine *engine,
 // becomes invalid.
 FiorResult fior_conn_drop(struct FiorEngine *engine, uint64_t conn);
 
-// Start an engine (its IO thread). On success `*out` owns it; free with `fior_engine_free`.
+// Make an engine. On success `*out` owns it; free with `fior_engine_free`.
 FiorResult fior_engine_new(struct FiorEngine **out);
 
-// Stop the IO thread and free the engine. NULL is ignored. In a forked child (a process other
-// than the one that created the engine) nothing of the parent's engine is touched: the handle
-// is leaked, and its inherited file descriptors were already closed at fork time.
+// Close every connection and free the engine. NULL is ignored. In a forked child (a process
+// other than the one that created the engine) nothing of the parent's engine is touched: the
+// handle is leaked, and its inherited file descriptors were already closed at fork time.
 void fior_engine_free(struct FiorEngine *engine);
 
 // Why the last call on this engine returned `FIOR_RESULT_INVALID_ARGUMENT` (a view valid until
 // the next call; empty if none). Never contains a password.
 struct FiorSlice fior_engine_last_error(struct FiorEngine *engine);
 
-// The fd that becomes readable when completions wait; -1 for NULL.
-int32_t fior_engine_notify_fd(struct FiorEngine *engine);
+// The descriptor the event loop watches (the engine's Poll fd): readable when a turn has
+// work. -1 for NULL.
+int32_t fior_engine_fd(struct FiorEngine *engine);
 
 // The process id that created this engine (0 for NULL).
 uint32_t fior_engine_pid(struct FiorEngine *engine);
 
-// Whether the IO thread runs (false for NULL or a poisoned handle).
+// Whether the engine works: false for NULL, a poisoned handle, or in a fork child (the engine
+// is the parent's).
 bool fior_engine_is_running(struct FiorEngine *engine);
 
-// After the engine stopped (`fior_engine_is_running` false, and `fior_engine_next` returned
-// false), or in a fork child: the next token that was submitted and will never complete.
+// In a fork child (`fior_engine_is_running` false), or on a poisoned handle: the next token
+// that was submitted and will never complete.
 // Returns false when there is none left. The caller fails what waited on these tokens.
 bool fior_engine_next_orphan(struct FiorEngine *engine, uint64_t *token);
 
 // Have a fork child neutralise `fd` (a descriptor the caller owns, such as its duplicate of
-// the notify fd): in the child it is pointed at a pipe nobody writes, so a child's event loop
+// the engine's fd): in the child it is pointed at a pipe nobody writes, so a child's event loop
 // can never consume the parent's wake-ups through it. Undo with `fior_engine_unguard_fd`
 // before closing it.
 void fior_engine_guard_fd(struct FiorEngine *engine, int32_t fd);
@@ -329,8 +331,18 @@ void fior_engine_unguard_fd(struct FiorEngine *engine, int32_t fd);
 // How many submitted tokens have not completed yet (0 for NULL).
 uint64_t fior_engine_outstanding(struct FiorEngine *engine);
 
-// Begin a drain: call after reading the notify fd and before `fior_engine_next`.
-void fior_engine_begin_drain(struct FiorEngine *engine);
+// Whether the event loop must keep watching `fior_engine_fd`: commands are outstanding,
+// completions wait, or a connection is open, connecting or waiting to reconnect.
+bool fior_engine_busy(struct FiorEngine *engine);
+
+// Seconds until the engine needs a turn for a deadline, on systems where its timer cannot
+// make `fior_engine_fd` readable by itself; -1 where it can (Linux: timerfd), when there is no
+// deadline, and for NULL.
+double fior_engine_external_timeout(struct FiorEngine *engine);
+
+// Run one turn: do whatever is ready without waiting (read, decode, write, expire deadlines).
+// Then collect completions with `fior_engine_next`.
+void fior_engine_turn(struct FiorEngine *engine);
 
 // Fetch the next completion into `*out`; returns false when none waits. The view (nodes,
 // message, command) stays valid until the next call on this engine.

@@ -312,10 +312,35 @@ CLONE(...)
         call_pv("Future::IO::Redis::Engine::_cloned", G_DISCARD | G_NOARGS);
 
 int
-notify_fd(engine)
+fd(engine)
     Future::IO::Redis::Engine engine
   CODE:
-    RETVAL = fior_engine_notify_fd(engine);
+    RETVAL = fior_engine_fd(engine);
+  OUTPUT:
+    RETVAL
+
+bool
+busy(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    RETVAL = fior_engine_busy(engine);
+  OUTPUT:
+    RETVAL
+
+NV
+external_timeout(engine)
+    Future::IO::Redis::Engine engine
+  CODE:
+    RETVAL = fior_engine_external_timeout(engine);
+  OUTPUT:
+    RETVAL
+
+bool
+wait_readable(engine, timeout)
+    Future::IO::Redis::Engine engine
+    NV timeout
+  CODE:
+    RETVAL = fior_engine_wait_readable(engine, timeout);
   OUTPUT:
     RETVAL
 
@@ -576,10 +601,11 @@ deliver(engine, pending, clients)
      *   connection events go to $clients{$conn}->_on_event(\%event).
      * Each call into Perl is protected, so that a callback that dies cannot lose the other
      * completions; the first such error is rethrown once all were delivered.
-     * Returns the number of completions handled, or -1 if the engine has stopped (its IO
-     * thread died): then nothing more will come.
+     * Runs one engine turn first (fior_engine_turn), then delivers what it completed.
+     * Returns the number of completions handled, or -1 if the engine is unusable (poisoned, or
+     * a fork child's copy): then nothing more will come.
      */
-    fior_engine_begin_drain(engine);
+    fior_engine_turn(engine);
     PUTBACK;
     while (fior_engine_next(engine, &c)) {
         SV *value = NULL;

@@ -23,8 +23,8 @@ for my $m (@modules) {
 
 my $engine = Future::IO::Redis::Engine->new;
 isa_ok( $engine, 'Future::IO::Redis::Engine' );
-ok( $engine->is_running, 'the engine starts its IO thread' );
-ok( $engine->notify_fd > 2, 'and has a notify fd' );
+ok( $engine->is_running, 'the engine starts' );
+ok( $engine->fd > 2, "and has an fd for the event loop" );
 is( $engine->pid, $$, 'owned by this process' );
 undef $engine;
 pass('and stops cleanly');

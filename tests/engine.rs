@@ -1,8 +1,10 @@
-//! The engine against a real redis-server started by the test (no Perl involved).
+//! The engine against a real redis-server started by the test, and against plain loopback
+//! sockets for the driver's own behaviour (no Perl involved). The tests turn the engine the way
+//! the Perl side does: wait until its fd is readable, run a turn, collect completions.
 
 use fior::conn::{Address, Completion, ConnConfig, ConnEvent, Deadline, ErrorKind, Request};
 use fior::protocol::Node;
-use fior::runtime::{Engine, Submission};
+use fior::driver::{Engine, READ_PER_TURN};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -76,7 +78,8 @@ fn wait_events(engine: &mut Engine, want: &[u64], events: &mut Vec<(u64, ConnEve
     let mut got = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        engine.begin_drain();
+        readable(engine, 50);
+        engine.turn();
         while let Some((id, c)) = engine.next_completion() {
             match c {
                 Completion::Reply { token, .. } | Completion::Done { token } | Completion::Failed { token, .. } => {
@@ -89,8 +92,13 @@ fn wait_events(engine: &mut Engine, want: &[u64], events: &mut Vec<(u64, ConnEve
             return got;
         }
         assert!(Instant::now() < deadline, "timed out waiting for completions");
-        std::thread::sleep(Duration::from_micros(200));
     }
+}
+
+/// Wait up to `ms` milliseconds for the engine's fd to become readable (what the event loop
+/// does); true if it did.
+fn readable(engine: &Engine, ms: i64) -> bool {
+    engine.wait_readable((ms >= 0).then(|| Duration::from_millis(ms as u64)))
 }
 
 fn text(c: &Completion) -> String {
@@ -106,15 +114,15 @@ fn text(c: &Completion) -> String {
 }
 
 fn cmd(engine: &mut Engine, conn: u64, token: u64, args: &[&[u8]]) {
-    engine.send(Submission::Command { conn, request: Request::new(token, args, Deadline::Default) }).unwrap();
+    engine.submit(conn, Request::new(token, args, Deadline::Default)).unwrap();
 }
 
 #[test]
 fn set_get_pipeline_and_large_values_against_a_real_server() {
     let srv = start_server(&[]);
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::new().unwrap();
     let conn = engine.open(ConnConfig::new(Address::Tcp { host: "localhost".into(), port: srv.port }), None).unwrap();
-    engine.send(Submission::Connect { conn, token: 1 }).unwrap();
+    engine.connect(conn, 1).unwrap();
     assert!(matches!(wait(&mut engine, &[1])[&1], Completion::Done { .. }));
 
     cmd(&mut engine, conn, 2, &[b"SET", b"k", b"v\x00\r\n"]);
@@ -146,9 +154,9 @@ fn set_get_pipeline_and_large_values_against_a_real_server() {
 }
 
 #[test]
-fn deep_reply_from_lua_decodes_on_the_io_thread() {
+fn deep_reply_from_lua_decodes() {
     let srv = start_server(&[]);
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::new().unwrap();
     let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
     let script = b"local t = {} local c = t for i = 1, tonumber(ARGV[1]) do local n = {} c[1] = n c = n end c[1] = 7 return t";
     cmd(&mut engine, conn, 1, &[b"EVAL", script, b"0", b"1200"]);
@@ -169,7 +177,7 @@ fn deep_reply_from_lua_decodes_on_the_io_thread() {
 #[test]
 fn request_timeout_then_reconnect_against_a_real_server() {
     let srv = start_server(&[]);
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::new().unwrap();
     let mut cfg = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port });
     cfg.request_timeout = Some(Duration::from_millis(200));
     cfg.reconnect.delay = Duration::from_millis(10);
@@ -181,16 +189,16 @@ fn request_timeout_then_reconnect_against_a_real_server() {
     assert!(matches!(&got[&2], Completion::Failed { error, .. } if error.kind == ErrorKind::Connection));
     // Later commands run on a fresh connection (once the server finished sleeping).
     let ping = Request::new(3, &[b"PING"], Deadline::After(Duration::from_secs(5)));
-    engine.send(Submission::Command { conn, request: ping }).unwrap();
+    engine.submit(conn, ping).unwrap();
     assert_eq!(text(&wait(&mut engine, &[3])[&3]), "PONG");
 }
 
 #[test]
 fn connection_refused_fails_fast() {
     let port = free_port();
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::new().unwrap();
     let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port }), None).unwrap();
-    engine.send(Submission::Connect { conn, token: 1 }).unwrap();
+    engine.connect(conn, 1).unwrap();
     cmd(&mut engine, conn, 2, &[b"PING"]);
     let got = wait(&mut engine, &[1, 2]);
     match &got[&1] {
@@ -206,13 +214,13 @@ fn connection_refused_fails_fast() {
 #[test]
 fn events_report_connect_and_server_side_kill() {
     let srv = start_server(&[]);
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::new().unwrap();
     let mut cfg = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port });
     cfg.reconnect.delay = Duration::from_millis(20);
     cfg.handshake.client_name = Some(b"victim".to_vec());
     let conn = engine.open(cfg, None).unwrap();
     let mut events = Vec::new();
-    engine.send(Submission::Connect { conn, token: 1 }).unwrap();
+    engine.connect(conn, 1).unwrap();
     wait_events(&mut engine, &[1], &mut events);
     let other = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
     cmd(&mut engine, other, 2, &[b"CLIENT", b"KILL", b"USER", b"default", b"SKIPME", b"yes"]);
@@ -240,7 +248,7 @@ fn events_report_connect_and_server_side_kill() {
 #[ignore]
 fn sequential_round_trips_rate() {
     let srv = start_server(&[]);
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::new().unwrap();
     let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
     cmd(&mut engine, conn, 0, &[b"PING"]);
     wait(&mut engine, &[0]);
@@ -249,13 +257,204 @@ fn sequential_round_trips_rate() {
     for i in 1..=n {
         cmd(&mut engine, conn, i, &[b"SET", b"k", b"v"]);
         loop {
-            engine.begin_drain();
+            readable(&engine, -1);
+            engine.turn();
             if let Some((_, Completion::Reply { .. })) = engine.next_completion() {
                 break;
             }
-            std::hint::spin_loop();
         }
     }
     let dt = t.elapsed().as_secs_f64();
-    println!("engine sequential (spinning consumer): {:.0} ops/s", n as f64 / dt);
+    println!("engine sequential (poll, turn): {:.0} ops/s", n as f64 / dt);
+}
+
+// ----- the driver itself, against plain loopback sockets ------------------------------------
+
+/// A loopback listener the test reads from and writes to by hand (a server that answers only
+/// when told to).
+struct Peer {
+    sock: std::net::TcpStream,
+}
+
+impl Peer {
+    /// Accept the engine's connection to `listener` (connecting `conn` first).
+    fn accept(engine: &mut Engine, listener: &TcpListener, conn: u64) -> Peer {
+        engine.connect(conn, 1).unwrap();
+        let (sock, _) = listener.accept().unwrap();
+        sock.set_nodelay(true).unwrap();
+        let mut peer = Peer { sock };
+        // The handshake's PING, once turns have seen the connect complete.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut got = Vec::new();
+        while got.is_empty() {
+            assert!(Instant::now() < deadline, "no handshake");
+            readable(engine, 10);
+            engine.turn();
+            got = peer.read_available(Duration::from_millis(10));
+        }
+        assert_eq!(got, b"*1\r\n$4\r\nPING\r\n");
+        peer.send(b"+PONG\r\n");
+        assert!(matches!(wait(engine, &[1])[&1], Completion::Done { .. }));
+        peer
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.sock.write_all(bytes).unwrap();
+    }
+
+    /// What arrives within `first` (then whatever follows within a few ms).
+    fn read_available(&mut self, first: Duration) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        self.sock.set_read_timeout(Some(first)).unwrap();
+        loop {
+            match self.sock.read(&mut buf) {
+                Ok(0) => return out,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    self.sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+                }
+                Err(_) => return out,
+            }
+        }
+    }
+}
+
+fn local_conn(engine: &mut Engine, listener: &TcpListener, tune: impl FnOnce(&mut ConnConfig)) -> u64 {
+    let port = listener.local_addr().unwrap().port();
+    let mut cfg = ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port });
+    tune(&mut cfg);
+    engine.open(cfg, None).unwrap()
+}
+
+#[test]
+fn a_lone_command_is_written_by_submit_itself_and_later_ones_together_at_the_next_turn() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |_| {});
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+
+    // Idle connection: the bytes are on the wire before any turn.
+    cmd(&mut engine, conn, 10, &[b"GET", b"a"]);
+    assert_eq!(peer.read_available(Duration::from_secs(5)), b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
+
+    // Busy connection: the next two wait for the next turn, and the engine wakes itself for it.
+    cmd(&mut engine, conn, 11, &[b"GET", b"b"]);
+    cmd(&mut engine, conn, 12, &[b"GET", b"c"]);
+    assert!(peer.read_available(Duration::from_millis(50)).is_empty(), "written before a turn");
+    assert!(readable(&engine, 1000), "the engine did not wake itself for the buffered commands");
+    engine.turn();
+    assert_eq!(peer.read_available(Duration::from_secs(5)), b"*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n");
+
+    peer.send(b"$1\r\nA\r\n$1\r\nB\r\n$-1\r\n");
+    let got = wait(&mut engine, &[10, 11, 12]);
+    assert_eq!(text(&got[&10]), "A");
+    assert_eq!(text(&got[&11]), "B");
+    assert_eq!(text(&got[&12]), "nil");
+}
+
+#[test]
+fn a_large_reply_arrives_over_several_turns_and_the_fd_stays_readable_between_them() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |_| {});
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    cmd(&mut engine, conn, 10, &[b"GET", b"big"]);
+    peer.read_available(Duration::from_secs(5));
+
+    let size = 6 * READ_PER_TURN;
+    let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let mut frame = format!("${size}\r\n").into_bytes();
+    frame.extend_from_slice(&body);
+    frame.extend_from_slice(b"\r\n");
+    let writer = std::thread::spawn(move || {
+        peer.send(&frame);
+        peer
+    });
+    let mut turns = 0;
+    let reply = loop {
+        assert!(readable(&engine, 10_000), "the fd went quiet with bytes unread");
+        engine.turn();
+        turns += 1;
+        if let Some((_, c)) = engine.next_completion() {
+            break c;
+        }
+    };
+    let _peer = writer.join().unwrap();
+    match reply {
+        Completion::Reply { reply, .. } => assert!(reply.as_text() == Some(&body[..])),
+        other => panic!("{other:?}"),
+    }
+    assert!(turns >= 6, "{size} bytes arrived in {turns} turns: the per-turn limit did not hold");
+}
+
+#[test]
+fn the_timer_wakes_the_fd_at_a_deadline_with_no_socket_activity() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |c| c.reconnect.enabled = false);
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let t0 = Instant::now();
+    engine.submit(conn, Request::new(10, &[b"GET", b"x"], Deadline::After(Duration::from_millis(150)))).unwrap();
+    peer.read_available(Duration::from_secs(5));
+    // The server never answers: only the timer can make the fd readable.
+    let got = wait(&mut engine, &[10]);
+    let waited = t0.elapsed();
+    assert!(matches!(&got[&10], Completion::Failed { error, .. } if error.kind == ErrorKind::Timeout), "{:?}", got[&10]);
+    assert!(waited >= Duration::from_millis(150), "fired early: {waited:?}");
+}
+
+#[test]
+fn completions_made_outside_a_turn_make_the_fd_readable() {
+    let mut engine = Engine::new().unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: free_port() }), None).unwrap();
+    engine.release(conn).unwrap();
+    // The connection is gone: the command fails inside submit, and a turn must come to deliver it.
+    cmd(&mut engine, conn, 5, &[b"PING"]);
+    assert!(readable(&engine, 1000));
+    engine.turn();
+    assert!(matches!(engine.next_completion(), Some((_, Completion::Failed { token: 5, .. }))));
+    assert!(!engine.busy());
+}
+
+#[test]
+fn a_close_by_the_server_is_seen_before_the_next_command_is_written() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |c| c.reconnect.delay = Duration::from_millis(10));
+    let peer = Peer::accept(&mut engine, &listener, conn);
+    drop(peer); // the server goes away while nobody turns the engine
+    std::thread::sleep(Duration::from_millis(20));
+    // A write-only command must not be written to the dead connection (it would fail as
+    // "maybe executed"): it waits for the reconnect instead.
+    cmd(&mut engine, conn, 20, &[b"INCR", b"n"]);
+    // The reconnect happens as turns come (after the back-off).
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let sock = loop {
+        if let Ok((sock, _)) = listener.accept() {
+            break sock;
+        }
+        assert!(Instant::now() < deadline, "no reconnect");
+        readable(&engine, 10);
+        engine.turn();
+    };
+    sock.set_nonblocking(false).unwrap();
+    let mut peer = Peer { sock };
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !seen.ends_with(b"INCR\r\n$1\r\nn\r\n") {
+        assert!(Instant::now() < deadline, "got {:?}", String::from_utf8_lossy(&seen));
+        readable(&engine, 10);
+        engine.turn();
+        seen.extend(peer.read_available(Duration::from_millis(10)));
+        if seen.ends_with(b"PING\r\n") {
+            peer.send(b"+PONG\r\n");
+            seen.clear();
+        }
+    }
+    peer.send(b":1\r\n");
+    assert_eq!(text(&wait(&mut engine, &[20])[&20]), "1");
 }

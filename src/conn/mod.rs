@@ -223,6 +223,18 @@ impl Conn {
         self.state == State::Ready
     }
 
+    /// Ready with nothing in flight, queued or buffered: a command now would be written at
+    /// once, alone.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Ready && self.inflight.is_empty() && self.queue.is_empty() && self.wbuf.is_empty()
+    }
+
+    /// Connected, connecting or waiting to reconnect: its transport can report something at
+    /// any time, so the runtime must keep watching.
+    pub fn is_active(&self) -> bool {
+        self.state != State::Idle || !self.out.is_empty()
+    }
+
     /// Requests written and waiting for their replies (handshake commands excluded).
     pub fn inflight_len(&self) -> usize {
         self.inflight.iter().filter(|e| matches!(e.slot, Slot::User(_))).count()

@@ -1,17 +1,17 @@
 //! `fior_conn_*`: connections of an engine, and submitting commands to them.
 
-use super::boundary::with_engine;
+use super::boundary::with_engine_result;
 use super::engine::FiorEngine;
 use super::types::*;
 use crate::conn::{unsupported_mode, Address, ConnConfig, Deadline, Handshake, Reconnect, Request};
-use crate::runtime::{client_config, server_name, Submission, TlsClient, TlsSettings};
+use crate::driver::{client_config, server_name, EngineGone, TlsClient, TlsSettings};
 use std::time::Duration;
 
 /// Register a connection described by `options`; `*conn` receives its id. It connects on
 /// `fior_conn_connect` or on its first command.
 #[no_mangle]
 pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorConnOptions, conn: *mut u64) -> FiorResult {
-    with_engine!(engine, FiorResult::Panic, |e| {
+    with_engine_result!(engine, |e| {
         if options.is_null() || conn.is_null() {
             return FiorResult::NullArgument;
         }
@@ -38,7 +38,7 @@ pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorCo
 /// Connect; `token` completes (Done or Failed) when the connection is ready or the attempt failed.
 #[no_mangle]
 pub extern "C" fn fior_conn_connect(engine: *mut FiorEngine, conn: u64, token: u64) -> FiorResult {
-    with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Connect { conn, token })))
+    with_engine_result!(engine, |e| status(e.engine.connect(conn, token)))
 }
 
 /// Submit one command (`argc` arguments, the name first). `timeout`: seconds; negative for the
@@ -52,7 +52,7 @@ pub extern "C" fn fior_conn_submit(
     argc: usize,
     argv: *const FiorSlice,
 ) -> FiorResult {
-    with_engine!(engine, FiorResult::Panic, |e| {
+    with_engine_result!(engine, |e| {
         // SAFETY: `argv` holds `argc` slices valid for this call (caller's contract).
         let request = match unsafe { request_from(token, timeout, argc, argv) } {
             Ok(r) => r,
@@ -61,7 +61,7 @@ pub extern "C" fn fior_conn_submit(
                 return FiorResult::InvalidArgument;
             }
         };
-        status(e.engine.send(Submission::Command { conn, request }))
+        status(e.engine.submit(conn, request))
     })
 }
 
@@ -73,7 +73,7 @@ pub extern "C" fn fior_conn_submit_many(
     count: usize,
     commands: *const FiorCommand,
 ) -> FiorResult {
-    with_engine!(engine, FiorResult::Panic, |e| {
+    with_engine_result!(engine, |e| {
         if count == 0 {
             return FiorResult::Ok;
         }
@@ -93,7 +93,7 @@ pub extern "C" fn fior_conn_submit_many(
                 }
             }
         }
-        status(e.engine.send(Submission::Commands { conn, requests }))
+        status(e.engine.submit_many(conn, requests))
     })
 }
 
@@ -102,17 +102,17 @@ pub extern "C" fn fior_conn_submit_many(
 #[no_mangle]
 pub extern "C" fn fior_conn_close(engine: *mut FiorEngine, conn: u64, token: u64, has_token: bool) -> FiorResult {
     let token = has_token.then_some(token);
-    with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Close { conn, token })))
+    with_engine_result!(engine, |e| status(e.engine.close(conn, token)))
 }
 
 /// Release the connection: commands already issued still complete, then it closes and its id
 /// becomes invalid.
 #[no_mangle]
 pub extern "C" fn fior_conn_drop(engine: *mut FiorEngine, conn: u64) -> FiorResult {
-    with_engine!(engine, FiorResult::Panic, |e| status(e.engine.send(Submission::Drop { conn })))
+    with_engine_result!(engine, |e| status(e.engine.release(conn)))
 }
 
-fn status(r: Result<(), crate::runtime::EngineGone>) -> FiorResult {
+fn status(r: Result<(), EngineGone>) -> FiorResult {
     match r {
         Ok(()) => FiorResult::Ok,
         Err(_) => FiorResult::EngineStopped,

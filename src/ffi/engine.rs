@@ -1,13 +1,13 @@
-//! `fior_engine_*`: the process's engine handle, and draining completions.
+//! `fior_engine_*`: the interpreter's engine handle, its turn, and draining completions.
 
 use super::boundary::{boundary, with_engine};
 use super::fork;
 use super::types::*;
 use crate::conn::{Completion, ConnEvent};
+use crate::driver::Engine;
 use crate::protocol::Node;
-use crate::runtime::Engine;
 
-/// Opaque handle on the engine (the IO thread and its channels).
+/// Opaque handle on an engine (its Poll, sockets and timer).
 pub struct FiorEngine {
     pub(crate) engine: Engine,
     pub(crate) poisoned: bool,
@@ -21,14 +21,14 @@ pub struct FiorEngine {
     pub(crate) last_error: String,
 }
 
-/// Start an engine (its IO thread). On success `*out` owns it; free with `fior_engine_free`.
+/// Make an engine. On success `*out` owns it; free with `fior_engine_free`.
 #[no_mangle]
 pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
     boundary(FiorResult::Panic, || {
         if out.is_null() {
             return FiorResult::NullArgument;
         }
-        let engine = match Engine::start() {
+        let engine = match Engine::new() {
             Ok(e) => e,
             Err(_) => return FiorResult::Io,
         };
@@ -48,9 +48,9 @@ pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
     })
 }
 
-/// Stop the IO thread and free the engine. NULL is ignored. In a forked child (a process other
-/// than the one that created the engine) nothing of the parent's engine is touched: the handle
-/// is leaked, and its inherited file descriptors were already closed at fork time.
+/// Close every connection and free the engine. NULL is ignored. In a forked child (a process
+/// other than the one that created the engine) nothing of the parent's engine is touched: the
+/// handle is leaked, and its inherited file descriptors were already closed at fork time.
 #[no_mangle]
 pub extern "C" fn fior_engine_free(engine: *mut FiorEngine) {
     boundary((), || {
@@ -60,7 +60,7 @@ pub extern "C" fn fior_engine_free(engine: *mut FiorEngine) {
         // SAFETY: a pointer from `fior_engine_new`, not freed before (caller's contract).
         let boxed = unsafe { Box::from_raw(engine) };
         fork::unwatch(&boxed.engine);
-        if boxed.engine.pid() != std::process::id() {
+        if boxed.engine.pid() != std::process::id() || !boxed.engine.is_running() {
             let FiorEngine { engine, .. } = *boxed;
             fork::close_all(engine.abandon());
             return;
@@ -76,10 +76,11 @@ pub extern "C" fn fior_engine_last_error(engine: *mut FiorEngine) -> FiorSlice {
     with_engine!(engine, FiorSlice::EMPTY, |e| FiorSlice::of(e.last_error.as_bytes()))
 }
 
-/// The fd that becomes readable when completions wait; -1 for NULL.
+/// The descriptor the event loop watches (the engine's Poll fd): readable when a turn has
+/// work. -1 for NULL.
 #[no_mangle]
-pub extern "C" fn fior_engine_notify_fd(engine: *mut FiorEngine) -> i32 {
-    with_engine!(engine, -1, |e| e.engine.notify_fd())
+pub extern "C" fn fior_engine_fd(engine: *mut FiorEngine) -> i32 {
+    with_engine!(engine, -1, |e| e.engine.fd())
 }
 
 /// The process id that created this engine (0 for NULL).
@@ -88,14 +89,15 @@ pub extern "C" fn fior_engine_pid(engine: *mut FiorEngine) -> u32 {
     with_engine!(engine, 0, |e| e.engine.pid())
 }
 
-/// Whether the IO thread runs (false for NULL or a poisoned handle).
+/// Whether the engine works: false for NULL, a poisoned handle, or in a fork child (the engine
+/// is the parent's).
 #[no_mangle]
 pub extern "C" fn fior_engine_is_running(engine: *mut FiorEngine) -> bool {
     with_engine!(engine, false, |e| e.engine.is_running())
 }
 
-/// After the engine stopped (`fior_engine_is_running` false, and `fior_engine_next` returned
-/// false), or in a fork child: the next token that was submitted and will never complete.
+/// In a fork child (`fior_engine_is_running` false), or on a poisoned handle: the next token
+/// that was submitted and will never complete.
 /// Returns false when there is none left. The caller fails what waited on these tokens.
 #[no_mangle]
 pub extern "C" fn fior_engine_next_orphan(engine: *mut FiorEngine, token: *mut u64) -> bool {
@@ -122,7 +124,7 @@ pub extern "C" fn fior_engine_next_orphan(engine: *mut FiorEngine, token: *mut u
 }
 
 /// Have a fork child neutralise `fd` (a descriptor the caller owns, such as its duplicate of
-/// the notify fd): in the child it is pointed at a pipe nobody writes, so a child's event loop
+/// the engine's fd): in the child it is pointed at a pipe nobody writes, so a child's event loop
 /// can never consume the parent's wake-ups through it. Undo with `fior_engine_unguard_fd`
 /// before closing it.
 #[no_mangle]
@@ -144,11 +146,39 @@ pub extern "C" fn fior_engine_outstanding(engine: *mut FiorEngine) -> u64 {
     with_engine!(engine, 0, |e| e.engine.outstanding() as u64)
 }
 
-/// Begin a drain: call after reading the notify fd and before `fior_engine_next`.
+/// Whether the event loop must keep watching `fior_engine_fd`: commands are outstanding,
+/// completions wait, or a connection is open, connecting or waiting to reconnect.
+#[no_mangle]
+pub extern "C" fn fior_engine_busy(engine: *mut FiorEngine) -> bool {
+    with_engine!(engine, false, |e| e.engine.busy())
+}
+
+/// Seconds until the engine needs a turn for a deadline, on systems where its timer cannot
+/// make `fior_engine_fd` readable by itself; -1 where it can (Linux: timerfd), when there is no
+/// deadline, and for NULL.
+#[no_mangle]
+pub extern "C" fn fior_engine_external_timeout(engine: *mut FiorEngine) -> f64 {
+    with_engine!(engine, -1.0, |e| e.engine.external_timeout().map_or(-1.0, |d| d.as_secs_f64()))
+}
+
+/// Block until the engine's fd is readable or `timeout` seconds pass (negative: no limit);
+/// true if readable. For an event loop that reports the fd ready without asking the kernel
+/// (Future::IO's default implementation with a single reader expects the read that follows to
+/// block). Never called from a turn.
+#[no_mangle]
+pub extern "C" fn fior_engine_wait_readable(engine: *mut FiorEngine, timeout: f64) -> bool {
+    with_engine!(engine, false, |e| {
+        let limit = (timeout >= 0.0).then(|| std::time::Duration::try_from_secs_f64(timeout).unwrap_or(std::time::Duration::MAX));
+        e.engine.wait_readable(limit)
+    })
+}
+
+/// Run one turn: do whatever is ready without waiting (read, decode, write, expire deadlines).
+/// Then collect completions with `fior_engine_next`.
 #[no_mangle]
 #[allow(clippy::unused_unit)]
-pub extern "C" fn fior_engine_begin_drain(engine: *mut FiorEngine) {
-    with_engine!(engine, (), |e| e.engine.begin_drain())
+pub extern "C" fn fior_engine_turn(engine: *mut FiorEngine) {
+    with_engine!(engine, (), |e| e.engine.turn())
 }
 
 /// Fetch the next completion into `*out`; returns false when none waits. The view (nodes,

@@ -1,11 +1,13 @@
 //! Fork safety. A child created by `fork` inherits copies of the engine's file descriptors
-//! (sockets, pipes, the poll fd) but not its IO thread. Right at the fork, a `pthread_atfork`
+//! (sockets, the Poll fd, the timer and wake-up fds). Right at the fork, a `pthread_atfork`
 //! child handler closes those copies, so that the child never reads or writes the parent's
-//! sockets and never keeps a parent's connection open after the parent closed it. It touches
-//! nothing but atomics and `close`: any lock may have been held by a thread that does not
-//! exist in the child. The Perl side then notices the new pid and starts a fresh engine.
+//! sockets, never keeps a parent's connection open after the parent closed it, and never
+//! changes the parent's epoll set (the child's copy of the Poll fd is the same epoll instance:
+//! it is closed, never deregistered from). It touches nothing but atomics, `close` and `dup2`
+//! (a fork may happen while another thread holds a lock). The Perl side then notices the new
+//! pid and starts a fresh engine; the old one is abandoned, not dropped.
 
-use crate::runtime::{Engine, FdRegistry};
+use crate::driver::{Engine, FdRegistry};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Once;
 
@@ -39,7 +41,7 @@ pub(crate) fn unwatch(engine: &Engine) {
 }
 
 extern "C" fn in_child() {
-    crate::runtime::note_fork();
+    crate::driver::note_fork();
     // A pipe nobody writes: guarded fds are pointed at its read end, which never becomes
     // readable (both ends stay open in the child).
     let mut dead = [-1i32; 2];

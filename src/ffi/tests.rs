@@ -1,7 +1,7 @@
 //! The C ABI's contract for bad input: NULL handles and pointers, invalid arguments, panics.
 //! No redis-server is needed: connections are only opened, never used.
 
-use super::boundary::{boundary, with_engine};
+use super::boundary::{boundary, with_engine_result};
 use super::*;
 use std::ffi::CStr;
 use std::ptr;
@@ -52,11 +52,14 @@ fn null_handles_are_refused_not_dereferenced() {
     let null: *mut FiorEngine = ptr::null_mut();
     assert_eq!(fior_engine_new(ptr::null_mut()), FiorResult::NullArgument);
     fior_engine_free(null);
-    assert_eq!(fior_engine_notify_fd(null), -1);
+    assert_eq!(fior_engine_fd(null), -1);
+    assert!(!fior_engine_busy(null));
+    assert!(!fior_engine_wait_readable(null, 0.0));
+    assert_eq!(fior_engine_external_timeout(null), -1.0);
     assert_eq!(fior_engine_pid(null), 0);
     assert!(!fior_engine_is_running(null));
     assert_eq!(fior_engine_outstanding(null), 0);
-    fior_engine_begin_drain(null);
+    fior_engine_turn(null);
     fior_engine_guard_fd(null, 3);
     fior_engine_unguard_fd(null, 3);
     let mut c = FiorCompletion::empty();
@@ -66,20 +69,23 @@ fn null_handles_are_refused_not_dereferenced() {
     assert!(fior_engine_last_error(null).ptr.is_null());
     let o = options(b"127.0.0.1", 6379);
     let mut id = 0u64;
-    assert_eq!(fior_conn_open(null, &o, &mut id), FiorResult::Panic);
-    assert_eq!(fior_conn_connect(null, 1, 2), FiorResult::Panic);
-    assert_eq!(fior_conn_close(null, 1, 2, true), FiorResult::Panic);
-    assert_eq!(fior_conn_drop(null, 1), FiorResult::Panic);
+    // A NULL handle is told apart from a panic.
+    assert_eq!(fior_conn_open(null, &o, &mut id), FiorResult::NullArgument);
+    assert_eq!(fior_conn_connect(null, 1, 2), FiorResult::NullArgument);
+    assert_eq!(fior_conn_close(null, 1, 2, true), FiorResult::NullArgument);
+    assert_eq!(fior_conn_drop(null, 1), FiorResult::NullArgument);
     let argv = [FiorSlice::of(b"PING")];
-    assert_eq!(fior_conn_submit(null, 1, 2, -1.0, 1, argv.as_ptr()), FiorResult::Panic);
-    assert_eq!(fior_conn_submit_many(null, 1, 0, ptr::null()), FiorResult::Panic);
+    assert_eq!(fior_conn_submit(null, 1, 2, -1.0, 1, argv.as_ptr()), FiorResult::NullArgument);
+    assert_eq!(fior_conn_submit_many(null, 1, 0, ptr::null()), FiorResult::NullArgument);
 }
 
 #[test]
 fn null_and_invalid_arguments_on_a_live_engine() {
     let e = engine();
     assert!(fior_engine_is_running(e));
-    assert!(fior_engine_notify_fd(e) > 2);
+    assert!(fior_engine_fd(e) > 2);
+    assert!(!fior_engine_busy(e));
+    fior_engine_turn(e);
     assert_eq!(fior_engine_pid(e), std::process::id());
     let mut id = 0u64;
     assert_eq!(fior_conn_open(e, ptr::null(), &mut id), FiorResult::NullArgument);
@@ -147,13 +153,14 @@ fn every_result_code_has_a_message() {
 fn a_panic_becomes_a_value_and_poisons_the_handle() {
     assert_eq!(boundary(7, || panic!("boom")), 7);
     let e = engine();
-    let r: FiorResult = with_engine!(e, FiorResult::Panic, |_e| panic!("inside"));
+    let r: FiorResult = with_engine_result!(e, |_e| panic!("inside"));
     assert_eq!(r, FiorResult::Panic);
-    // Poisoned: every later call returns its neutral value.
+    // Poisoned: every later call returns its neutral value, or POISONED.
     assert!(!fior_engine_is_running(e));
-    assert_eq!(fior_engine_notify_fd(e), -1);
+    assert_eq!(fior_engine_fd(e), -1);
     let o = options(b"127.0.0.1", 6379);
     let mut id = 0;
-    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Panic);
+    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Poisoned);
+    assert_eq!(fior_conn_connect(e, 1, 2), FiorResult::Poisoned);
     fior_engine_free(e);
 }

@@ -11,9 +11,9 @@ pub enum FiorResult {
     NullArgument = 1,
     Panic = 2,
     InvalidArgument = 3,
-    /// The IO thread is not running (it stopped or crashed).
+    /// The engine belongs to the parent of this (forked) process: start a new one.
     EngineStopped = 4,
-    /// The engine could not start (thread, pipe or poll creation failed).
+    /// The engine could not start (its Poll, timer or wake-up descriptor could not be made).
     Io = 5,
     /// An earlier call panicked; the handle must not be used any more.
     Poisoned = 6,
@@ -264,8 +264,8 @@ pub extern "C" fn fior_result_message(code: u32) -> *const c_char {
         1 => b"a required pointer argument was NULL\0",
         2 => b"internal error (a panic was caught); the engine is unusable\0",
         3 => b"invalid argument\0",
-        4 => b"the engine's IO thread is not running\0",
-        5 => b"the engine could not start its IO thread\0",
+        4 => b"the engine belongs to the parent process (this one forked)\0",
+        5 => b"the engine could not make its descriptors (Poll, timer, wake-up)\0",
         6 => b"the engine is unusable after an internal error\0",
         _ => b"unknown result code\0",
     };

@@ -219,7 +219,7 @@ mod tests {
         // redis-protocol recurses: run where the engine runs it, on a thread with the IO
         // thread's stack size.
         let r = std::thread::Builder::new()
-            .stack_size(crate::runtime::IO_THREAD_STACK)
+            .stack_size(64 << 20)
             .spawn(move || {
                 let mut d = Decoder::new(4096);
                 feed(&mut d, &frame);

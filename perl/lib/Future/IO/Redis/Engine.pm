@@ -2,13 +2,15 @@ package Future::IO::Redis::Engine 0.001;
 use v5.14;
 use warnings;
 
-# The Perl half of the process-wide engine: one IO thread (the XS object of this class wraps
-# it), one notify pipe, and one pump that waits on it through Future::IO and delivers every
-# completion to what waits for it. Internal to Future::IO::Redis.
+# The Perl half of this interpreter's engine: the XS object of this class wraps a Rust engine
+# (a mio Poll over every connection's socket, a timer and a wake-up source). Its Poll fd is the
+# one descriptor the event loop watches, through one pending Future::IO wait (the pump); when it
+# is readable, one XS call (deliver) runs an engine turn and hands every completion to what
+# waits for it. Internal to Future::IO::Redis.
 #
-# XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, notify_fd, pid, is_running,
-# guard_fd, unguard_fd, open, connect, close, release, submit, submit_many, deliver,
-# fail_orphans.
+# XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
+# external_timeout, wait_readable, guard_fd, unguard_fd, outstanding, open, connect, close,
+# release, submit, submit_many, deliver, fail_orphans.
 
 use Carp ();
 use Future;
@@ -18,11 +20,11 @@ use Future::IO::Redis::Error;
 
 require Future::IO::Redis;
 
-our $ENGINE;         # the XS engine of this process
+our $ENGINE;         # the XS engine of this interpreter
 our $PID = -1;       # process that owns $ENGINE
 our $GENERATION = 0; # bumped whenever a new engine starts (after a fork or a crash)
-our $NOTIFY_FH;      # our duplicate of the notify pipe's read end
-our $PUMP;           # the pending wait on $NOTIFY_FH, if any (see arm)
+our $FH;             # our duplicate of the engine's fd (the Poll fd), which the pump waits on
+our $PUMP;           # the pending wait on $FH, if any (see arm)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
 our $TOKEN = -1;     # last batch token handed out (batch tokens are odd)
 our %PENDING;        # batch token => batch (single commands are named by their Future)
@@ -38,28 +40,27 @@ sub engine {
 sub _start {
     if ( $ENGINE && $PID != $$ ) {
         # A fork child. At the fork, the engine's descriptors were closed in the child and our
-        # copy of the notify pipe was pointed at a pipe nobody writes, so nothing here can
-        # touch the parent's connections or steal its wake-ups. The requests that were waiting
+        # copy of the engine's fd was pointed at a pipe nobody writes, so nothing here can
+        # touch the parent's connections or see its readiness. The requests that were waiting
         # belong to the parent: fail them here, and forget its engine (whose DESTROY leaks it
-        # rather than touch a thread that does not exist in this process).
+        # rather than touch the parent's epoll set).
         _fail_everything( Future::IO::Redis::Error::Connection->new(
             message => 'the process forked while this command waited; its reply belongs to the parent',
             reason  => 'fork',
         ) );
         %CLIENTS  = ();
         $WATCHERS = 0;
-        _close_notify();
+        _close_fh();
         undef $ENGINE;
     }
-    _close_notify();
+    _close_fh();
     $ENGINE = Future::IO::Redis::Engine->new;
     $PID    = $$;
     $GENERATION++;
-    my $fd = $ENGINE->notify_fd;
-    open( my $fh, '<&', $fd ) or Carp::croak("Future::IO::Redis: cannot dup the notify pipe (fd $fd): $!");
-    binmode $fh;
+    my $fd = $ENGINE->fd;
+    open( my $fh, '<&', $fd ) or Carp::croak("Future::IO::Redis: cannot dup the engine's fd ($fd): $!");
     $ENGINE->guard_fd( fileno $fh );
-    $NOTIFY_FH = $fh;
+    $FH = $fh;
     return $ENGINE;
 }
 
@@ -68,7 +69,7 @@ sub _start {
 # parent. Forget them all; the new thread's first command starts an engine of its own, and its
 # copies of existing clients reconnect on it, as in a fork child. Called from the XS CLONE.
 #
-# The copied wait on the parent's notify pipe is cancelled only under Future::IO's default
+# The copied wait on the parent's fd is cancelled only under Future::IO's default
 # implementation, whose state is plain Perl data (its one reader slot must be freed). Other event
 # loops may share kernel objects with the parent (an epoll descriptor is per process, not per
 # thread), so their copies are left alone: a thread runs its own loop.
@@ -79,23 +80,23 @@ sub _cloned {
     $WATCHERS = 0;
     undef $PUMP;
     undef $PROTO;
-    undef $NOTIFY_FH;
+    undef $FH;
     undef $ENGINE;
     $PID = -1;
     $GENERATION++;
     return;
 }
 
-# Stop waiting on the notify pipe and let go of our copy of it. The pending wait is cancelled
+# Stop waiting on the engine's fd and let go of our copy of it. The pending wait is cancelled
 # first: Future::IO's default implementation keeps its one reader until then (and refuses a
 # second one). The handle is not closed explicitly: an event loop may still hold it (IO::Async
 # keeps its watched handles), and closing a descriptor under it would leave it watching a number
 # that gets reused; the last reference closes it.
-sub _close_notify {
+sub _close_fh {
     _stop_pump();
-    return unless $NOTIFY_FH;
-    $ENGINE->unguard_fd( fileno $NOTIFY_FH ) if $ENGINE && $PID == $$;
-    undef $NOTIFY_FH;
+    return unless $FH;
+    $ENGINE->unguard_fd( fileno $FH ) if $ENGINE && $PID == $$;
+    undef $FH;
 }
 
 sub _stop_pump {
@@ -114,76 +115,79 @@ sub new_future {
     return ( $PROTO // arm() )->new;
 }
 
-# Make sure something waits on the notify pipe; returns the pump future.
+# Make sure something waits on the engine's fd; returns the pump future.
 #
-# The wait uses the cheapest readiness primitive the running Future::IO offers, chosen each time
-# the implementation changes (it may be loaded after this module):
+# The wait uses the readiness primitive the running Future::IO offers, chosen each time the
+# implementation changes (it may be loaded after this module):
 #   - Future::IO->poll($fh, POLLIN), in Future::IO versions that have it;
 #   - the implementation's ready_for_read($fh), which Future::IO::ImplBase documents as the
-#     method every implementation provides (Future::IO 0.13, as Debian 12 ships it);
-#   - otherwise Future::IO->sysread.
-# Future::IO->sysread is built on ready_for_read plus a ->then chain; with the pure-Perl Future
-# that chain alone costs about 40 us per wake-up (measured: 53 us per sysread against 13 us per
-# ready_for_read under the default implementation), which would dominate a sequential workload.
-# After a readiness wake-up the pump reads the pipe itself (it is blocking, and only read when
-# reported readable, or -- under Future::IO's default implementation, which reports its single
-# reader ready at once -- when the read is the only thing left to wait for, as its own sysread
-# would).
-our $PUMP_READS;           # true when the pump future only reports readiness (we read the pipe)
-my ( $WAIT_IMPL, $WAIT );  # the Future::IO implementation the wait was chosen for, and the wait
+#     method every implementation provides (Future::IO 0.13, as Debian 12 ships it).
+# The engine's fd is an epoll descriptor: it has nothing to read, so Future::IO->sysread cannot
+# wait on it.
+#
+# Future::IO's default implementation reports its one pending reader ready without asking the
+# kernel when nothing else (a timer, a writer) waits, expecting the read that follows to block.
+# Under it the pump blocks in poll(2) on the fd before the turn, as that read would have.
+#
+# Where the engine's timer cannot make its fd readable (no timerfd: systems other than Linux),
+# the pump also wakes after external_timeout seconds (the next deadline, at most 0.1 s).
+my ( $WAIT_IMPL, $WAIT, $BLOCK_FIRST );    # the implementation the wait was chosen for, the wait
 
 sub _choose_wait {
-    my $impl = $Future::IO::IMPL;
+    # Future::IO itself falls back to its default implementation when none was set (without
+    # setting one here, so that an event loop loaded later can still install its own).
+    my $impl = $Future::IO::IMPL // 'Future::IO::_DefaultImpl';
     if ( Future::IO->can('poll') ) {
         require IO::Poll;
         my $pollin = IO::Poll::POLLIN();
         $WAIT = sub { Future::IO->poll( $_[0], $pollin ) };
-        $PUMP_READS = 1;
     }
     elsif ( defined $impl && $impl->can('ready_for_read') ) {
         $WAIT = sub { $impl->ready_for_read( $_[0] ) };
-        $PUMP_READS = 1;
     }
     else {
-        $WAIT = sub { Future::IO->sysread( $_[0], 4096 ) };
-        $PUMP_READS = 0;
+        Carp::croak( "Future::IO::Redis: the Future::IO implementation $impl"
+              . ' offers neither poll nor ready_for_read, which the engine needs to wait on its descriptor' );
     }
-    $WAIT_IMPL = $impl;
+    $BLOCK_FIRST = $impl eq 'Future::IO::_DefaultImpl';
+    $WAIT_IMPL = $Future::IO::IMPL;
     undef $PROTO;
 }
 
 sub arm {
     return $PUMP if $PUMP;
-    engine() unless $NOTIFY_FH;
+    engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
-    my $f = $WAIT->($NOTIFY_FH);
+    my $f = $WAIT->($FH);
+    my $tick = $ENGINE->external_timeout;
+    $f = Future->wait_any( $f, Future::IO->sleep($tick) ) if $tick >= 0;
     $PUMP = $PROTO = $f;
-    $f->on_ready( \&_on_notify );
+    $f->on_ready( \&_on_ready );
     return $f;
 }
 
-sub _on_notify {
+sub _on_ready {
     my ( $f ) = @_;
     return if $f->is_cancelled;    # _stop_pump
     # Only the current wait counts: a stale one (a new thread's copy of its parent's wait, left
-    # to the copied event loop by _cloned) must not read this interpreter's notify pipe.
+    # to the copied event loop by _cloned) must not turn this interpreter's engine.
     return unless $PUMP && $PUMP == $f;
     undef $PUMP;
     return unless $ENGINE;
     if ( $f->is_failed ) {
         my ( $why ) = $f->failure;
-        _engine_failed("waiting on the engine's notify pipe failed: $why");
+        _engine_failed("waiting on the engine's fd failed: $why");
         return;
     }
-    sysread( $NOTIFY_FH, my $bytes, 4096 ) if $PUMP_READS;
+    $ENGINE->wait_readable( $ENGINE->external_timeout ) if $BLOCK_FIRST;
     dispatch();
-    arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->outstanding );
+    arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
-# Hand every waiting completion to its Future (or pipeline batch, or client for connection
-# events): see deliver in perl/Redis.xs.
+# Run an engine turn and hand every completion to its Future (or pipeline batch, or client for
+# connection events): see deliver in perl/Redis.xs.
 sub dispatch {
-    _engine_failed('the engine stopped') if $ENGINE->deliver( \%PENDING, \%CLIENTS ) < 0;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%CLIENTS ) < 0;
 }
 
 # A pipeline: one Future for many commands. Its commands' tokens are consecutive odd numbers;
@@ -219,7 +223,8 @@ sub _fail_everything {
     $_->[0]->fail($err) for grep { !$_->[0]->is_ready } @batches;
 }
 
-# The IO thread is gone: fail everything that waits and start afresh on next use.
+# The engine is unusable (an internal error poisoned it): fail everything that waits and start
+# afresh on next use.
 sub _engine_failed {
     my ( $why ) = @_;
     my @clients = grep { defined } values %CLIENTS;
@@ -227,7 +232,7 @@ sub _engine_failed {
     # Deliver what the engine completed before it stopped, then fail the rest.
     eval { $ENGINE->deliver( \%PENDING, {} ) } if $ENGINE;
     _fail_everything( Future::IO::Redis::Error::Connection->new( message => "Future::IO::Redis: $why" ) );
-    _close_notify();
+    _close_fh();
     undef $ENGINE;
     $PID = -1;
     $GENERATION++;    # every client's connection id is stale now
@@ -255,16 +260,22 @@ __END__
 
 =head1 NAME
 
-Future::IO::Redis::Engine - the process-wide IO engine behind Future::IO::Redis (internal)
+Future::IO::Redis::Engine - the engine behind Future::IO::Redis, turned by the event loop (internal)
 
 =head1 DESCRIPTION
 
-Every L<Future::IO::Redis> client of a process shares one engine: a Rust IO thread that owns
-all sockets and timers, and one notify pipe. While anything is outstanding, exactly one wait on
-that pipe is pending through L<Future::IO> (the "pump"); when it fires, every completion is
-delivered in one XS call to the Future waiting for it. Because there is only ever one pending
+Every L<Future::IO::Redis> client of an interpreter shares one engine: a Rust engine that owns
+all sockets and deadlines, with one descriptor (its epoll fd) for the event loop to watch. There
+is no IO thread. While anything is outstanding (commands, connects, open connections, reconnect
+back-off), exactly one wait on that descriptor is pending through L<Future::IO> (the "pump");
+when it fires, one XS call runs an engine turn (read, decode, write, expire deadlines, without
+waiting) and delivers every completion to the Future waiting for it. A command for an idle
+connection is written by the call that submits it. Because there is only ever one pending
 filehandle, this works under Future::IO's default implementation (which cannot wait on two) as
 well as under IO::Async, UV, AnyEvent and the others.
+
+On Linux a timerfd makes the descriptor readable at the earliest deadline. Elsewhere the pump
+also wakes after the next deadline, at most 0.1 s apart while the engine is busy.
 
 After a C<fork>, the child starts a fresh engine the first time it uses a client; commands
 that were waiting in the parent fail in the child with a C<Connection> error.

@@ -1,13 +1,13 @@
 //! A lock-free record of the file descriptors the engine owns, so that a forked child can close
-//! its inherited copies without touching any lock or structure the parent's IO thread may have
-//! been changing at the moment of the fork.
+//! its inherited copies without touching any lock or structure, and without asking the Poll to
+//! deregister anything (the child's copy of an epoll fd is the parent's epoll instance).
 //!
 //! Order keeps it sound: an fd is marked after it is opened and cleared before it is closed, so
 //! a marked fd is always one of ours.
 //!
 //! Two sets: fds the engine owns (the child closes them), and fds the Perl side owns that must
-//! not stay live in a child (its copy of the notify pipe, which a child's event loop would
-//! otherwise read, stealing the parent's wake-ups): the child points those at a pipe nobody
+//! not stay live in a child (its duplicate of the Poll fd, which a child's event loop would
+//! otherwise watch, seeing the parent's readiness): the child points those at a pipe nobody
 //! writes, so the number stays valid for the Perl handle that still holds it.
 
 use std::sync::atomic::{AtomicU64, Ordering};

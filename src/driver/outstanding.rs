@@ -1,6 +1,6 @@
-//! The tokens submitted and not yet completed, as the Perl thread's handle sees them. When the
-//! IO thread dies, or in a fork child, these are the requests nobody will answer: the caller
-//! fails them instead of leaving them pending forever.
+//! The tokens submitted and not yet completed. In a fork child these are the requests nobody
+//! will answer (their replies belong to the parent): the caller fails them instead of leaving
+//! them pending forever.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
