@@ -102,6 +102,12 @@ impl Decoder {
         self.buf.len() - self.start
     }
 
+    /// Size of the read buffer's allocation.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Forget everything buffered (the connection was reset).
     pub fn reset(&mut self) {
         if self.buf.capacity() > 4 * self.read_size {

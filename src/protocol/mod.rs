@@ -5,6 +5,8 @@ mod decoder;
 mod encode;
 mod reply;
 mod scanner;
+#[cfg(test)]
+mod randomised_tests;
 
 pub use decoder::{Decoder, DEFAULT_MAX_BULK_LEN, MAX_ARRAY_LEN, MAX_REPLY_DEPTH};
 pub use encode::{encode_command, encoded_len};
