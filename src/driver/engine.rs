@@ -73,6 +73,9 @@ struct Entry {
     dirty: bool,
     /// In `Engine::carry`: bytes may be left unread (the per-turn limit).
     carry: bool,
+    /// Bytes this connection may still read in turn number `budget_turn`.
+    budget: usize,
+    budget_turn: u64,
 }
 
 pub struct Engine {
@@ -98,6 +101,8 @@ pub struct Engine {
     outstanding: Outstanding,
     next_conn: u64,
     last_turn: Instant,
+    /// Counts turns (for the per-turn read budgets).
+    turns: u64,
     pid: u32,
     /// `super::fork_generation()` when the engine started.
     generation: u32,
@@ -130,6 +135,7 @@ impl Engine {
             outstanding: Outstanding::default(),
             next_conn: 1,
             last_turn: Instant::now(),
+            turns: 0,
             pid: std::process::id(),
             generation: super::fork_generation(),
         })
@@ -226,6 +232,8 @@ impl Engine {
                 timer: None,
                 dirty: false,
                 carry: false,
+                budget: READ_PER_TURN,
+                budget_turn: 0,
             },
         );
         Ok(id)
@@ -305,6 +313,7 @@ impl Engine {
         self.wake.seen();
         let now = Instant::now();
         self.last_turn = now;
+        self.turns += 1;
         for id in std::mem::take(&mut self.carry) {
             if let Some(e) = self.conns.get_mut(&id) {
                 e.carry = false;
@@ -537,21 +546,26 @@ impl Engine {
     /// `READ_PER_TURN` bytes, feeding the connection as bytes arrive. A socket left with bytes
     /// possibly unread goes on `carry` for the next turn.
     fn read(&mut self, id: u64, to_end: bool, now: Instant) {
-        let Some(Entry { conn, transport: Some(t), carry, .. }) = self.conns.get_mut(&id) else { return };
-        let mut budget = READ_PER_TURN;
+        let Some(Entry { conn, transport: Some(t), carry, budget, budget_turn, .. }) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if *budget_turn != self.turns {
+            *budget_turn = self.turns;
+            *budget = READ_PER_TURN;
+        }
         loop {
-            if budget == 0 {
+            if *budget == 0 {
                 if !*carry {
                     *carry = true;
                     self.carry.push(id);
                 }
                 return;
             }
-            let want = self.scratch.len().min(budget);
+            let want = self.scratch.len().min(*budget);
             match t.read(&mut self.scratch[..want]) {
                 Ok(0) => return conn.eof(now),
                 Ok(n) => {
-                    budget -= n;
+                    *budget -= n;
                     conn.read_buf().extend_from_slice(&self.scratch[..n]);
                     conn.bytes_read(now);
                     if conn.has_actions() {

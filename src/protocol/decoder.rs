@@ -1,120 +1,185 @@
-//! Turns the bytes read from a socket into replies: the scanner finds each complete frame, the
-//! `redis-protocol` crate decodes it (once, and only if it is shallow enough for its recursive
-//! decoder), and the result is flattened into a [`Reply`] that shares the read buffer.
+//! Turns the bytes read from a socket into replies, in one linear, non-recursive pass: the
+//! scanner builds each reply's nodes as its headers arrive, and the decoder owns the read buffer
+//! and decides where each finished reply's bytes live.
+//!
+//! Memory follows the bytes that actually arrived, never what a header claims:
+//! - `read_buf` grows the buffer to at most about twice the bytes already buffered (or by the
+//!   read size, if larger), so a large reply grows it geometrically as it arrives (each byte is
+//!   copied O(1) times, amortised), and a header that claims terabytes reserves nothing.
+//!   Bulk strings longer than `max_bulk_len` and arrays longer than [`MAX_ARRAY_LEN`] fail as
+//!   soon as their header is read.
+//! - A finished reply that fills at least half of the read buffer's allocation takes that
+//!   allocation over (no copy) and the decoder starts a fresh buffer; a smaller reply is copied
+//!   into an allocation of its own size. Either way a reply keeps at most about twice its own
+//!   size alive, however many replies are held at once.
+//!
+//! Invariant: `buf` is never advanced or split (only appended to, truncated, cleared, or
+//! replaced), so its `capacity()` is the size of its whole allocation.
 
-use super::reply::{Node, Reply};
-use super::scanner::{FrameScanner, Scan};
+use super::reply::Reply;
+use super::scanner::{ReplyScanner, Scan};
 use super::ProtocolError;
-use bytes::BytesMut;
-use redis_protocol::resp2::decode::decode_range;
-use redis_protocol::resp2::types::RangeFrame;
+use bytes::{Bytes, BytesMut};
 
 /// Deepest reply decoded. A real server's deepest replies are Lua tables returned by EVAL, and
 /// Redis 7.0 refuses to build those beyond about 8,000 levels ("reached lua stack limit"), so
-/// every reply a server can send decodes. `redis-protocol` recurses once per level (about
-/// 500 bytes of stack each in a release build: 16,384 levels fit in 8 MB); the IO thread's
-/// stack (`runtime::IO_THREAD_STACK`, 64 MB) leaves a wide margin. Deeper replies fail with a
-/// protocol error instead of overflowing the stack.
+/// every reply a server can send decodes. Decoding does not recurse, so the limit is not about
+/// the stack: it bounds the decoder's per-level state and the work of whoever walks the reply.
+/// Deeper replies fail with a protocol error.
 pub const MAX_REPLY_DEPTH: usize = 16_384;
 
+/// Default longest bulk string accepted: Redis' own `proto-max-bulk-len` default (512 MB), the
+/// longest string value a default server stores.
+pub const DEFAULT_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
+
+/// Most elements an array header may declare: twice the most members a Redis collection holds
+/// (2^32 - 1), since HGETALL and WITHSCORES replies have two elements per member. No reply a
+/// server can send exceeds it; a larger count means the stream is out of sync (or hostile) and
+/// fails at once instead of being waited for. Nothing is reserved from the count either way.
+pub const MAX_ARRAY_LEN: u64 = 1 << 33;
+
 pub struct Decoder {
+    /// `buf[..start]` was handed out already; `buf[start..]` is the reply being read.
     buf: BytesMut,
-    scanner: FrameScanner,
+    start: usize,
+    scanner: ReplyScanner,
     read_size: usize,
+    max_bulk_len: usize,
+    /// A protocol error is final until `reset`: the stream cannot be resynchronised.
+    failed: Option<ProtocolError>,
 }
 
 impl Decoder {
+    /// A decoder that reads `read_size` bytes at a time (clamped to 512 B ..= 16 MB) and accepts
+    /// bulk strings of up to [`DEFAULT_MAX_BULK_LEN`] bytes.
     pub fn new(read_size: usize) -> Self {
-        let read_size = read_size.clamp(512, 16 << 20);
-        Decoder { buf: BytesMut::with_capacity(read_size), scanner: FrameScanner::new(), read_size }
+        Self::with_limits(read_size, DEFAULT_MAX_BULK_LEN)
     }
 
-    /// Space to read into: at least `read_size` bytes, or what the bulk string being received
-    /// still needs, so a large value arrives without repeated reallocation.
+    /// Like `new`, with bulk strings longer than `max_bulk_len` bytes failing with a protocol
+    /// error as soon as their header is read.
+    pub fn with_limits(read_size: usize, max_bulk_len: usize) -> Self {
+        let read_size = read_size.clamp(512, 16 << 20);
+        Decoder {
+            buf: BytesMut::with_capacity(read_size),
+            start: 0,
+            scanner: ReplyScanner::new(),
+            read_size,
+            max_bulk_len,
+            failed: None,
+        }
+    }
+
+    /// Space to read into: append the bytes read (at most `read_size` of them per call), then
+    /// call `next_reply`. `hint` is what the last `next_reply` returned with `Err`.
+    ///
+    /// Room is made for `read_size` more bytes. When the buffer has to grow, it grows to about
+    /// twice the bytes of the unfinished reply (plus `read_size`), so that a large reply arrives
+    /// with each byte copied O(1) times, and never more than that: what a header claims does
+    /// not count. When the hint says where the reply ends, growth stops there (plus one read).
     pub fn read_buf(&mut self, hint: Option<usize>) -> &mut BytesMut {
-        let want = match hint {
-            Some(total) if total > self.buf.len() => (total - self.buf.len()).max(self.read_size),
-            _ => self.read_size,
-        };
-        if self.buf.capacity() - self.buf.len() < want {
-            self.buf.reserve(want);
+        let pending = self.buf.len() - self.start;
+        if self.start > 0 && self.start >= pending {
+            // Move the unfinished reply to the front: at most as many bytes as were handed out
+            // since the last move, so moving costs O(1) per byte received.
+            self.buf.copy_within(self.start.., 0);
+            self.buf.truncate(pending);
+            self.start = 0;
+        }
+        if self.buf.capacity() - self.buf.len() < self.read_size {
+            let mut cap = pending + pending.max(self.read_size);
+            if let Some(end) = hint.filter(|end| *end > pending) {
+                cap = cap.min(end + self.read_size);
+            }
+            let _ = self.replace_buf(self.start, cap.max(pending + self.read_size));
+            self.start = 0;
         }
         &mut self.buf
     }
 
     /// Bytes received but not yet part of a complete reply.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
+    }
+
+    /// Size of the read buffer's allocation.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Forget everything buffered (the connection was reset).
     pub fn reset(&mut self) {
-        self.buf.clear();
-        self.scanner = FrameScanner::new();
+        if self.buf.capacity() > 4 * self.read_size {
+            self.buf = BytesMut::with_capacity(self.read_size);
+        } else {
+            self.buf.clear();
+        }
+        self.start = 0;
+        self.scanner = ReplyScanner::new();
+        self.failed = None;
     }
 
-    /// The next complete reply, `Ok(None)` with a size hint when more bytes are needed.
+    /// The next complete reply, or `Err(hint)` when more bytes are needed (pass the hint to
+    /// `read_buf`). A protocol error is returned again on every call until `reset`.
     pub fn next_reply(&mut self) -> Result<Result<Reply, Option<usize>>, ProtocolError> {
-        let (len, depth) = match self.scanner.scan(&self.buf).map_err(|e| ProtocolError(e.0))? {
-            Scan::Complete { len, depth } => (len, depth),
-            Scan::Incomplete { hint } => return Ok(Err(hint)),
-        };
-        if depth > MAX_REPLY_DEPTH {
-            return Err(ProtocolError(format!(
-                "reply nests {depth} arrays deep; the limit is {MAX_REPLY_DEPTH}"
-            )));
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
-        let frame = match decode_range(&self.buf[..len]) {
-            Ok(Some((frame, used))) if used == len => frame,
-            Ok(_) => {
-                return Err(ProtocolError("reply decoder disagrees with the frame scanner".into()))
+        match self.scanner.scan(&self.buf[self.start..], self.max_bulk_len) {
+            Ok(Scan::Complete { len, root, rest }) => {
+                let (data, backing) = self.take(len);
+                Ok(Ok(Reply::with_backing(data, root, rest, backing)))
             }
-            Err(e) => return Err(ProtocolError(format!("undecodable reply: {e}"))),
-        };
-        let data = self.buf.split_to(len).freeze();
-        Ok(Ok(flatten(data, frame)))
-    }
-}
-
-/// Flatten the decoder's tree without recursion.
-fn flatten(data: bytes::Bytes, frame: RangeFrame) -> Reply {
-    let mut stack: Vec<std::vec::IntoIter<RangeFrame>> = Vec::new();
-    let mut rest = Vec::new();
-    let root = node_of(frame, &mut stack);
-    while let Some(top) = stack.last_mut() {
-        match top.next() {
-            Some(child) => {
-                let node = node_of(child, &mut stack);
-                rest.push(node);
-            }
-            None => {
-                stack.pop();
+            Ok(Scan::Incomplete { need }) => Ok(Err(need)),
+            Err(e) => {
+                self.failed = Some(e.clone());
+                Err(e)
             }
         }
     }
-    Reply::new(data, root, rest)
-}
 
-fn node_of(frame: RangeFrame, stack: &mut Vec<std::vec::IntoIter<RangeFrame>>) -> Node {
-    match frame {
-        RangeFrame::SimpleString((s, e)) => Node::Simple(s..e),
-        RangeFrame::Error((s, e)) => Node::Error(s..e),
-        RangeFrame::Integer(i) => Node::Integer(i),
-        RangeFrame::BulkString((s, e)) => Node::Bulk(s..e),
-        RangeFrame::Null => Node::Nil,
-        RangeFrame::Array(items) => {
-            let n = items.len();
-            if n > 0 {
-                stack.push(items.into_iter());
-            }
-            Node::Array(n)
+    /// Hand out the `len` bytes at `start`, with the size of the allocation they keep alive.
+    fn take(&mut self, len: usize) -> (Bytes, usize) {
+        let from = self.start;
+        let end = from + len;
+        let capacity = self.buf.capacity();
+        if 2 * len >= capacity {
+            // The reply fills most of the allocation: give it the allocation, and carry what
+            // follows it (at most `len` bytes) over to a fresh buffer.
+            let mut whole = self.replace_buf(end, self.read_size);
+            self.start = 0;
+            whole.truncate(end);
+            return (whole.freeze().slice(from..), capacity);
         }
+        let data = Bytes::copy_from_slice(&self.buf[from..end]);
+        self.start = end;
+        let pending = self.buf.len() - end;
+        if pending == 0 {
+            self.buf.clear();
+            self.start = 0;
+        } else if capacity > 4 * self.read_size && 4 * pending <= capacity {
+            // A large buffer (grown for a reply that is gone) with little left in it: shrink.
+            let _ = self.replace_buf(end, self.read_size);
+            self.start = 0;
+        }
+        (data, len)
+    }
+
+    /// Move `buf[from..]` into a fresh buffer of `capacity` bytes (at least the read size and
+    /// what is moved); returns the old buffer.
+    fn replace_buf(&mut self, from: usize, capacity: usize) -> BytesMut {
+        let tail = &self.buf[from..];
+        let mut fresh = BytesMut::with_capacity(capacity.max(self.read_size).max(tail.len()));
+        fresh.extend_from_slice(tail);
+        std::mem::replace(&mut self.buf, fresh)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Node;
 
     fn feed(dec: &mut Decoder, bytes: &[u8]) {
         dec.read_buf(None).extend_from_slice(bytes);
@@ -184,52 +249,215 @@ mod tests {
     }
 
     #[test]
-    fn large_bulk_in_small_reads_is_linear_and_exact() {
-        let size = 8 << 20;
-        let mut frame = format!("${size}\r\n").into_bytes();
-        frame.extend((0..size).map(|i| (i % 251) as u8));
-        frame.extend_from_slice(b"\r\n");
-        let mut d = Decoder::new(512);
-        let mut hint = None;
-        let mut reserved_max = 0;
-        for chunk in frame.chunks(4096) {
-            let b = d.read_buf(hint);
-            reserved_max = reserved_max.max(b.capacity());
-            b.extend_from_slice(chunk);
-            match d.next_reply().unwrap() {
-                Ok(r) => {
-                    assert_eq!(r.as_text().unwrap().len(), size);
-                    assert!(r.as_text().unwrap().iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
-                    return;
-                }
-                Err(h) => hint = h,
-            }
-        }
-        panic!("never completed");
-    }
-
-    #[test]
     fn deep_reply_within_limit_decodes() {
+        // On the test thread's ordinary stack: decoding does not recurse.
         let depth = MAX_REPLY_DEPTH;
         let mut frame = Vec::new();
         for _ in 0..depth {
             frame.extend_from_slice(b"*1\r\n");
         }
         frame.extend_from_slice(b":5\r\n");
-        // redis-protocol recurses: run where the engine runs it, on a thread with the IO
-        // thread's stack size.
-        let r = std::thread::Builder::new()
-            .stack_size(64 << 20)
-            .spawn(move || {
-                let mut d = Decoder::new(4096);
-                feed(&mut d, &frame);
-                all(&mut d).remove(0)
-            })
-            .unwrap()
-            .join()
-            .unwrap();
+        let mut d = Decoder::new(4096);
+        feed(&mut d, &frame);
+        let r = all(&mut d).remove(0);
         assert_eq!(r.node_count(), depth + 1);
         assert_eq!(r.nodes().last(), Some(&Node::Integer(5)));
+        drop(r); // and dropping it does not recurse either
+    }
+
+    #[test]
+    fn large_bulk_in_small_reads_is_linear_and_exact() {
+        let size = 8 << 20;
+        let mut frame = b"+OK\r\n".to_vec(); // the bulk does not start the buffer
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend((0..size).map(|i| (i % 251) as u8));
+        frame.extend_from_slice(b"\r\n:1\r\n");
+        let mut d = Decoder::new(512);
+        let mut hint = None;
+        let mut fed = 0;
+        let mut got = Vec::new();
+        // Growth is geometric: few reallocations, and the bytes they move add up to O(size).
+        let (mut reallocs, mut moved) = (0, 0);
+        for chunk in frame.chunks(4096) {
+            let before = d.buf.capacity();
+            let b = d.read_buf(hint);
+            b.extend_from_slice(chunk);
+            fed += chunk.len();
+            if d.buf.capacity() != before {
+                reallocs += 1;
+                moved += d.buf.len();
+            }
+            assert!(d.buf.capacity() <= 2 * fed + 4096, "capacity {} after {fed}", d.buf.capacity());
+            loop {
+                match d.next_reply().unwrap() {
+                    Ok(r) => got.push(r),
+                    Err(h) => {
+                        hint = h;
+                        break;
+                    }
+                }
+            }
+        }
+        assert_eq!(got.len(), 3);
+        let bulk = got[1].as_text().unwrap();
+        assert_eq!(bulk.len(), size);
+        assert!(bulk.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+        assert_eq!(got[2].root(), &Node::Integer(1));
+        assert!(reallocs <= 24, "{reallocs} reallocations");
+        assert!(moved <= 3 * size, "{moved} bytes moved");
+        // The big reply took the buffer over without a copy, and keeps at most twice its size.
+        assert!(got[1].retained_bytes() <= 2 * (size + 20), "{}", got[1].retained_bytes());
+        assert!(d.buf.capacity() < 64 << 10, "the decoder starts a small buffer again");
+    }
+
+    #[test]
+    fn huge_bulk_header_reserves_nothing() {
+        for (limit, header) in [
+            (usize::MAX, &b"$1099511627776\r\n"[..]),
+            (usize::MAX, b"$8589934592\r\n"),
+            (usize::MAX, b"$9223372036854775807\r\n"),
+            (DEFAULT_MAX_BULK_LEN, b"$536870912\r\n"),
+        ] {
+            let mut d = Decoder::with_limits(16 << 10, limit);
+            let mut hint = None;
+            for round in 0..4 {
+                let b = d.read_buf(hint);
+                b.extend_from_slice(if round == 0 { header } else { b"abcdefgh" });
+                hint = d.next_reply().unwrap().unwrap_err();
+                assert!(hint.is_some());
+                let cap = d.read_buf(hint).capacity();
+                assert!(cap <= 2 * (16 << 10), "{header:?}: capacity {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn bulk_over_the_limit_fails_at_its_header() {
+        let mut d = Decoder::new(4096);
+        feed(&mut d, b"+OK\r\n$1099511627776\r\nabc");
+        assert!(d.next_reply().unwrap().is_ok());
+        let err = d.next_reply().unwrap_err();
+        assert!(err.0.contains("limit"), "{err}");
+        assert_eq!(d.next_reply().unwrap_err(), err, "the error stays until reset");
+        d.reset();
+        feed(&mut d, b"$536870913\r\n");
+        assert!(d.next_reply().is_err(), "one byte over the default");
+        let mut d = Decoder::with_limits(4096, 10);
+        feed(&mut d, b"$10\r\n0123456789\r\n$11\r\n");
+        assert_eq!(d.next_reply().unwrap().unwrap().as_text(), Some(&b"0123456789"[..]));
+        assert!(d.next_reply().is_err());
+    }
+
+    #[test]
+    fn huge_array_header_is_waited_for_or_refused() {
+        let mut d = Decoder::new(4096);
+        feed(&mut d, b"*8589934592\r\n:1\r\n:2\r\n");
+        assert_eq!(d.next_reply(), Ok(Err(None)));
+        let mut d = Decoder::new(4096);
+        feed(&mut d, b"*8589934593\r\n");
+        assert!(d.next_reply().unwrap_err().0.contains("limit"));
+    }
+
+    #[test]
+    fn empty_error_reply_decodes() {
+        let mut d = Decoder::new(4096);
+        feed(&mut d, b"-\r\n*3\r\n-\r\n-ERR x\r\n*1\r\n-\r\n");
+        let r = all(&mut d);
+        assert_eq!(r.len(), 2);
+        assert!(r[0].is_error());
+        assert_eq!(r[0].root(), &Node::Error(1..1));
+        assert_eq!(r[0].error_message(), Some(&b""[..]));
+        let nodes: Vec<_> = r[1].nodes().cloned().collect();
+        assert_eq!(
+            nodes,
+            [Node::Array(3), Node::Error(5..5), Node::Error(8..13), Node::Array(1), Node::Error(20..20)]
+        );
+        assert_eq!(r[1].bytes(&(5..5)), b"");
+        assert_eq!(r[1].bytes(&(8..13)), b"ERR x");
+        assert_eq!(r[1].bytes(&(20..20)), b"");
+    }
+
+    #[test]
+    fn held_replies_keep_only_their_own_bytes() {
+        // 1,000 small replies decoded out of one 64 KB read buffer, all held at once.
+        let count = 1_000;
+        let mut stream = Vec::new();
+        for i in 0..count {
+            stream.extend_from_slice(format!("$5\r\nv{i:04}\r\n").as_bytes());
+        }
+        let mut d = Decoder::new(64 << 10);
+        let mut held = Vec::new();
+        for chunk in stream.chunks(2000) {
+            d.read_buf(None).extend_from_slice(chunk);
+            // Where the read buffer's allocation is while these replies are decoded.
+            let base = d.buf.as_ptr() as usize;
+            let read_buffer = base..base + d.buf.capacity();
+            for r in all(&mut d) {
+                let at = r.as_text().unwrap().as_ptr() as usize;
+                assert!(!read_buffer.contains(&at), "reply shares the read buffer");
+                held.push(r);
+            }
+        }
+        assert_eq!(held.len(), count);
+        for (i, r) in held.iter().enumerate() {
+            assert_eq!(r.as_text(), Some(format!("v{i:04}").as_bytes()));
+            assert_eq!(r.retained_bytes(), 11, "reply {i}");
+        }
+        let total: usize = held.iter().map(Reply::retained_bytes).sum();
+        assert_eq!(total, stream.len());
+    }
+
+    #[test]
+    fn a_reply_that_fills_the_buffer_takes_it_over() {
+        let mut d = Decoder::new(1024);
+        let mut frame = b"$1000\r\n".to_vec();
+        frame.extend(std::iter::repeat_n(b'x', 1000));
+        frame.extend_from_slice(b"\r\n+OK\r\n");
+        feed(&mut d, &frame);
+        let base = d.buf.as_ptr() as usize;
+        let r = all(&mut d);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].as_text().unwrap().len(), 1000);
+        assert_eq!(r[0].as_text().unwrap().as_ptr() as usize, base + 7, "not copied");
+        assert!(r[0].retained_bytes() <= 2 * 1009);
+        assert_eq!(r[1].as_text(), Some(&b"OK"[..]));
+        assert_eq!(r[1].retained_bytes(), 5);
+    }
+
+    #[test]
+    fn moderately_sized_replies_after_small_ones_keep_bounded_memory() {
+        // Replies of every size between small and the read size, in one long pipelined stream:
+        // each keeps at most twice its size, and the decoder's buffer stays near the read size.
+        let mut d = Decoder::new(4096);
+        let mut stream = Vec::new();
+        for i in 0..400usize {
+            let n = (i * 37) % 3000;
+            stream.extend_from_slice(format!("${n}\r\n").as_bytes());
+            stream.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, n));
+            stream.extend_from_slice(b"\r\n");
+        }
+        let mut hint = None;
+        let mut got = Vec::new();
+        for chunk in stream.chunks(1500) {
+            d.read_buf(hint).extend_from_slice(chunk);
+            assert!(d.buf.capacity() <= 4 * 4096, "capacity {}", d.buf.capacity());
+            loop {
+                match d.next_reply().unwrap() {
+                    Ok(r) => got.push(r),
+                    Err(h) => {
+                        hint = h;
+                        break;
+                    }
+                }
+            }
+        }
+        assert_eq!(got.len(), 400);
+        for (i, r) in got.iter().enumerate() {
+            let n = (i * 37) % 3000;
+            let wire = n + 5 + n.to_string().len();
+            assert_eq!(r.as_text().unwrap().len(), n);
+            assert!(r.retained_bytes() <= 2 * wire, "reply {i}: {} for {wire}", r.retained_bytes());
+        }
     }
 
     #[test]

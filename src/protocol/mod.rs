@@ -1,15 +1,16 @@
-//! RESP2 on the wire: command encoding, an incremental frame scanner that guards the
-//! `redis-protocol` decoder, and the flat reply representation handed to Perl.
+//! RESP2 on the wire: command encoding, and a single-pass, linear, non-recursive reply decoder
+//! that produces the flat reply representation handed to Perl.
 
 mod decoder;
 mod encode;
 mod reply;
 mod scanner;
+#[cfg(test)]
+mod randomised_tests;
 
-pub use decoder::{Decoder, MAX_REPLY_DEPTH};
+pub use decoder::{Decoder, DEFAULT_MAX_BULK_LEN, MAX_ARRAY_LEN, MAX_REPLY_DEPTH};
 pub use encode::{encode_command, encoded_len};
 pub use reply::{Node, Reply};
-pub use scanner::{FrameScanner, Scan, ScanError};
 
 /// A reply stream that cannot be decoded: the connection is out of sync and must be reset.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,11 @@
-//! A decoded reply as a flat, pre-order list of nodes over one shared buffer.
+//! A decoded reply as a flat, pre-order list of nodes over one buffer of its own.
 //!
 //! Flat rather than a tree so that a reply of any depth is built, walked and dropped without
-//! recursion, and so that a scalar reply costs no allocation beyond its buffer.
+//! recursion, and so that a scalar reply costs no allocation beyond its buffer. The buffer holds
+//! the reply's wire bytes (node ranges index into it) and is sized to the reply: the decoder
+//! copies small replies out of its read buffer, and hands over the read buffer's allocation only
+//! to a reply that fills at least half of it (see `Decoder`), so holding replies never holds
+//! memory out of proportion to them.
 
 use bytes::Bytes;
 use std::ops::Range;
@@ -19,22 +23,45 @@ pub enum Node {
     Array(usize),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Reply {
     data: Bytes,
     root: Node,
     rest: Vec<Node>,
+    /// Size of the allocation `data` keeps alive (`data.len()` when it owns an exact copy).
+    backing: usize,
 }
 
+/// Replies are equal when their bytes and nodes are; where the bytes live does not matter.
+impl PartialEq for Reply {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data && self.root == other.root && self.rest == other.rest
+    }
+}
+
+impl Eq for Reply {}
+
 impl Reply {
+    /// A reply over `data`, which is taken to own an allocation of its own length.
     pub fn new(data: Bytes, root: Node, rest: Vec<Node>) -> Self {
-        Reply { data, root, rest }
+        let backing = data.len();
+        Reply { data, root, rest, backing }
+    }
+
+    /// A reply whose `data` keeps an allocation of `backing` bytes alive.
+    pub(crate) fn with_backing(data: Bytes, root: Node, rest: Vec<Node>, backing: usize) -> Self {
+        Reply { data, root, rest, backing }
     }
 
     /// A reply made up in the client (tests, handshake bookkeeping).
     pub fn simple(text: &str) -> Self {
-        let data = Bytes::copy_from_slice(text.as_bytes());
-        Reply { root: Node::Simple(0..data.len()), data, rest: Vec::new() }
+        Reply::new(Bytes::copy_from_slice(text.as_bytes()), Node::Simple(0..text.len()), Vec::new())
+    }
+
+    /// Heap memory this reply keeps alive: the allocation its bytes live in plus its node list.
+    /// A decoded reply's is at most about twice its wire size plus its nodes.
+    pub fn retained_bytes(&self) -> usize {
+        self.backing + self.rest.capacity() * std::mem::size_of::<Node>()
     }
 
     pub fn root(&self) -> &Node {
