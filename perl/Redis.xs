@@ -119,13 +119,70 @@ static CV *future_method(pTHX_ SV *future, const char *name) {
     return name == resolve_method ? MY_CXT.done : MY_CXT.fail;
 }
 
-/* Future::IO::Redis::Error->from_kind($kind, $message, %fields); fields are name/SV pairs. */
+/* The class from_kind picks for a kind (Future::IO::Redis::Error's %KIND_CLASS). */
+static const char *error_class(const char *kind) {
+    if (strEQ(kind, "redis"))
+        return "Future::IO::Redis::Error::Redis";
+    if (strEQ(kind, "connection"))
+        return "Future::IO::Redis::Error::Connection";
+    if (strEQ(kind, "timeout"))
+        return "Future::IO::Redis::Error::Timeout";
+    if (strEQ(kind, "protocol"))
+        return "Future::IO::Redis::Error::Protocol";
+    if (strEQ(kind, "disconnected"))
+        return "Future::IO::Redis::Error::Disconnected";
+    return "Future::IO::Redis::Error";
+}
+
+/* The error object built in C, for when from_kind died: { message, fields..., code for a Redis
+ * error } blessed into the kind's class, the shape the Perl constructors give. An empty message
+ * gets the words Future::IO::Redis::Error::Redis documents for an empty error reply. */
+static SV *plain_error(pTHX_ const char *kind, const char *msg, STRLEN len, int nfields, const char **names, SV **values) {
+    HV *hv = newHV();
+    int i;
+    int redis = strEQ(kind, "redis");
+    if (len)
+        (void)hv_stores(hv, "message", newSVpvn(msg, len));
+    else if (redis)
+        (void)hv_stores(hv, "message", newSVpvs("the server sent an empty error reply"));
+    else
+        (void)hv_stores(hv, "message", newSVpvs("an error without a message"));
+    for (i = 0; i < nfields; i++)
+        (void)hv_store(hv, names[i], (I32)strlen(names[i]), newSVsv(values[i]), 0);
+    if (redis) {
+        /* The first word when it looks like a code (WRONGTYPE, NOSCRIPT, ...), else ERR. */
+        STRLEN n = 0;
+        while (n < len && msg[n] != ' ')
+            n++;
+        if (n > 0 && isUPPER(msg[0])) {
+            STRLEN k;
+            for (k = 1; k < n; k++)
+                if (!(isUPPER(msg[k]) || isDIGIT(msg[k]) || msg[k] == '_' || msg[k] == '-'))
+                    break;
+            if (k < n)
+                n = 0;
+        } else {
+            n = 0;
+        }
+        (void)hv_stores(hv, "code", n ? newSVpvn(msg, n) : newSVpvs("ERR"));
+    }
+    return sv_bless(newRV_noinc((SV *)hv), gv_stashpv(error_class(kind), GV_ADD));
+}
+
+/*
+ * Future::IO::Redis::Error->from_kind($kind, $message, %fields); fields are name/SV pairs (their
+ * references are taken). Never dies: this runs while deliver resolves Futures, where a croak
+ * would leave the Future being resolved, and every completion after it, pending for ever. So
+ * from_kind runs under G_EVAL with $@ localised, and if it dies anyway (an empty message it
+ * refuses, a class that failed to load) the object is built in C instead.
+ */
 static SV *new_error(pTHX_ const char *kind, const char *msg, STRLEN len, int nfields, const char **names, SV **values) {
     dSP;
     int i, count;
-    SV *err;
+    SV *err = NULL;
     ENTER;
     SAVETMPS;
+    save_scalar(PL_errgv); /* local $@ */
     PUSHMARK(SP);
     EXTEND(SP, 3 + 2 * nfields);
     mPUSHs(newSVpvs("Future::IO::Redis::Error"));
@@ -136,10 +193,16 @@ static SV *new_error(pTHX_ const char *kind, const char *msg, STRLEN len, int nf
         PUSHs(sv_2mortal(values[i]));
     }
     PUTBACK;
-    count = call_method("from_kind", G_SCALAR);
+    count = call_method("from_kind", G_SCALAR | G_EVAL);
     SPAGAIN;
-    err = count == 1 ? newSVsv(POPs) : newSVpvn(msg, len);
+    if (count > 0) {
+        SV *got = POPs;
+        if (!SvTRUE(ERRSV) && SvROK(got))
+            err = newSVsv(got);
+    }
     PUTBACK;
+    if (!err)
+        err = plain_error(aTHX_ kind, msg, len, nfields, names, values);
     FREETMPS;
     LEAVE;
     return err;

@@ -23,10 +23,10 @@ mod write_buf;
 
 pub use completion::{ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
 pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
-pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request};
+pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request, SessionEffect};
 pub use write_buf::WriteBuf;
 
-use crate::protocol::{encode_command, Decoder, ProtocolError, Reply};
+use crate::protocol::{encode_command, Decoder, Node, ProtocolError, Reply};
 use backoff::Backoff;
 use bytes::{Bytes, BytesMut};
 use deadlines::Deadlines;
@@ -104,6 +104,8 @@ struct Req {
     idempotent: bool,
     /// How many times it was sent again (retries).
     attempt: u32,
+    /// What it changes of `Conn::session` (or of the MULTI bookkeeping) once accepted.
+    effect: SessionEffect,
 }
 
 enum Slot {
@@ -146,6 +148,36 @@ impl Inflight {
     }
 }
 
+/// What the user changed of the connection's state through commands, replayed by the handshake
+/// on every reconnect: without it a reconnect after `SELECT 3` would send every later command to
+/// database 0. Starts from the configured `database` and `client_name`; changes only when the
+/// server accepts a command (in reply order, which is the order the server ran them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Session {
+    database: u32,
+    client_name: Option<Vec<u8>>,
+}
+
+/// Whether `node` of `reply` is the simple string `want` (+OK, +QUEUED, +RESET).
+fn is_simple(reply: &Reply, node: &Node, want: &[u8]) -> bool {
+    matches!(node, Node::Simple(r) if reply.bytes(r) == want)
+}
+
+/// The top-level elements of an array reply (pre-order nodes, nested arrays skipped).
+fn top_level(reply: &Reply) -> impl Iterator<Item = &Node> {
+    let mut skip = 0usize;
+    reply.nodes().skip(1).filter(move |node| {
+        let top = skip == 0;
+        if !top {
+            skip -= 1;
+        }
+        if let Node::Array(n) = node {
+            skip += n;
+        }
+        top
+    })
+}
+
 /// Error replies that mean "not executed, try again later".
 fn transient_error(message: &[u8]) -> bool {
     let code = message.split(|b| *b == b' ').next().unwrap_or_default();
@@ -181,11 +213,20 @@ pub struct Conn {
     last_read: Instant,
     last_write: Instant,
     backoff: Backoff,
+    /// Replayed by the handshake: see [`Session`].
+    session: Session,
+    /// Between an accepted MULTI and its EXEC / DISCARD: the effects of the commands the server
+    /// answered QUEUED, in order, applied when EXEC's reply says each of them succeeded.
+    multi: Option<Vec<SessionEffect>>,
 }
 
 impl Conn {
     pub fn new(cfg: Arc<ConnConfig>, now: Instant, seed: u64) -> Self {
         let decoder = Decoder::new(cfg.read_buffer_size);
+        let session = Session {
+            database: cfg.handshake.database.unwrap_or(0),
+            client_name: cfg.handshake.client_name.clone(),
+        };
         let wbuf = WriteBuf::new((cfg.write_buffer_size / 4).clamp(1024, 1 << 20));
         Conn {
             cfg,
@@ -210,6 +251,8 @@ impl Conn {
             last_read: now,
             last_write: now,
             backoff: Backoff::new(seed),
+            session,
+            multi: None,
         }
     }
 
@@ -248,6 +291,17 @@ impl Conn {
     /// Requests waiting for a connection.
     pub fn queued_len(&self) -> usize {
         self.queue.len()
+    }
+
+    /// The database the handshake selects on the next (re)connect: the configured one until the
+    /// server accepts a SELECT (or RESET).
+    pub fn database(&self) -> u32 {
+        self.session.database
+    }
+
+    /// The name the handshake sets on the next (re)connect, if any.
+    pub fn client_name(&self) -> Option<&[u8]> {
+        self.session.client_name.as_deref()
     }
 
     /// Reconnect attempts since the connection was last ready.
@@ -289,6 +343,7 @@ impl Conn {
             deadline,
             idempotent: req.idempotent,
             attempt: 0,
+            effect: req.effect,
         };
         match self.state {
             State::Ready => {
@@ -394,7 +449,10 @@ impl Conn {
         }
         self.last_read = now;
         self.last_write = now;
-        let hs = self.cfg.handshake.clone();
+        // A new server-side connection: no transaction open on it.
+        self.multi = None;
+        let cfg = Arc::clone(&self.cfg);
+        let hs = &cfg.handshake;
         if let Some(pass) = &hs.password {
             let mut args: Vec<&[u8]> = vec![b"AUTH"];
             if let Some(user) = &hs.username {
@@ -403,11 +461,14 @@ impl Conn {
             args.push(pass);
             self.write_internal(Step::Auth, encode_command(&args));
         }
-        if let Some(db) = hs.database.filter(|db| *db != 0) {
-            self.write_internal(Step::Select, encode_command(&[&b"SELECT"[..], db.to_string().as_bytes()]));
+        // The session as the user last left it (the configured database and name until a
+        // command changed them), so that a reconnect is invisible to later commands.
+        if self.session.database != 0 {
+            let db = self.session.database.to_string();
+            self.write_internal(Step::Select, encode_command(&[&b"SELECT"[..], db.as_bytes()]));
         }
-        if let Some(name) = &hs.client_name {
-            self.write_internal(Step::SetName, encode_command(&[&b"CLIENT"[..], b"SETNAME", name]));
+        if let Some(name) = self.session.client_name.clone() {
+            self.write_internal(Step::SetName, encode_command(&[&b"CLIENT"[..], b"SETNAME", &name]));
         }
         if self.inflight.is_empty() {
             self.write_internal(Step::Ping, encode_command(&[&b"PING"[..]]));
@@ -733,7 +794,10 @@ impl Conn {
             return self.protocol_failure(ProtocolError("a reply arrived with no command waiting for it".into()), now);
         };
         match entry.slot {
-            Slot::User(r) => {
+            Slot::User(mut r) => {
+                if r.effect != SessionEffect::None || self.multi.is_some() {
+                    self.track_session(std::mem::take(&mut r.effect), &reply);
+                }
                 if reply.error_message().is_some_and(transient_error) {
                     if let Some(r) = self.retry_later(r, now) {
                         self.out.push(Completion::Reply { token: r.token, reply });
@@ -759,6 +823,70 @@ impl Conn {
                     self.become_ready(now);
                 }
             }
+        }
+    }
+
+    /// The server answered a command that may change the session (or any command inside
+    /// MULTI): record what the server did, and only that.
+    ///
+    /// Inside MULTI a command only runs at EXEC: its effect is kept while the server answers
+    /// QUEUED and applied if EXEC's reply has +OK in its place (a nil EXEC, WATCH failed, or an
+    /// EXECABORT error applies nothing; DISCARD drops them). RESET is never queued: it runs at
+    /// once and ends the transaction.
+    fn track_session(&mut self, effect: SessionEffect, reply: &Reply) {
+        if let Some(queued) = &mut self.multi {
+            match effect {
+                SessionEffect::Exec => {
+                    let queued = self.multi.take().unwrap_or_default();
+                    if matches!(reply.root(), Node::Array(_)) {
+                        let accepted: Vec<SessionEffect> = top_level(reply)
+                            .zip(queued)
+                            .filter(|(node, _)| is_simple(reply, node, b"OK"))
+                            .map(|(_, e)| e)
+                            .collect();
+                        for e in accepted {
+                            self.apply_session(e);
+                        }
+                    }
+                }
+                SessionEffect::Discard => {
+                    if !reply.is_error() {
+                        self.multi = None;
+                    }
+                }
+                SessionEffect::Reset => {
+                    if is_simple(reply, reply.root(), b"RESET") {
+                        self.multi = None;
+                        self.apply_session(SessionEffect::Reset);
+                    }
+                }
+                // Refused at queue time (nested MULTI, unknown command, ...): not queued, and
+                // EXEC will answer EXECABORT.
+                _ if !is_simple(reply, reply.root(), b"QUEUED") => {}
+                other => queued.push(other),
+            }
+            return;
+        }
+        match effect {
+            SessionEffect::Multi if is_simple(reply, reply.root(), b"OK") => self.multi = Some(Vec::new()),
+            SessionEffect::Reset if is_simple(reply, reply.root(), b"RESET") => self.apply_session(effect),
+            // HELLO answers with a map (an array in RESP2), the others with +OK.
+            SessionEffect::SetName(_) if !reply.is_error() => self.apply_session(effect),
+            SessionEffect::Select(_) if is_simple(reply, reply.root(), b"OK") => self.apply_session(effect),
+            _ => {}
+        }
+    }
+
+    fn apply_session(&mut self, effect: SessionEffect) {
+        match effect {
+            SessionEffect::Select(db) => self.session.database = db,
+            SessionEffect::SetName(name) => self.session.client_name = name.map(Vec::from),
+            // What the server does: SELECT 0 and no name (not the configured ones).
+            SessionEffect::Reset => {
+                self.session.database = 0;
+                self.session.client_name = None;
+            }
+            SessionEffect::None | SessionEffect::Multi | SessionEffect::Exec | SessionEffect::Discard => {}
         }
     }
 

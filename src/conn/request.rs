@@ -94,6 +94,79 @@ fn is_container(name: &[u8]) -> bool {
     )
 }
 
+/// What a command does, when the server accepts it, to the connection state that a reconnect
+/// must restore (or to the MULTI bookkeeping that decides when that happens). Worked out once in
+/// [`Request::new`]; `None` for every other command, so that they pay one comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SessionEffect {
+    #[default]
+    None,
+    /// `SELECT n`.
+    Select(u32),
+    /// `CLIENT SETNAME name`, or `HELLO ... SETNAME name`; an empty name clears it (`None`).
+    SetName(Option<Box<[u8]>>),
+    /// `RESET`: database 0, no name, no transaction.
+    Reset,
+    Multi,
+    Exec,
+    Discard,
+}
+
+impl SessionEffect {
+    pub fn of(args: &[&[u8]]) -> SessionEffect {
+        let Some(name) = args.first() else { return SessionEffect::None };
+        // Cheap rejection first: every command of interest has a name of 4 to 7 bytes.
+        if !(4..=7).contains(&name.len()) {
+            return SessionEffect::None;
+        }
+        let is = |want: &[u8]| name.eq_ignore_ascii_case(want);
+        let arg_is = |i: usize, want: &[u8]| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(want));
+        let set_name = |n: &[u8]| SessionEffect::SetName((!n.is_empty()).then(|| n.into()));
+        if is(b"SELECT") && args.len() == 2 {
+            // Redis refuses anything but a plain decimal index; the reply decides, this only
+            // has to read what an accepted one means.
+            return match std::str::from_utf8(args[1]).ok().and_then(|s| s.parse::<u32>().ok()) {
+                Some(db) => SessionEffect::Select(db),
+                None => SessionEffect::None,
+            };
+        }
+        if is(b"CLIENT") && args.len() == 3 && arg_is(1, b"SETNAME") {
+            return set_name(args[2]);
+        }
+        if is(b"HELLO") {
+            // HELLO [protover [AUTH user pass] [SETNAME name]]
+            let mut i = 2;
+            let mut name = None;
+            while i < args.len() {
+                if arg_is(i, b"AUTH") {
+                    i += 3;
+                } else if arg_is(i, b"SETNAME") && i + 1 < args.len() {
+                    name = Some(args[i + 1]);
+                    i += 2;
+                } else {
+                    return SessionEffect::None;
+                }
+            }
+            return name.map_or(SessionEffect::None, set_name);
+        }
+        if args.len() == 1 {
+            if is(b"RESET") {
+                return SessionEffect::Reset;
+            }
+            if is(b"MULTI") {
+                return SessionEffect::Multi;
+            }
+            if is(b"EXEC") {
+                return SessionEffect::Exec;
+            }
+            if is(b"DISCARD") {
+                return SessionEffect::Discard;
+            }
+        }
+        SessionEffect::None
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Request {
     pub token: u64,
@@ -103,6 +176,8 @@ pub struct Request {
     pub blocking: Option<Blocking>,
     /// Read-only: safe to send again after a lost connection.
     pub idempotent: bool,
+    /// What it changes of the state replayed on reconnect, if the server accepts it.
+    pub effect: SessionEffect,
 }
 
 impl Request {
@@ -114,6 +189,7 @@ impl Request {
             deadline,
             blocking: blocking_wait(args),
             idempotent: super::readonly::is_read_only(args),
+            effect: SessionEffect::of(args),
         }
     }
 }
@@ -224,6 +300,32 @@ mod tests {
         assert!(!u(&["CLIENT", "REPLY", "ON"]));
         assert!(!u(&["PUBLISH", "ch", "m"]));
         assert!(!u(&["GET", "subscribe"]));
+    }
+
+    #[test]
+    fn session_effects_are_read_from_the_arguments() {
+        let e = |args: &[&str]| {
+            let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            SessionEffect::of(&v)
+        };
+        let name = |n: &str| SessionEffect::SetName(Some(n.as_bytes().into()));
+        assert_eq!(e(&["select", "3"]), SessionEffect::Select(3));
+        assert_eq!(e(&["SELECT", "0"]), SessionEffect::Select(0));
+        assert_eq!(e(&["SELECT", "x"]), SessionEffect::None);
+        assert_eq!(e(&["SELECT", "1", "2"]), SessionEffect::None);
+        assert_eq!(e(&["SELECT"]), SessionEffect::None);
+        assert_eq!(e(&["client", "setname", "app"]), name("app"));
+        assert_eq!(e(&["CLIENT", "SETNAME", ""]), SessionEffect::SetName(None));
+        assert_eq!(e(&["CLIENT", "GETNAME"]), SessionEffect::None);
+        assert_eq!(e(&["HELLO", "2", "AUTH", "u", "p", "SETNAME", "h"]), name("h"));
+        assert_eq!(e(&["HELLO", "2"]), SessionEffect::None);
+        assert_eq!(e(&["reset"]), SessionEffect::Reset);
+        assert_eq!(e(&["Multi"]), SessionEffect::Multi);
+        assert_eq!(e(&["EXEC"]), SessionEffect::Exec);
+        assert_eq!(e(&["discard"]), SessionEffect::Discard);
+        assert_eq!(e(&["GET", "select"]), SessionEffect::None);
+        assert_eq!(e(&["SET", "k", "v"]), SessionEffect::None);
+        assert_eq!(e(&[]), SessionEffect::None);
     }
 
     #[test]

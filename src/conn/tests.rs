@@ -914,3 +914,213 @@ fn pipeline_depth_waiting_commands_time_out_alone_and_survive_a_reconnect() {
     let got: Vec<_> = h.take().iter().filter(|c| matches!(c, Completion::Reply { .. })).map(reply_text).collect();
     assert_eq!(got, vec![(1, "slow".into()), (4, "d".into())]);
 }
+
+// ----- session state replayed on reconnect ----------------------------------------------------
+
+const OK: &[u8] = b"+OK\r\n";
+
+fn select(db: &str) -> Vec<u8> {
+    encode_command(&[&b"SELECT"[..], db.as_bytes()])
+}
+
+fn setname(name: &str) -> Vec<u8> {
+    encode_command(&[&b"CLIENT"[..], b"SETNAME", name.as_bytes()])
+}
+
+impl H {
+    /// Answer each of `replies` in turn to commands submitted one by one.
+    fn run(&mut self, token: u64, a: &[&str], reply: &[u8]) {
+        self.submit(token, a);
+        self.take_wire();
+        self.feed(reply);
+    }
+
+    /// The server drops the connection; after the reconnect delay a new transport comes up.
+    /// Returns what the handshake wrote on it.
+    fn bounce(&mut self) -> Vec<u8> {
+        self.conn.eof(self.now);
+        self.pump();
+        self.take_wire();
+        self.advance(Duration::from_millis(100));
+        assert_eq!(self.actions.last(), Some(&Action::Connect), "reconnecting");
+        self.conn.transport_ready(self.now);
+        self.pump();
+        self.take_wire()
+    }
+}
+
+#[test]
+fn a_select_is_replayed_on_every_reconnect() {
+    let mut h = H::ready(cfg());
+    h.run(1, &["select", "3"], OK);
+    assert_eq!(h.conn.database(), 3);
+    assert_eq!(h.bounce(), select("3"), "the handshake selects db 3, not the configured default");
+    h.feed(OK);
+    assert!(h.conn.is_ready());
+    // And again: the replayed SELECT does not make the state forget itself.
+    assert_eq!(h.bounce(), select("3"));
+    h.feed(OK);
+    // Commands issued during the outage go out after the SELECT was accepted.
+    h.conn.eof(h.now);
+    h.pump();
+    h.submit(2, &["SET", "k", "v"]);
+    h.advance(Duration::from_millis(100));
+    h.take_wire();
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), select("3"));
+    h.feed(OK);
+    assert_eq!(h.take_wire(), encode_command(&["SET", "k", "v"]));
+}
+
+#[test]
+fn a_refused_select_is_not_recorded() {
+    let mut c = cfg();
+    c.handshake.database = Some(2);
+    let mut h = H::new(c);
+    h.conn.connect(1, h.now);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    h.feed(OK);
+    assert!(h.conn.is_ready());
+    h.run(2, &["SELECT", "99"], b"-ERR DB index is out of range\r\n");
+    assert_eq!(reply_text(h.take().last().unwrap()), (2, "ERR:ERR DB index is out of range".into()));
+    assert_eq!(h.bounce(), select("2"), "the configured database still applies");
+    h.feed(OK);
+    // A SELECT whose reply never came (connection lost first) is not recorded either: the new
+    // connection starts from what the server last confirmed.
+    h.submit(3, &["SELECT", "7"]);
+    assert_eq!(h.bounce(), select("2"));
+    assert_eq!(failures(&h.take()), vec![(3, ErrorKind::Connection)]);
+    assert_eq!(h.conn.database(), 2);
+}
+
+#[test]
+fn select_0_after_a_configured_database_means_no_select() {
+    let mut c = cfg();
+    c.handshake.database = Some(4);
+    let mut h = H::new(c);
+    h.conn.connect(1, h.now);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    h.feed(OK);
+    h.run(2, &["SELECT", "0"], OK);
+    assert_eq!(h.bounce(), PING, "db 0 needs no SELECT: the probe PING goes instead");
+    h.feed(b"+PONG\r\n");
+    assert!(h.conn.is_ready());
+}
+
+#[test]
+fn pipelined_selects_are_recorded_in_reply_order() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SELECT", "5"]);
+    h.submit(2, &["SELECT", "6"]);
+    h.submit(3, &["SELECT", "77"]);
+    h.take_wire();
+    h.feed(b"+OK\r\n+OK\r\n-ERR DB index is out of range\r\n");
+    assert_eq!(h.conn.database(), 6);
+    assert_eq!(h.bounce(), select("6"));
+}
+
+#[test]
+fn a_client_name_is_replayed_and_an_empty_one_clears_it() {
+    let mut h = H::ready(cfg());
+    h.run(1, &["CLIENT", "SETNAME", "worker-1"], OK);
+    assert_eq!(h.bounce(), setname("worker-1"));
+    h.feed(OK);
+    h.run(2, &["client", "setname", "worker-2"], OK);
+    h.run(3, &["CLIENT", "SETNAME", "bad name"], b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+    assert_eq!(h.conn.client_name(), Some(&b"worker-2"[..]));
+    h.run(4, &["SELECT", "1"], OK);
+    assert_eq!(h.bounce(), [select("1"), setname("worker-2")].concat(), "SELECT, then the name");
+    h.feed(b"+OK\r\n+OK\r\n");
+    h.run(5, &["CLIENT", "SETNAME", ""], OK);
+    assert_eq!(h.conn.client_name(), None);
+    assert_eq!(h.bounce(), select("1"));
+}
+
+#[test]
+fn a_configured_name_is_replaced_by_setname() {
+    let mut c = cfg();
+    c.handshake.client_name = Some(b"configured".to_vec());
+    let mut h = H::new(c);
+    h.conn.connect(1, h.now);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), setname("configured"));
+    h.feed(OK);
+    assert_eq!(h.bounce(), setname("configured"));
+    h.feed(OK);
+    h.run(2, &["CLIENT", "SETNAME", "mine"], OK);
+    assert_eq!(h.bounce(), setname("mine"));
+}
+
+#[test]
+fn reset_returns_to_db_0_without_a_name() {
+    let mut c = cfg();
+    c.handshake.database = Some(2);
+    c.handshake.client_name = Some(b"configured".to_vec());
+    let mut h = H::new(c);
+    h.conn.connect(1, h.now);
+    h.conn.transport_ready(h.now);
+    h.pump();
+    h.feed(b"+OK\r\n+OK\r\n");
+    h.run(2, &["SELECT", "5"], OK);
+    h.run(3, &["RESET"], b"+RESET\r\n");
+    assert_eq!((h.conn.database(), h.conn.client_name()), (0, None), "what the server did, not the configuration");
+    assert_eq!(h.bounce(), PING);
+    h.feed(b"+PONG\r\n");
+    // A RESET the server refused (say, an ACL) changes nothing.
+    h.run(4, &["SELECT", "6"], OK);
+    h.run(5, &["reset"], b"-NOPERM this user has no permissions to run the 'reset' command\r\n");
+    assert_eq!(h.conn.database(), 6);
+}
+
+#[test]
+fn a_select_inside_multi_counts_only_when_exec_ran_it() {
+    let mut h = H::ready(cfg());
+    // EXEC runs it.
+    h.run(1, &["MULTI"], OK);
+    h.run(2, &["SELECT", "4"], b"+QUEUED\r\n");
+    assert_eq!(h.conn.database(), 0, "queued, not run");
+    h.run(3, &["SET", "k", "v"], b"+QUEUED\r\n");
+    h.run(4, &["EXEC"], b"*2\r\n+OK\r\n+OK\r\n");
+    assert_eq!(h.conn.database(), 4);
+    // DISCARD drops it.
+    h.run(5, &["MULTI"], OK);
+    h.run(6, &["SELECT", "5"], b"+QUEUED\r\n");
+    h.run(7, &["DISCARD"], OK);
+    assert_eq!(h.conn.database(), 4);
+    // A nil EXEC (a WATCHed key changed) ran nothing.
+    h.run(8, &["MULTI"], OK);
+    h.run(9, &["SELECT", "6"], b"+QUEUED\r\n");
+    h.run(10, &["EXEC"], b"*-1\r\n");
+    assert_eq!(h.conn.database(), 4);
+    // EXECABORT (a command was refused while queueing) ran nothing.
+    h.run(11, &["MULTI"], OK);
+    h.run(12, &["SELECT", "7"], b"+QUEUED\r\n");
+    h.run(13, &["NOSUCHCMD"], b"-ERR unknown command 'NOSUCHCMD'\r\n");
+    h.run(14, &["EXEC"], b"-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert_eq!(h.conn.database(), 4);
+    // Inside EXEC's reply, each SELECT is matched to its own slot, nested arrays skipped.
+    h.run(15, &["MULTI"], OK);
+    h.run(16, &["LRANGE", "l", "0", "-1"], b"+QUEUED\r\n");
+    h.run(17, &["SELECT", "8"], b"+QUEUED\r\n");
+    h.run(18, &["SELECT", "99"], b"+QUEUED\r\n");
+    h.run(19, &["CLIENT", "SETNAME", "tx"], b"+QUEUED\r\n");
+    h.run(20, &["EXEC"], b"*4\r\n*2\r\n+OK\r\n*1\r\n+OK\r\n+OK\r\n-ERR DB index is out of range\r\n+OK\r\n");
+    assert_eq!((h.conn.database(), h.conn.client_name()), (8, Some(&b"tx"[..])));
+    // RESET inside MULTI runs at once and ends the transaction.
+    h.run(21, &["MULTI"], OK);
+    h.run(22, &["SELECT", "9"], b"+QUEUED\r\n");
+    h.run(23, &["RESET"], b"+RESET\r\n");
+    assert_eq!(h.conn.database(), 0);
+    h.run(24, &["SELECT", "3"], OK);
+    assert_eq!(h.conn.database(), 3, "after RESET commands run at once again");
+    // A connection lost inside MULTI: the new one has no transaction.
+    h.run(25, &["MULTI"], OK);
+    assert_eq!(h.bounce(), select("3"));
+    h.feed(OK);
+    h.run(26, &["SELECT", "2"], OK);
+    assert_eq!(h.conn.database(), 2);
+}

@@ -229,7 +229,11 @@ subtest 'from_kind' => sub {
     like( dies { $BASE->from_kind( bogus => 'x' ) }, qr/unknown error kind 'bogus'/, 'unknown kind croaks' );
     like( dies { $BASE->from_kind( undef, 'x' ) },   qr/unknown error kind/,         'undef kind croaks' );
     like( dies { $BASE->from_kind( 'Redis', 'x' ) }, qr/unknown error kind/,         'kind is case-sensitive' );
-    like( dies { $BASE->from_kind( 'redis', '' ) },  qr/message/,                    'empty message croaks' );
+    like( dies { $BASE->from_kind( 'connection', '' ) }, qr/message/, 'empty message croaks' );
+    # ... except an empty error reply from the server (`-\r\n`), which is an error like any other.
+    my $empty = $BASE->from_kind( 'redis', '' );
+    is( [ ref $empty, $empty->message, $empty->code ],
+        [ 'Future::IO::Redis::Error::Redis', 'the server sent an empty error reply', 'ERR' ], 'empty redis error reply' );
 };
 
 subtest 'Future integration' => sub {

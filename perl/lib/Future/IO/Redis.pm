@@ -534,11 +534,12 @@ never appears in error messages.
 
 =item database
 
-C<SELECT database> on every connect (after AUTH).
+C<SELECT database> on every connect (after AUTH), until a C<SELECT> command changes the
+database (see L</STATE KEPT ACROSS RECONNECTS>).
 
 =item client_name
 
-C<CLIENT SETNAME client_name> on every connect.
+C<CLIENT SETNAME client_name> on every connect, until a C<CLIENT SETNAME> command changes it.
 
 =item connect_timeout (10), read_timeout (30), write_timeout (30), request_timeout (5)
 
@@ -567,8 +568,9 @@ Keys are command names, optionally with a subcommand.
 
 After an established connection is lost, reconnect after C<reconnect_delay> seconds, doubling up
 to C<reconnect_delay_max>, each delay scaled by a random factor in C<1 +- reconnect_jitter>.
-AUTH, SELECT and CLIENT SETNAME are replayed. The first C<connect> is not retried: its failure
-is reported.
+AUTH, SELECT and CLIENT SETNAME are replayed, SELECT and CLIENT SETNAME with what the
+application last set through commands (L</STATE KEPT ACROSS RECONNECTS>). The first C<connect>
+is not retried: its failure is reported.
 
 =item queue_size (1000)
 
@@ -704,6 +706,45 @@ C<psync>) croak. Any command, known or not, can be sent with L</command>.
 Letting go of a client (the last reference to it goes away) does not cancel what it already
 started: commands issued earlier still complete (someone may be awaiting them), then its
 connection closes. C<< Future::IO::Redis->new(...)->get('k') >> works.
+
+=head1 STATE KEPT ACROSS RECONNECTS
+
+A reconnect is a new connection on the server, which starts in
+database 0 with no name. So that it is invisible to later commands, the client remembers what
+the server accepted and replays it in the handshake of every reconnect:
+
+=over 4
+
+=item *
+
+C<< await $redis->select($n) >> (or C<< command('SELECT', $n) >>): database C<$n> from then on,
+replacing the C<database> option. A SELECT the server refused, or whose reply never came because
+the connection was lost, changes nothing.
+
+=item *
+
+C<< await $redis->client_setname($name) >> (and C<HELLO ... SETNAME name>): that name from then
+on, replacing C<client_name>; an empty name clears it.
+
+=item *
+
+C<< await $redis->reset >>: database 0 and no name, as the server does (not the C<database> and
+C<client_name> options). RESET also logs the connection out on the server; a reconnect
+authenticates again with the configured C<username> and C<password>.
+
+=item *
+
+Inside C<MULTI>, a SELECT or CLIENT SETNAME counts when C<EXEC> runs it (its place in EXEC's
+reply is C<OK>); C<DISCARD>, a nil EXEC (a WATCHed key changed) or C<EXECABORT> change nothing.
+
+=back
+
+State is recorded in reply order, which is the order the server ran the commands. Nothing else
+set by command is replayed: credentials changed with C<AUTH> or C<HELLO ... AUTH> (the configured
+C<username>/C<password> are what a reconnect uses), C<CLIENT TRACKING>, C<CLIENT NO-EVICT>,
+C<READONLY>, C<WATCH>, and an open C<MULTI> (the server drops a transaction with its connection;
+commands of it not yet sent then run on the new connection outside any transaction, and EXEC
+fails).
 
 =head1 RETRIES
 

@@ -83,6 +83,12 @@ sub from_kind {
           . "' (expected one of: "
           . join( ', ', sort keys %KIND_CLASS ) . ')' )
         unless $target;
+    # A server may send an empty error line (`-\r\n`: Redis 7 does for a Lua script that
+    # returns {err=''}). It is still an error reply, so it becomes one like any other.
+    if ( $target eq 'Future::IO::Redis::Error::Redis' && !( defined $message && length $message ) ) {
+        $message = Future::IO::Redis::Error::Redis::EMPTY_REPLY_MESSAGE();
+        $fields{code} = 'ERR' unless defined $fields{code} && length $fields{code};
+    }
     return $target->new( %fields, message => $message );
 }
 
@@ -191,7 +197,10 @@ documentation); unknown fields are ignored.
 Class method used by the XS layer. C<$kind> is one of C<connection>,
 C<timeout>, C<protocol>, C<redis> or C<disconnected> and selects the subclass
 (L<Future::IO::Redis::Error::Connection> etc.); C<$message> and C<%fields> are
-passed to that subclass's C<new>. Croaks on an unknown kind.
+passed to that subclass's C<new>. Croaks on an unknown kind. An empty (or undef)
+message of kind C<redis> is an empty error reply from the server: it gives an
+L<Future::IO::Redis::Error::Redis> with the message C<the server sent an empty error reply> and
+code C<ERR>; every other empty message croaks, as C<new> does.
 
 =head1 METHODS
 

@@ -5,6 +5,9 @@ use warnings;
 use Future::IO::Redis::Error ();
 our @ISA = ('Future::IO::Redis::Error');
 
+# The message of an error reply that had none (`-\r\n`); see from_kind in Error.pm.
+use constant EMPTY_REPLY_MESSAGE => 'the server sent an empty error reply';
+
 my %TRANSIENT = map { $_ => 1 } qw(
     LOADING BUSY TRYAGAIN CLUSTERDOWN MASTERDOWN READONLY NOREPLICAS
 );
@@ -64,6 +67,12 @@ transactions these objects are returned in the result list instead of failing
 the whole pipeline.
 
 Subclass of L<Future::IO::Redis::Error>; category C<redis>.
+
+B<Empty error replies.> A server may send an error reply with no text at all
+(C<-\r\n>): Redis 7 does when a Lua script returns C<{err=''}>, at the top level or nested in an
+array. Such a reply is an error like any other: its message is C<the server sent an empty error
+reply> and its code C<ERR> (so C<is_fatal> is true). Only replies from the server are treated
+this way: C<new> still requires a non-empty message.
 
 =head1 METHODS
 
