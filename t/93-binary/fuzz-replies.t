@@ -10,7 +10,7 @@
 #   garbage     random bytes that do not start with a type byte            -> Error::Protocol
 #   too deep    arrays nested beyond the documented 16,384                  -> Error::Protocol
 #   huge        $1099511627776, $9223372036854775807 and *1099511627776 with a few bytes, then
-#               close: only with FIOR_FUZZ_HUGE=1 (see the block below)  -> Protocol or Connection
+#               close (these once aborted the process)                   -> Protocol or Connection
 #
 # Checked: every valid reply arrives exactly (values compared without recursion), every mutated
 # one fails its Future with the typed error above, no Future stays pending (each is run with a
@@ -30,7 +30,6 @@ use Time::HiRes ();
 
 my $SEED  = $ENV{FIOR_FUZZ_SEED}  // 20241130;
 my $CASES = $ENV{FIOR_FUZZ_CASES} // 300;
-my $HUGE  = $ENV{FIOR_FUZZ_HUGE};
 diag "fuzz-replies: seed $SEED ($CASES cases; repeat with FIOR_FUZZ_SEED=$SEED), loop " . loop_name();
 srand($SEED);
 
@@ -153,29 +152,22 @@ for my $depth ( $MAX_DEPTH, $MAX_DEPTH + 1, 20_000 ) {
     }
 }
 
-# ===== FIOR_FUZZ_HUGE: lengths no allocation can honour ===========================================
-# These made the process ABORT (the decoder reserved the announced length at once). The fix is in
-# src/protocol on another branch; until it is merged they only run with FIOR_FUZZ_HUGE=1. After
-# the merge this guard goes and they run unconditionally.
-if ($HUGE) {
-    # The header, then a few bytes in a later write (a read after the header is what asks for
-    # room for the announced length), then the connection closes.
-    for my $wire ( "\$1099511627776\r\nabc", "\$9223372036854775807\r\nabc", "*1099511627776\r\n:1\r\n" ) {
-        my $header = index( $wire, "\n" ) + 1;
-        add_case(
-            what  => 'huge',
-            wire  => $wire,
-            close => 1,
-            cuts  => [ $header, $header + 1 ],
-            pause => [ 0.02, 0.02, 0 ],
-            fails => [ 'Future::IO::Redis::Error::Protocol', 'Future::IO::Redis::Error::Connection' ]
-        );
-    }
+# Lengths no allocation can honour. These made the process ABORT while the decoder reserved the
+# announced length at once; buffers now grow with the bytes that arrive, and a length over the
+# maximum is a Protocol error as soon as its header is read.
+# The header, then a few bytes in a later write (a read after the header is what asks for
+# room for the announced length), then the connection closes.
+for my $wire ( "\$1099511627776\r\nabc", "\$9223372036854775807\r\nabc", "*1099511627776\r\n:1\r\n" ) {
+    my $header = index( $wire, "\n" ) + 1;
+    add_case(
+        what  => 'huge',
+        wire  => $wire,
+        close => 1,
+        cuts  => [ $header, $header + 1 ],
+        pause => [ 0.02, 0.02, 0 ],
+        fails => [ 'Future::IO::Redis::Error::Protocol', 'Future::IO::Redis::Error::Connection' ]
+    );
 }
-else {
-    note 'huge bulk/array lengths skipped: set FIOR_FUZZ_HUGE=1 (they abort the process until the src/protocol fix is merged)';
-}
-# ==================================================================================================
 
 # Shuffle (the deep and huge cases too), deterministically.
 for ( my $i = @cases - 1 ; $i > 0 ; $i-- ) {
