@@ -200,6 +200,8 @@ typedef struct FiorConnOptions {
   uint64_t pipeline_depth;
   uint64_t read_buffer_size;
   uint64_t write_buffer_size;
+  // Longest bulk string accepted in a reply, in bytes; 0 for the default (512 MB).
+  uint64_t max_bulk_len;
   // Per-command deadlines (`timeouts_len` entries, or NULL).
   const struct FiorCommandTimeout *timeouts;
   size_t timeouts_len;
@@ -339,6 +341,12 @@ bool fior_engine_busy(struct FiorEngine *engine);
 // make `fior_engine_fd` readable by itself; -1 where it can (Linux: timerfd), when there is no
 // deadline, and for NULL.
 double fior_engine_external_timeout(struct FiorEngine *engine);
+
+// Block until the engine's fd is readable or `timeout` seconds pass (negative: no limit);
+// true if readable. For an event loop that reports the fd ready without asking the kernel
+// (Future::IO's default implementation with a single reader expects the read that follows to
+// block). Never called from a turn.
+bool fior_engine_wait_readable(struct FiorEngine *engine, double timeout);
 
 // Run one turn: do whatever is ready without waiting (read, decode, write, expire deadlines).
 // Then collect completions with `fior_engine_next`.

@@ -476,6 +476,7 @@ open(engine, opts)
         o.pipeline_depth = (uint64_t)opt_num(aTHX_ opts, "pipeline_depth", 14, 0);
         o.read_buffer_size = (uint64_t)opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
         o.write_buffer_size = (uint64_t)opt_num(aTHX_ opts, "write_buffer_size", 17, 0);
+        o.max_bulk_len = (uint64_t)opt_num(aTHX_ opts, "max_bulk_len", 12, 0);
         {
             /* timeout => { 'DEBUG SLEEP' => 120, ... } */
             SV **t = hv_fetchs(opts, "timeout", 0);

@@ -90,6 +90,10 @@ pub struct ConnConfig {
     pub pipeline_depth: usize,
     /// Bytes read per read call.
     pub read_buffer_size: usize,
+    /// Longest bulk string accepted in a reply (Redis' own `proto-max-bulk-len` default,
+    /// 512 MB, unless configured): a longer one is a protocol error on this connection as soon
+    /// as its header arrives, before any memory is set aside for it.
+    pub max_bulk_len: usize,
     /// Commands smaller than a quarter of this are packed together into one write buffer;
     /// larger ones are written from their own buffer without another copy.
     pub write_buffer_size: usize,
@@ -121,6 +125,7 @@ impl ConnConfig {
             queue_size: 1000,
             pipeline_depth: 0,
             read_buffer_size: 64 * 1024,
+            max_bulk_len: crate::protocol::DEFAULT_MAX_BULK_LEN,
             write_buffer_size: 64 * 1024,
         }
     }

@@ -222,7 +222,7 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(cfg: Arc<ConnConfig>, now: Instant, seed: u64) -> Self {
-        let decoder = Decoder::new(cfg.read_buffer_size);
+        let decoder = Decoder::with_limits(cfg.read_buffer_size, cfg.max_bulk_len);
         let session = Session {
             database: cfg.handshake.database.unwrap_or(0),
             client_name: cfg.handshake.client_name.clone(),

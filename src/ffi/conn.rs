@@ -249,6 +249,9 @@ fn conn_config(o: &FiorConnOptions, address: Address) -> Option<ConnConfig> {
     if o.read_buffer_size > 0 {
         c.read_buffer_size = usize::try_from(o.read_buffer_size).unwrap_or(c.read_buffer_size);
     }
+    if o.max_bulk_len > 0 {
+        c.max_bulk_len = usize::try_from(o.max_bulk_len).unwrap_or(usize::MAX);
+    }
     if o.write_buffer_size > 0 {
         c.write_buffer_size = usize::try_from(o.write_buffer_size).unwrap_or(c.write_buffer_size);
     }

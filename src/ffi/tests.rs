@@ -36,6 +36,7 @@ fn options(host: &'static [u8], port: u16) -> FiorConnOptions {
         pipeline_depth: 0,
         read_buffer_size: 0,
         write_buffer_size: 0,
+        max_bulk_len: 0,
         timeouts: ptr::null(),
         timeouts_len: 0,
         tls: false,

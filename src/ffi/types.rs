@@ -66,6 +66,8 @@ pub struct FiorConnOptions {
     pub pipeline_depth: u64,
     pub read_buffer_size: u64,
     pub write_buffer_size: u64,
+    /// Longest bulk string accepted in a reply, in bytes; 0 for the default (512 MB).
+    pub max_bulk_len: u64,
     /// Per-command deadlines (`timeouts_len` entries, or NULL).
     pub timeouts: *const FiorCommandTimeout,
     pub timeouts_len: usize,

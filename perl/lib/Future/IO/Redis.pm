@@ -38,6 +38,7 @@ my %DEFAULTS = (
     pipeline_depth          => 0,
     read_buffer_size        => 65536,
     write_buffer_size       => 65536,
+    max_bulk_len            => 512 * 1024 * 1024,
 );
 
 my %SECONDS = map { $_ => 1 }
@@ -80,7 +81,7 @@ sub new {
     elsif ( ref $o{path} || !length $o{path} ) {
         Carp::croak("Future::IO::Redis->new: path must be a non-empty string");
     }
-    for my $k (qw( queue_size pipeline_depth read_buffer_size write_buffer_size )) {
+    for my $k (qw( queue_size pipeline_depth read_buffer_size write_buffer_size max_bulk_len )) {
         Carp::croak("Future::IO::Redis->new: $k must be a non-negative integer, not '$o{$k}'")
           unless defined $o{$k} && $o{$k} =~ /\A[0-9]+\z/;
     }
@@ -168,6 +169,7 @@ sub new {
         pipeline_depth    => $o{pipeline_depth},
         read_buffer_size  => $o{read_buffer_size},
         write_buffer_size => $o{write_buffer_size},
+        max_bulk_len      => $o{max_bulk_len},
         ( $timeouts ? ( timeout => $timeouts ) : () ),
         ( $tls      ? ( tls     => $tls )      : () ),
     );
@@ -598,6 +600,14 @@ C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails.
 
 Bytes read per read call; commands smaller than a quarter of C<write_buffer_size> are packed
 together into one write, larger ones are written from their own buffer.
+
+=item max_bulk_len (536870912)
+
+The longest bulk string (one value) a reply may carry, in bytes; 512 MB by default, as Redis'
+own C<proto-max-bulk-len>. A reply announcing a longer one fails its command with a
+C<Future::IO::Redis::Error::Protocol> as soon as its header arrives, and the connection is reset
+(reconnecting if enabled): no memory is set aside for the announced length, since reading
+buffers grow only with the bytes that actually arrive. 0 means the default.
 
 =item retry ('exponential')
 
