@@ -272,10 +272,16 @@ impl Conn {
         self.state == State::Ready && self.inflight.is_empty() && self.queue.is_empty() && self.wbuf.is_empty()
     }
 
-    /// Connected, connecting or waiting to reconnect: its transport can report something at
-    /// any time, so the runtime must keep watching.
-    pub fn is_active(&self) -> bool {
-        self.state != State::Idle || !self.out.is_empty()
+    /// Something is under way that only turns can finish: requests in flight, queued or
+    /// retrying, bytes to write, completions to collect, or a connect, handshake or reconnect
+    /// back-off. A ready connection with nothing of that kind is quiet.
+    pub fn needs_turns(&self) -> bool {
+        !matches!(self.state, State::Idle | State::Ready)
+            || !self.out.is_empty()
+            || !self.inflight.is_empty()
+            || !self.queue.is_empty()
+            || !self.retries.is_empty()
+            || !self.wbuf.is_empty()
     }
 
     /// Requests written and waiting for their replies (handshake commands excluded).

@@ -6,8 +6,8 @@
 //!   command for an idle, ready connection is written in the call itself; anything else is
 //!   left for the next turn, and the engine wakes itself so that the next turn comes.
 //! - when the Poll fd (`fd`) is readable: `turn`, then `next_completion` until `None`.
-//! - `busy`: whether Perl must keep waiting on the fd (something is outstanding or a
-//!   connection is open, connecting or waiting to reconnect).
+//! - `busy`: whether Perl must keep waiting on the fd (something is outstanding, or a
+//!   connection is connecting or waiting to reconnect).
 
 use super::fds::FdRegistry;
 use super::outstanding::{Outstanding, TokenHasher};
@@ -189,13 +189,15 @@ impl Engine {
     }
 
     /// Whether Perl must keep waiting on `fd`: tokens are outstanding, completions wait, a name
-    /// is being resolved, or a connection is open, connecting or waiting to reconnect (its
-    /// socket can report a close at any time).
+    /// is being resolved, or a connection is connecting, in its handshake or waiting to
+    /// reconnect. A ready, quiet connection needs no wait: a close by the server while nobody
+    /// watches is found by the next submission (see `STALE_AFTER`), and clients that want
+    /// connection events keep the pump armed on the Perl side.
     pub fn busy(&self) -> bool {
         self.outstanding.len() > 0
             || !self.completions.is_empty()
             || self.resolving > 0
-            || self.conns.values().any(|e| e.conn.is_active())
+            || self.conns.values().any(|e| e.conn.needs_turns())
     }
 
     /// Where the timer cannot wake the Poll fd by itself (systems without timerfd): how long

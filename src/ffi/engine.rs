@@ -147,7 +147,7 @@ pub extern "C" fn fior_engine_outstanding(engine: *mut FiorEngine) -> u64 {
 }
 
 /// Whether the event loop must keep watching `fior_engine_fd`: commands are outstanding,
-/// completions wait, or a connection is open, connecting or waiting to reconnect.
+/// completions wait, or a connection is connecting or waiting to reconnect.
 #[no_mangle]
 pub extern "C" fn fior_engine_busy(engine: *mut FiorEngine) -> bool {
     with_engine!(engine, false, |e| e.engine.busy())

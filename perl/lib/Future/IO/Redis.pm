@@ -220,7 +220,7 @@ sub _conn {
 # method *is* the whole hot path (one Perl call, one XS call, one Future), which matters with the
 # pure-Perl Future. `command` itself is the same code with no words. The Future is made before
 # the submission (the engine holds it until the reply comes), and the pump is armed after it,
-# so that the IO thread starts on the command while this thread arms.
+# so that a reply that is already there finds the pump waiting.
 #
 # With a key prefix, the key arguments get it first, at the cost of one hash lookup when there is
 # none (and none at all for a method whose command has no keys). Where the keys of a method's
@@ -258,7 +258,8 @@ sub {
         return \$self->_resubmit( \$rc, \$f, [ $w\@_ ] );
     }
     \$Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm();
-    @{[ $raw ? '' : '$f = $self->_with_retry( $f, [ ' . $w . '@_ ], 1 ) if $self->{retry_cb};' ]}
+    @{[ $raw ? '' : 'return _in_context( ' . ( $transform ? '' : '' ) . '$self->_with_retry( $f, [ ' . $w . '@_ ], 1 )' . ( $transform ? '->transform( done => $transform )' : '' ) . ' ) if $self->{retry_cb};' ]}
+    @{[ $transform ? 'return unless defined wantarray;' : '' ]}
     return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
 }
 PERL
@@ -291,6 +292,22 @@ Future::IO::Redis::Commands::each_method(
     }
 );
 
+# Futures of work started in void context (nobody holds the result): kept until they are ready,
+# so that a chain built on them is not lost half way (Future warns "lost a sequence Future").
+my %KEEP;
+
+# A derived Future for a caller that wants one; in void context the work goes on regardless and
+# nothing is returned (Future warns about ->transform and friends called in void context).
+sub _in_context {
+    my ($f) = @_;
+    return $f if defined wantarray;
+    return if $f->is_ready;
+    my $key = Scalar::Util::refaddr($f);
+    $KEEP{$key} = $f;
+    $f->on_ready( sub { delete $KEEP{$key} } );
+    return;
+}
+
 # A retry policy coderef decides, for each failure, whether to send the command again and
 # after how long: ->($attempt, $error, $command_name) returns seconds, or 0 to give up.
 sub _with_retry {
@@ -319,7 +336,7 @@ sub _resubmit {
     return $f;
 }
 
-# After the engine refused work: start a fresh one (in a fork child, or after the IO thread
+# After the engine refused work: start a fresh one (in a fork child, or after an internal error
 # died) and reopen this client's connection on it. False if that is not possible.
 sub _recover {
     my ($self) = @_;
@@ -358,6 +375,8 @@ sub _control {
     $rc = $send->($f) if $rc && $self->_recover;
     return $self->_engine_refused( $rc, $what ) if $rc;
     Future::IO::Redis::Engine::arm();
+    # Void context (`$redis->disconnect;`): the engine finishes the work, nothing waits for it.
+    return unless defined wantarray;
     return $f->transform( done => sub { $self } );
 }
 
@@ -494,13 +513,17 @@ L<Future::IO> runs on (its default implementation, L<IO::Async> through
 L<Future::IO::Impl::IOAsync>, UV, ...). Every command returns a Future; C<await> gives the
 reply or throws a C<Future::IO::Redis::Error::*> object.
 
-The work happens in a Rust engine linked into the module: one IO thread per process owns every
-socket and timer, parses RESP, enforces timeouts and reconnects. The Perl thread only encodes
-arguments, and, when the engine signals one notify pipe, turns replies into Perl values. It
-never blocks: connecting, name resolution, timeouts and reconnect back-off all happen on the IO
-thread while the event loop keeps running.
+The work happens in a Rust engine linked into the module, driven by your event loop: the engine
+owns every socket and deadline of the interpreter, parses RESP, speaks TLS, enforces timeouts
+and reconnects, and shows the loop a single descriptor. When that descriptor is readable, one
+call runs an engine turn (read, decode, write, expire deadlines; it never waits) and resolves
+the Futures. Nothing blocks the loop: connects are nonblocking, host names are resolved on a
+short-lived helper thread, and a large reply is read a bounded amount per turn, so timers and
+other watchers keep running while it arrives. There is no IO thread: a lone awaited command
+costs one write and one read.
 
-Commands issued in the same event-loop tick leave in the same write (pipelining without asking).
+A command for an idle connection is written by the call that sends it. Commands issued while
+others are in flight leave together at the next turn, in one write (pipelining without asking).
 Replies are matched to commands by order, as RESP2 requires; a command that times out resets its
 connection, because the stream cannot be resynchronised.
 
@@ -517,7 +540,8 @@ command connects). Unknown options and invalid values croak. Options:
 
 =item host, port
 
-Server address (default C<localhost>, 6379). Host names are resolved on the IO thread.
+Server address (default C<localhost>, 6379). Host names are resolved on a short-lived helper
+thread, so that the event loop never waits for DNS.
 
 =item path
 
@@ -617,7 +641,7 @@ See L</RETRIES>.
 
 C<< tls => 1 >> (verify the server against the system's root certificates) or
 C<< tls => { ca_file => ..., cert_file => ..., key_file => ..., verify => 1, server_name => ... } >>:
-TLS (rustls, on the IO thread) to C<host:port>. The server's certificate must name C<host> (or
+TLS (rustls, inside the engine) to C<host:port>. The server's certificate must name C<host> (or
 C<server_name>); an IP address is checked against the certificate's IP addresses.
 C<cert_file>/C<key_file> (PEM) present a client certificate (mutual TLS). C<verify => 0> accepts
 any certificate: for testing only. A plain server on the port fails C<connect> within

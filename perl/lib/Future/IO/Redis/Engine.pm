@@ -266,8 +266,8 @@ Future::IO::Redis::Engine - the engine behind Future::IO::Redis, turned by the e
 
 Every L<Future::IO::Redis> client of an interpreter shares one engine: a Rust engine that owns
 all sockets and deadlines, with one descriptor (its epoll fd) for the event loop to watch. There
-is no IO thread. While anything is outstanding (commands, connects, open connections, reconnect
-back-off), exactly one wait on that descriptor is pending through L<Future::IO> (the "pump");
+is no IO thread. While anything is outstanding (commands, connects, reconnect back-off, or a
+client with connection callbacks), exactly one wait on that descriptor is pending through L<Future::IO> (the "pump");
 when it fires, one XS call runs an engine turn (read, decode, write, expire deadlines, without
 waiting) and delivers every completion to the Future waiting for it. A command for an idle
 connection is written by the call that submits it. Because there is only ever one pending
