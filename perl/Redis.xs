@@ -647,10 +647,10 @@ submit_many(engine, conn, commands)
     RETVAL
 
 void
-deliver(engine, pending, clients)
+deliver(engine, pending, handlers)
     Future::IO::Redis::Engine engine
     HV *pending
-    HV *clients
+    HV *handlers
   PREINIT:
     FiorCompletion c;
     SV *first_error = NULL;
@@ -662,9 +662,9 @@ deliver(engine, pending, clients)
      *   $pending{$token}, a pipeline batch
      *     (a blessed array [future, remaining, \@results, first_token]; the reply or error goes
      *     into its slot and Future::IO::Redis::Engine::_batch_done($batch) runs after the last);
-     *   connection events go to $clients{$conn}->_on_event(\%event).
+     *   connection events go to the connection's handler: $handlers{$conn}->(\%event).
      * Each call into Perl is protected, so that a callback that dies cannot lose the other
-     * completions; the first such error is rethrown once all were delivered.
+     * completions; the first such error is reported with warn once all were delivered.
      * Runs one engine turn first (fior_engine_turn), then delivers what it completed.
      * Returns the number of completions handled, or -1 if the engine is unusable (poisoned, or
      * a fork child's copy): then nothing more will come.
@@ -675,14 +675,14 @@ deliver(engine, pending, clients)
         SV *value = NULL;
         SV *target = NULL;
         const char *method = NULL;
-        int failed = 0;
+        int failed = 0, is_handler = 0;
         delivered++;
         if (c.kind == FIOR_COMPLETION_KIND_EVENT) {
             char key[24];
             int klen = snprintf(key, sizeof key, "%" UVuf, (UV)c.conn);
-            SV **client = hv_fetch(clients, key, klen, 0);
+            SV **handler = hv_fetch(handlers, key, klen, 0);
             HV *ev;
-            if (!client || !SvROK(*client))
+            if (!handler || !SvROK(*handler) || SvTYPE(SvRV(*handler)) != SVt_PVCV)
                 continue;
             ev = newHV();
             if (c.event == FIOR_EVENT_CONNECTED) {
@@ -696,9 +696,9 @@ deliver(engine, pending, clients)
                 (void)hv_stores(ev, "error", new_error(aTHX_ error_kind_name(c.error_kind),
                                                       (const char *)c.message.ptr, c.message.len, 0, NULL, NULL));
             }
-            target = SvREFCNT_inc_simple_NN(*client);
+            target = SvREFCNT_inc_simple_NN(*handler);
             value = newRV_noinc((SV *)ev);
-            method = "_on_event";
+            is_handler = 1;
         } else {
             SV *entry;
             if (TOKEN_IS_FUTURE(c.token)) {
@@ -775,13 +775,16 @@ deliver(engine, pending, clients)
             ENTER;
             SAVETMPS;
             PUSHMARK(SP);
-            XPUSHs(target);
+            if (!is_handler)
+                XPUSHs(target);
             if (value)
                 XPUSHs(sv_2mortal(value));
             PUTBACK;
             CV *resolver = (method == resolve_method || method == reject_method)
                 ? future_method(aTHX_ target, method) : NULL;
-            if (resolver)
+            if (is_handler)
+                ok = call_sv(target, G_DISCARD | G_EVAL) >= 0;
+            else if (resolver)
                 ok = call_sv((SV *)resolver, G_DISCARD | G_EVAL) >= 0;
             else if (method)
                 ok = call_method(method, G_DISCARD | G_EVAL) >= 0;
@@ -796,8 +799,12 @@ deliver(engine, pending, clients)
         SvREFCNT_dec(target);
     }
     SPAGAIN;
-    if (first_error)
-        croak_sv(sv_2mortal(first_error));
+    if (first_error) {
+        /* Code run by a Future's callbacks (or an event handler) died. Everything else was still
+         * delivered; the error is reported, not thrown into whatever happens to be waiting. */
+        warn("Future::IO::Redis: code run while delivering replies died: %" SVf, SVfARG(first_error));
+        SvREFCNT_dec(first_error);
+    }
     mXPUSHi(fior_engine_is_running(engine) ? delivered : -1);
 
 IV

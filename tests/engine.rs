@@ -97,7 +97,7 @@ fn wait_events(engine: &mut Engine, want: &[u64], events: &mut Vec<(u64, ConnEve
 
 /// Wait up to `ms` milliseconds for the engine's fd to become readable (what the event loop
 /// does); true if it did.
-fn readable(engine: &Engine, ms: i64) -> bool {
+fn readable(engine: &mut Engine, ms: i64) -> bool {
     engine.wait_readable((ms >= 0).then(|| Duration::from_millis(ms as u64)))
 }
 
@@ -257,7 +257,7 @@ fn sequential_round_trips_rate() {
     for i in 1..=n {
         cmd(&mut engine, conn, i, &[b"SET", b"k", b"v"]);
         loop {
-            readable(&engine, -1);
+            readable(&mut engine, -1);
             engine.turn();
             if let Some((_, Completion::Reply { .. })) = engine.next_completion() {
                 break;
@@ -344,7 +344,7 @@ fn a_lone_command_is_written_by_submit_itself_and_later_ones_together_at_the_nex
     cmd(&mut engine, conn, 11, &[b"GET", b"b"]);
     cmd(&mut engine, conn, 12, &[b"GET", b"c"]);
     assert!(peer.read_available(Duration::from_millis(50)).is_empty(), "written before a turn");
-    assert!(readable(&engine, 1000), "the engine did not wake itself for the buffered commands");
+    assert!(readable(&mut engine, 1000), "the engine did not wake itself for the buffered commands");
     engine.turn();
     assert_eq!(peer.read_available(Duration::from_secs(5)), b"*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n");
 
@@ -375,7 +375,7 @@ fn a_large_reply_arrives_over_several_turns_and_the_fd_stays_readable_between_th
     });
     let mut turns = 0;
     let reply = loop {
-        assert!(readable(&engine, 10_000), "the fd went quiet with bytes unread");
+        assert!(readable(&mut engine, 10_000), "the fd went quiet with bytes unread");
         engine.turn();
         turns += 1;
         if let Some((_, c)) = engine.next_completion() {
@@ -413,7 +413,7 @@ fn completions_made_outside_a_turn_make_the_fd_readable() {
     engine.release(conn).unwrap();
     // The connection is gone: the command fails inside submit, and a turn must come to deliver it.
     cmd(&mut engine, conn, 5, &[b"PING"]);
-    assert!(readable(&engine, 1000));
+    assert!(readable(&mut engine, 1000));
     engine.turn();
     assert!(matches!(engine.next_completion(), Some((_, Completion::Failed { token: 5, .. }))));
     assert!(!engine.busy());
@@ -438,7 +438,7 @@ fn a_close_by_the_server_is_seen_before_the_next_command_is_written() {
             break sock;
         }
         assert!(Instant::now() < deadline, "no reconnect");
-        readable(&engine, 10);
+        readable(&mut engine, 10);
         engine.turn();
     };
     sock.set_nonblocking(false).unwrap();
@@ -447,7 +447,7 @@ fn a_close_by_the_server_is_seen_before_the_next_command_is_written() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !seen.ends_with(b"INCR\r\n$1\r\nn\r\n") {
         assert!(Instant::now() < deadline, "got {:?}", String::from_utf8_lossy(&seen));
-        readable(&engine, 10);
+        readable(&mut engine, 10);
         engine.turn();
         seen.extend(peer.read_available(Duration::from_millis(10)));
         if seen.ends_with(b"PING\r\n") {

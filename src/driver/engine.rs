@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::io::{self, IoSlice};
 use std::net::ToSocketAddrs;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 const WAKE: Token = Token(usize::MAX);
 const TIMER: Token = Token(usize::MAX - 1);
 const MAX_IOVECS: usize = 64;
+/// Events taken from the Poll at once; more stay ready in the kernel (and the fd readable).
+const EVENTS: usize = 256;
 const SCRATCH: usize = 64 * 1024;
 /// Bytes read from one socket in one turn, at most: a 100 MB reply arrives over many turns, and
 /// the event loop runs its timers and other watchers in between.
@@ -81,6 +83,8 @@ struct Entry {
 pub struct Engine {
     poll: Poll,
     events: Events,
+    /// `events` holds what `wait_readable` got, not yet handled by a turn.
+    stashed: bool,
     wake: Arc<Wake>,
     timer: Timer,
     /// Boxed: the fork handler keeps its address.
@@ -118,7 +122,8 @@ impl Engine {
         let (resolved_tx, resolved_rx) = mpsc::channel();
         Ok(Engine {
             poll,
-            events: Events::with_capacity(256),
+            events: Events::with_capacity(EVENTS),
+            stashed: false,
             wake,
             timer,
             fds,
@@ -152,20 +157,22 @@ impl Engine {
     /// Not part of a turn (a turn never waits): for an event loop that reports the fd ready
     /// without asking the kernel (Future::IO's default implementation with one reader), and
     /// for tests.
-    pub fn wait_readable(&self, timeout: Option<Duration>) -> bool {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let ms = match timeout {
-            None => PollTimeout::NONE,
-            Some(d) => PollTimeout::try_from(d.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX),
-        };
-        let mut fds = [PollFd::new(self.poll.registry().as_fd(), PollFlags::POLLIN)];
+    ///
+    /// The wait is the Poll's own: the events it returns are kept for the next turn, which
+    /// then needs no poll of its own (one syscall less per wake-up).
+    pub fn wait_readable(&mut self, timeout: Option<Duration>) -> bool {
+        if self.stashed {
+            return true;
+        }
         loop {
-            match poll(&mut fds, ms) {
-                Ok(n) => return n > 0,
-                Err(nix::errno::Errno::EINTR) if timeout.is_none() => continue,
+            match self.poll.poll(&mut self.events, timeout) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && timeout.is_none() => continue,
                 Err(_) => return false,
             }
         }
+        self.stashed = !self.events.is_empty();
+        self.stashed
     }
 
     /// The process that started this engine.
@@ -414,11 +421,16 @@ impl Engine {
     }
 
     fn poll_events(&mut self, now: Instant) {
-        loop {
-            match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
+        if std::mem::take(&mut self.stashed) {
+            // Events from `wait_readable`, moments ago. Those that came since make the fd
+            // readable again, and the loop comes back for them.
+        } else {
+            loop {
+                match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return,
+                }
             }
         }
         let ready: Vec<(Token, bool, bool, bool)> = self

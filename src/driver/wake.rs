@@ -116,35 +116,30 @@ impl Timer {
         self.armed = None;
     }
 
-    /// Make sure the timer fires no later than `at` (None: no deadline at all). Setting the
-    /// timer also clears an expiry not yet seen.
+    /// Make sure the timer fires no later than `at` (None: no deadline at all). Lazy: a timer
+    /// set for a deadline that went away (its reply came) is left to fire for nothing, once,
+    /// rather than cleared and set again around every command (two syscalls per command).
+    /// Setting the timer also clears an expiry not yet seen.
     pub fn arm(&mut self, at: Option<Instant>, now: Instant) {
         match (at, self.armed) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                self.set(None);
-                self.armed = None;
-            }
+            (None, _) => {}
             (Some(at), Some(armed)) if armed <= at && armed > now => {}
             (Some(at), _) => {
                 // A deadline already due still needs an expiry: fire as soon as possible.
                 let after = at.saturating_duration_since(now).max(Duration::from_micros(1));
-                self.set(Some(after));
+                self.set(after);
                 self.armed = Some(at);
             }
         }
     }
 
     #[cfg(target_os = "linux")]
-    fn set(&self, after: Option<Duration>) {
+    fn set(&self, after: Duration) {
         use nix::sys::time::TimeSpec;
         use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
-        let _ = match after {
-            Some(d) => self.fd.set(Expiration::OneShot(TimeSpec::from_duration(d)), TimerSetTimeFlags::empty()),
-            None => self.fd.unset(),
-        };
+        let _ = self.fd.set(Expiration::OneShot(TimeSpec::from_duration(after)), TimerSetTimeFlags::empty());
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn set(&self, _after: Option<Duration>) {}
+    fn set(&self, _after: Duration) {}
 }

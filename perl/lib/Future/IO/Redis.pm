@@ -195,32 +195,30 @@ sub _is_number {
     return defined $v && !ref $v && $v =~ /\A(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\z/;
 }
 
-# The engine connection id of this client, opening it (again, after a fork) when needed.
+# The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
+# opening it (again, after a fork or on a new engine) when needed. Connection events reach the
+# client through a handler that holds it weakly; with callbacks, they are delivered even while
+# no command waits.
 sub _conn {
     my ($self) = @_;
-    my $engine = Future::IO::Redis::Engine::engine();
-    return $self->{conn} if $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
+    return $self->{conn} if $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} );
     my $password = $self->{secret}->();
-    my ( $conn, $rc ) = $engine->open( defined $password ? { %{ $self->{opts} }, password => $password } : $self->{opts} );
-    Carp::croak("Future::IO::Redis: the engine refused a new connection (status $rc)") unless $conn;
-    $self->{conn}      = $conn;
-    $self->{gen}       = $Future::IO::Redis::Engine::GENERATION;
+    my $weak     = $self;
+    Scalar::Util::weaken($weak);
+    ( $self->{conn}, $self->{gen} ) = Future::IO::Redis::Engine::open_connection(
+        defined $password ? { %{ $self->{opts} }, password => $password } : $self->{opts},
+        sub { $weak->_on_event(@_) if $weak },
+        scalar grep { $self->{$_} } keys %CALLBACK,
+    );
     $self->{connected} = 0;
-    $self->{watching}  = 0;
-    Future::IO::Redis::Engine::register_client( $conn, $self );
-    if ( grep { $self->{$_} } keys %CALLBACK ) {
-        # Deliver connection events promptly even while no command waits.
-        Future::IO::Redis::Engine::watch();
-        $self->{watching} = 1;
-    }
-    return $conn;
+    return $self->{conn};
 }
 
 # The send path, compiled once per command method with the command's words inlined: the
-# method *is* the whole hot path (one Perl call, one XS call, one Future), which matters with the
-# pure-Perl Future. `command` itself is the same code with no words. The Future is made before
-# the submission (the engine holds it until the reply comes), and the pump is armed after it,
-# so that a reply that is already there finds the pump waiting.
+# method *is* the whole hot path (one Perl call, one engine call, one Future), which matters with
+# the pure-Perl Future. `command` itself is the same code with no words. The engine gives back
+# undef when this client's connection is not open on the current engine (first use, a fork, a
+# new engine): then the connection is (re)opened and the command sent once more.
 #
 # With a key prefix, the key arguments get it first, at the cost of one hash lookup when there is
 # none (and none at all for a method whose command has no keys). Where the keys of a method's
@@ -252,12 +250,8 @@ sub {
     my \$self = shift;
     @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
     $prefix
-    my \$conn = \$self->{gen} == \$Future::IO::Redis::Engine::GENERATION ? \$self->{conn} : \$self->_conn;
-    my \$f = ( \$Future::IO::Redis::Engine::PROTO // Future::IO::Redis::Engine::arm() )->new;
-    if ( my \$rc = \$Future::IO::Redis::Engine::ENGINE->submit( \$conn, \$f, -1, $w\@_ ) ) {
-        return \$self->_resubmit( \$rc, \$f, [ $w\@_ ] );
-    }
-    \$Future::IO::Redis::Engine::PUMP // Future::IO::Redis::Engine::arm();
+    my \$f = Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ )
+      // return \$self->_resubmit( [ $w\@_ ] );
     @{[ $raw ? '' : 'return _in_context( ' . ( $transform ? '' : '' ) . '$self->_with_retry( $f, [ ' . $w . '@_ ], 1 )' . ( $transform ? '->transform( done => $transform )' : '' ) . ' ) if $self->{retry_cb};' ]}
     @{[ $transform ? 'return unless defined wantarray;' : '' ]}
     return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
@@ -325,56 +319,47 @@ sub _with_retry {
     );
 }
 
-# The engine refused a submission (after a fork in this child, or its thread died): recover
-# and submit again once.
+# The engine took no command: the connection is not open on the current engine yet (first use),
+# or any more (a fork, a new engine after an internal error). Open it and send once more.
 sub _resubmit {
-    my ( $self, $rc, $f, $args ) = @_;
-    return $self->_engine_refused( $rc, $args->[0] ) unless $self->_recover;
-    $rc = $Future::IO::Redis::Engine::ENGINE->submit( $self->{conn}, $f, -1, @$args );
-    return $self->_engine_refused( $rc, $args->[0] ) if $rc;
-    Future::IO::Redis::Engine::arm();
-    return $f;
+    my ( $self, $args ) = @_;
+    return $self->_engine_refused( $args->[0] ) unless $self->_recover;
+    return Future::IO::Redis::Engine::command( $self->{conn}, $self->{gen}, @$args )
+      // $self->_engine_refused( $args->[0] );
 }
 
-# After the engine refused work: start a fresh one (in a fork child, or after an internal error
-# died) and reopen this client's connection on it. False if that is not possible.
+# (Re)open this client's connection on the current engine (starting one, in a fork child or
+# after an internal error). False if that is not possible.
 sub _recover {
     my ($self) = @_;
-    Future::IO::Redis::Engine::_engine_failed('the engine stopped') if $Future::IO::Redis::Engine::PID == $$;
     return eval { $self->_conn; 1 } ? 1 : 0;
 }
 
 sub _engine_refused {
-    my ( $self, $rc, $name ) = @_;
+    my ( $self, $name ) = @_;
     return Future->fail(
-        Future::IO::Redis::Error::Connection->new(
-            message => "Future::IO::Redis: cannot send $name: the engine is not running (status $rc)",
-        )
+        Future::IO::Redis::Error::Connection->new( message => "Future::IO::Redis: cannot send $name: the engine is not usable" )
     );
 }
 
 sub connect {
     my ($self) = @_;
-    return $self->_control( sub { $Future::IO::Redis::Engine::ENGINE->connect( $self->{conn}, $_[0] ) }, 'connect' );
+    return $self->_control( \&Future::IO::Redis::Engine::connect_connection, 'connect' );
 }
 
 sub disconnect {
     my ($self) = @_;
-    return Future->done($self)
-      unless $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION && $Future::IO::Redis::Engine::PID == $$;
-    return $self->_control( sub { $Future::IO::Redis::Engine::ENGINE->close( $self->{conn}, $_[0] ) }, 'disconnect' );
+    return Future->done($self) unless $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} );
+    return $self->_control( \&Future::IO::Redis::Engine::close_connection, 'disconnect' );
 }
 
-# Send a connect or close request ($send->($future) returns the engine's status); resolves to
-# the client.
+# Send a connect or close request ($send->($conn, $gen) gives a Future, or undef if the
+# connection is not open on the current engine); resolves to the client.
 sub _control {
     my ( $self, $send, $what ) = @_;
-    $self->_conn unless $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
-    my $f = Future::IO::Redis::Engine::new_future();
-    my $rc = $send->($f);
-    $rc = $send->($f) if $rc && $self->_recover;
-    return $self->_engine_refused( $rc, $what ) if $rc;
-    Future::IO::Redis::Engine::arm();
+    $self->_conn;
+    my $f = $send->( $self->{conn}, $self->{gen} ) // ( $self->_recover ? $send->( $self->{conn}, $self->{gen} ) : undef )
+      // return $self->_engine_refused($what);
     # Void context (`$redis->disconnect;`): the engine finishes the work, nothing waits for it.
     return unless defined wantarray;
     return $f->transform( done => sub { $self } );
@@ -414,10 +399,10 @@ sub _submit_batch {
     my $first = Future::IO::Redis::Engine::next_batch_token();
     my @batch = ( [ $first, -1, @{ $commands->[0] } ] );
     push @batch, [ Future::IO::Redis::Engine::next_batch_token(), -1, @$_ ] for @$commands[ 1 .. $#$commands ];
-    my $conn = $self->{gen} == $Future::IO::Redis::Engine::GENERATION ? $self->{conn} : $self->_conn;
+    my $conn = $self->_conn;
     my $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $conn, \@batch );
     $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $self->{conn}, \@batch ) if $rc && $self->_recover;
-    return $self->_engine_refused( $rc, 'the pipeline' ) if $rc;
+    return $self->_engine_refused('the pipeline') if $rc;
     my $f = Future::IO::Redis::Engine::pending_batch( $first, scalar @batch, $transforms );
     Future::IO::Redis::Engine::arm();
     return $f;
@@ -432,6 +417,12 @@ sub _transform {
 sub _on_event {
     my ( $self, $ev ) = @_;
     my $what = $ev->{event};
+    if ( $what eq 'engine_lost' ) {
+        # The engine was replaced (an internal error): the next use opens a new connection.
+        $self->{conn}      = 0;
+        $self->{connected} = 0;
+        return;
+    }
     if ( $what eq 'connected' ) {
         $self->{connected} = 1;
         $self->_callback( on_connect => $self );
@@ -453,21 +444,10 @@ sub _callback {
     eval { $cb->(@args); 1 } or warn "Future::IO::Redis: $name callback died: $@";
 }
 
-sub _engine_lost {
-    my ($self) = @_;
-    $self->{conn} = 0;
-    $self->{connected} = 0;
-    $self->{watching} = 0;
-}
-
 sub DESTROY {
     my ($self) = @_;
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
-    return unless $self->{conn} && $self->{gen} == $Future::IO::Redis::Engine::GENERATION;
-    return unless $Future::IO::Redis::Engine::PID == $$ && $Future::IO::Redis::Engine::ENGINE;
-    Future::IO::Redis::Engine::unregister_client( $self->{conn} );
-    Future::IO::Redis::Engine::unwatch() if $self->{watching};
-    $Future::IO::Redis::Engine::ENGINE->release( $self->{conn} );
+    Future::IO::Redis::Engine::release_connection( $self->{conn}, $self->{gen} ) if $self->{conn};
 }
 
 1;

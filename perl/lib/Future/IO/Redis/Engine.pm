@@ -8,6 +8,13 @@ use warnings;
 # is readable, one XS call (deliver) runs an engine turn and hands every completion to what
 # waits for it. Internal to Future::IO::Redis.
 #
+# Clients use the functions below and nothing else of this package: open_connection,
+# is_current, command, connect_connection, close_connection, release_connection, new_future.
+# A connection is named by its id and the engine generation it was opened on; a function given
+# a connection that is not open on the current engine (first use, a fork child, a new engine)
+# returns undef, and the client opens it again. The engine reaches a client only through the
+# event handler the client registered (a code reference), never by a method name.
+#
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
 # external_timeout, wait_readable, guard_fd, unguard_fd, outstanding, open, connect, close,
 # release, submit, submit_many, deliver, fail_orphans.
@@ -28,8 +35,10 @@ our $PUMP;           # the pending wait on $FH, if any (see arm)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
 our $TOKEN = -1;     # last batch token handed out (batch tokens are odd)
 our %PENDING;        # batch token => batch (single commands are named by their Future)
-our %CLIENTS;        # conn id => client (weak), for connection events
-our $WATCHERS = 0;   # clients that want events even when no command is pending
+our %HANDLERS;       # conn id => the client's event handler (a code reference)
+our %WATCHING;       # conn ids whose client wants events even when no command is pending
+our $WATCHERS = 0;   # how many (keeps the pump armed)
+our $TICKING;        # the engine's timer cannot wake its fd (no timerfd): the pump also sleeps
 
 # The engine of this process, started on first use and restarted in a fork child.
 sub engine {
@@ -48,7 +57,8 @@ sub _start {
             message => 'the process forked while this command waited; its reply belongs to the parent',
             reason  => 'fork',
         ) );
-        %CLIENTS  = ();
+        %HANDLERS = ();
+        %WATCHING = ();
         $WATCHERS = 0;
         _close_fh();
         undef $ENGINE;
@@ -60,7 +70,8 @@ sub _start {
     my $fd = $ENGINE->fd;
     open( my $fh, '<&', $fd ) or Carp::croak("Future::IO::Redis: cannot dup the engine's fd ($fd): $!");
     $ENGINE->guard_fd( fileno $fh );
-    $FH = $fh;
+    $FH      = $fh;
+    $TICKING = $ENGINE->external_timeout >= 0;
     return $ENGINE;
 }
 
@@ -74,9 +85,14 @@ sub _start {
 # loops may share kernel objects with the parent (an epoll descriptor is per process, not per
 # thread), so their copies are left alone: a thread runs its own loop.
 sub _cloned {
-    $PUMP->cancel if $PUMP && !$PUMP->is_ready && ( $Future::IO::IMPL // '' ) eq 'Future::IO::_DefaultImpl';
+    # Forget the copied engine and wait first: cancelling runs the wait's callbacks.
+    my $pump = $PUMP;
+    undef $PUMP;
+    undef $ENGINE;
+    $pump->cancel if $pump && !$pump->is_ready && ( $Future::IO::IMPL // '' ) eq 'Future::IO::_DefaultImpl';
     %PENDING  = ();
-    %CLIENTS  = ();
+    %HANDLERS = ();
+    %WATCHING = ();
     $WATCHERS = 0;
     undef $PUMP;
     undef $PROTO;
@@ -105,6 +121,84 @@ sub _stop_pump {
     undef $PROTO;
     $pump->cancel if $pump && !$pump->is_ready;
 }
+
+# ----- the functions clients use ------------------------------------------------------------
+
+# Open a connection on this interpreter's engine (starting the engine if needed). $on_event
+# receives each connection event as a hash ref ({ event => 'connected' | 'disconnected' |
+# 'error' | 'engine_lost', ... }); with $wants_events the events are delivered even while no
+# command waits. Returns the connection id and the engine generation. Croaks if the options are
+# refused (the message says which).
+sub open_connection {
+    my ( $opts, $on_event, $wants_events ) = @_;
+    my $engine = engine();
+    my ( $conn, $rc ) = $engine->open($opts);
+    Carp::croak("Future::IO::Redis: the engine refused a new connection (status $rc)") unless $conn;
+    $HANDLERS{$conn} = $on_event if $on_event;
+    if ($wants_events) {
+        $WATCHING{$conn} = 1;
+        $WATCHERS++;
+        arm();
+    }
+    return ( $conn, $GENERATION );
+}
+
+# Whether a connection opened on engine generation $gen is open on this process's engine.
+sub is_current {
+    return $_[0] == $GENERATION && $PID == $$ && $ENGINE ? 1 : 0;
+}
+
+# Send one command (its words as arguments) on connection $conn of generation $gen: a Future of
+# its reply, or undef when the connection is not open on the current engine. The hot path of
+# every command method.
+sub command {
+    my $conn = shift;
+    # A fork child's copy of the engine refuses the submission (no need to ask for the pid on
+    # this path: that is a system call).
+    return undef unless shift == $GENERATION && $ENGINE;
+    my $f = ( $PROTO // arm() )->new;
+    if ( my $rc = $ENGINE->submit( $conn, $f, -1, @_ ) ) {
+        return _refused($rc);
+    }
+    $PUMP // arm();
+    return $f;
+}
+
+# Connect (a Future that completes when the connection is ready), or close now (a Future that
+# completes once closed); undef when the connection is not open on the current engine.
+sub connect_connection { _control( 'connect', @_ ) }
+sub close_connection   { _control( 'close',   @_ ) }
+
+sub _control {
+    my ( $what, $conn, $gen ) = @_;
+    return undef unless is_current($gen);
+    my $f = new_future();
+    if ( my $rc = $ENGINE->$what( $conn, $f ) ) {
+        return _refused($rc);
+    }
+    arm();
+    return $f;
+}
+
+# The client let go of its connection: commands already sent still complete, then it closes.
+sub release_connection {
+    my ( $conn, $gen ) = @_;
+    return unless is_current($gen);
+    delete $HANDLERS{$conn};
+    $WATCHERS-- if delete $WATCHING{$conn} && $WATCHERS > 0;
+    $ENGINE->release($conn);
+}
+
+# The engine refused a submission: in a fork child the engine is the parent's (the caller opens
+# the connection again, on a new engine); in this process only an internal error does that
+# (the engine is replaced, and the caller opens the connection again on the new one).
+sub _refused {
+    my ($rc) = @_;
+    _engine_failed("the engine refused work (status $rc)") if $PID == $$;
+    return undef;
+}
+
+# ----- the pump and delivery ----------------------------------------------------------------
 
 # A token for one command of a pipeline batch.
 sub next_batch_token { return $TOKEN += 2 }
@@ -159,8 +253,7 @@ sub arm {
     engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
     my $f = $WAIT->($FH);
-    my $tick = $ENGINE->external_timeout;
-    $f = Future->wait_any( $f, Future::IO->sleep($tick) ) if $tick >= 0;
+    $f = Future->wait_any( $f, Future::IO->sleep( $ENGINE->external_timeout ) ) if $TICKING;
     $PUMP = $PROTO = $f;
     $f->on_ready( \&_on_ready );
     return $f;
@@ -168,26 +261,25 @@ sub arm {
 
 sub _on_ready {
     my ( $f ) = @_;
-    return if $f->is_cancelled;    # _stop_pump
-    # Only the current wait counts: a stale one (a new thread's copy of its parent's wait, left
-    # to the copied event loop by _cloned) must not turn this interpreter's engine.
-    return unless $PUMP && $PUMP == $f;
+    # Only the current wait counts: not one cancelled by _stop_pump (which forgets it first),
+    # nor a stale one (a new thread's copy of its parent's wait, left to the copied event loop
+    # by _cloned), which must not turn this interpreter's engine.
+    return unless $PUMP && $PUMP == $f && $ENGINE;
     undef $PUMP;
-    return unless $ENGINE;
     if ( $f->is_failed ) {
         my ( $why ) = $f->failure;
         _engine_failed("waiting on the engine's fd failed: $why");
         return;
     }
-    $ENGINE->wait_readable( $ENGINE->external_timeout ) if $BLOCK_FIRST;
-    dispatch();
+    $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%HANDLERS ) < 0;
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
 # Run an engine turn and hand every completion to its Future (or pipeline batch, or client for
 # connection events): see deliver in perl/Redis.xs.
 sub dispatch {
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%CLIENTS ) < 0;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%HANDLERS ) < 0;
 }
 
 # A pipeline: one Future for many commands. Its commands' tokens are consecutive odd numbers;
@@ -227,8 +319,10 @@ sub _fail_everything {
 # afresh on next use.
 sub _engine_failed {
     my ( $why ) = @_;
-    my @clients = grep { defined } values %CLIENTS;
-    %CLIENTS = ();
+    my @handlers = values %HANDLERS;
+    %HANDLERS = ();
+    %WATCHING = ();
+    $WATCHERS = 0;
     # Deliver what the engine completed before it stopped, then fail the rest.
     eval { $ENGINE->deliver( \%PENDING, {} ) } if $ENGINE;
     _fail_everything( Future::IO::Redis::Error::Connection->new( message => "Future::IO::Redis: $why" ) );
@@ -236,23 +330,10 @@ sub _engine_failed {
     undef $ENGINE;
     $PID = -1;
     $GENERATION++;    # every client's connection id is stale now
-    $_->_engine_lost for @clients;
+    for my $h (@handlers) {
+        eval { $h->( { event => 'engine_lost' } ); 1 } or warn "Future::IO::Redis: an event handler died: $@";
+    }
 }
-
-sub register_client {
-    my ( $conn, $client ) = @_;
-    $CLIENTS{$conn} = $client;
-    Scalar::Util::weaken( $CLIENTS{$conn} );
-}
-
-sub unregister_client {
-    my ( $conn ) = @_;
-    delete $CLIENTS{$conn};
-}
-
-# Keep the pump armed while clients want events delivered promptly.
-sub watch   { $WATCHERS++; arm() }
-sub unwatch { $WATCHERS-- if $WATCHERS > 0 }
 
 1;
 
