@@ -334,7 +334,7 @@ void fior_engine_unguard_fd(struct FiorEngine *engine, int32_t fd);
 uint64_t fior_engine_outstanding(struct FiorEngine *engine);
 
 // Whether the event loop must keep watching `fior_engine_fd`: commands are outstanding,
-// completions wait, or a connection is open, connecting or waiting to reconnect.
+// completions wait, or a connection is connecting or waiting to reconnect.
 bool fior_engine_busy(struct FiorEngine *engine);
 
 // Seconds until the engine needs a turn for a deadline, on systems where its timer cannot
