@@ -251,7 +251,8 @@ sub {
     @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
     $prefix
     my \$f = Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ )
-      // return \$self->_resubmit( [ $w\@_ ] );
+      // ( \$self->_recover ? Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ ) : undef )
+      // return \$self->_engine_refused( @{[ @$words ? "'$words->[0]'" : '$_[0]' ]} );
     @{[ $raw ? '' : 'return _in_context( ' . ( $transform ? '' : '' ) . '$self->_with_retry( $f, [ ' . $w . '@_ ], 1 )' . ( $transform ? '->transform( done => $transform )' : '' ) . ' ) if $self->{retry_cb};' ]}
     @{[ $transform ? 'return unless defined wantarray;' : '' ]}
     return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
@@ -317,15 +318,6 @@ sub _with_retry {
                 sub { $self->_with_retry( $self->_command_once(@$args), $args, $attempt + 1 ) } );
         }
     );
-}
-
-# The engine took no command: the connection is not open on the current engine yet (first use),
-# or any more (a fork, a new engine after an internal error). Open it and send once more.
-sub _resubmit {
-    my ( $self, $args ) = @_;
-    return $self->_engine_refused( $args->[0] ) unless $self->_recover;
-    return Future::IO::Redis::Engine::command( $self->{conn}, $self->{gen}, @$args )
-      // $self->_engine_refused( $args->[0] );
 }
 
 # (Re)open this client's connection on the current engine (starting one, in a fork child or
