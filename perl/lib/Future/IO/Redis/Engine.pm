@@ -10,7 +10,7 @@ use warnings;
 #
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
 # external_timeout, wait_readable, guard_fd, unguard_fd, outstanding, open, connect, close,
-# release, submit, submit_many, deliver, fail_orphans.
+# release, submit, submit_batch, deliver, fail_orphans.
 
 use Carp ();
 use Future;
@@ -26,8 +26,6 @@ our $GENERATION = 0; # bumped whenever a new engine starts (after a fork or a cr
 our $FH;             # our duplicate of the engine's fd (the Poll fd), which the pump waits on
 our $PUMP;           # the pending wait on $FH, if any (see arm)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
-our $TOKEN = -1;     # last batch token handed out (batch tokens are odd)
-our %PENDING;        # batch token => batch (single commands are named by their Future)
 our %CLIENTS;        # conn id => client (weak), for connection events
 our $WATCHERS = 0;   # clients that want events even when no command is pending
 
@@ -75,7 +73,6 @@ sub _start {
 # thread), so their copies are left alone: a thread runs its own loop.
 sub _cloned {
     $PUMP->cancel if $PUMP && !$PUMP->is_ready && ( $Future::IO::IMPL // '' ) eq 'Future::IO::_DefaultImpl';
-    %PENDING  = ();
     %CLIENTS  = ();
     $WATCHERS = 0;
     undef $PUMP;
@@ -105,9 +102,6 @@ sub _stop_pump {
     undef $PROTO;
     $pump->cancel if $pump && !$pump->is_ready;
 }
-
-# A token for one command of a pipeline batch.
-sub next_batch_token { return $TOKEN += 2 }
 
 # A new pending Future of the class Future::IO's implementation uses (so that `->get` and
 # `await` drive the event loop).
@@ -184,43 +178,17 @@ sub _on_ready {
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
-# Run an engine turn and hand every completion to its Future (or pipeline batch, or client for
-# connection events): see deliver in perl/Redis.xs.
+# Run an engine turn and hand every completion to its Future (a pipeline's batch completes as
+# one, with all its replies), or to its client for connection events: see deliver in
+# perl/Redis.xs.
 sub dispatch {
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%CLIENTS ) < 0;
-}
-
-# A pipeline: one Future for many commands. Its commands' tokens are consecutive odd numbers;
-# deliver stores each reply (or error object) in its slot and calls _batch_done after the last.
-sub pending_batch {
-    my ( $first_token, $count, $transforms ) = @_;
-    my $f = new_future();
-    my $batch = bless [ $f, $count, [], $first_token, $transforms ], 'Future::IO::Redis::Engine::Batch';
-    $PENDING{ $first_token + 2 * $_ } = $batch for 0 .. $count - 1;
-    return $f;
-}
-
-sub _batch_done {
-    my ($batch) = @_;
-    my ( $f, undef, $results, undef, $transforms ) = @$batch;
-    if ($transforms) {
-        for my $i ( 0 .. $#$transforms ) {
-            my $t = $transforms->[$i] or next;
-            next if Scalar::Util::blessed( $results->[$i] ) && $results->[$i]->isa('Future::IO::Redis::Error');
-            ( $results->[$i] ) = $t->( $results->[$i] );
-        }
-    }
-    $f->done($results) unless $f->is_ready;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%CLIENTS ) < 0;
 }
 
 # Fail every Future that waits on the engine (single commands and pipeline batches).
 sub _fail_everything {
     my ($err) = @_;
-    $ENGINE->fail_orphans( \%PENDING, $err ) if $ENGINE;
-    my %seen;
-    my @batches = grep { !$seen{ Scalar::Util::refaddr($_) }++ } values %PENDING;
-    %PENDING = ();
-    $_->[0]->fail($err) for grep { !$_->[0]->is_ready } @batches;
+    $ENGINE->fail_orphans($err) if $ENGINE;
 }
 
 # The engine is unusable (an internal error poisoned it): fail everything that waits and start
@@ -230,7 +198,7 @@ sub _engine_failed {
     my @clients = grep { defined } values %CLIENTS;
     %CLIENTS = ();
     # Deliver what the engine completed before it stopped, then fail the rest.
-    eval { $ENGINE->deliver( \%PENDING, {} ) } if $ENGINE;
+    eval { $ENGINE->deliver( {} ) } if $ENGINE;
     _fail_everything( Future::IO::Redis::Error::Connection->new( message => "Future::IO::Redis: $why" ) );
     _close_fh();
     undef $ENGINE;
