@@ -21,7 +21,7 @@ mod readonly;
 mod request;
 mod write_buf;
 
-pub use completion::{ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
+pub use completion::{BatchItem, ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
 pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
 pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request, SessionEffect};
 pub use write_buf::WriteBuf;

@@ -385,18 +385,31 @@ sub pipeline {
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
 # resolves to an array of their replies (a failed command's slot holds its error object), after
-# applying the per-command reply transformers in @$transforms.
+# applying the per-command reply transformers in @$transforms. The engine completes the batch
+# once, with every result in order (see submit_batch in perl/Redis.xs).
 sub _submit_batch {
     my ( $self, $commands, $transforms ) = @_;
-    my $first = Future::IO::Redis::Engine::next_batch_token();
-    my @batch = ( [ $first, -1, @{ $commands->[0] } ] );
-    push @batch, [ Future::IO::Redis::Engine::next_batch_token(), -1, @$_ ] for @$commands[ 1 .. $#$commands ];
-    my $conn = $self->_conn;
-    my $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $conn, \@batch );
-    $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $self->{conn}, \@batch ) if $rc && $self->_recover;
-    return $self->_engine_refused('the pipeline') if $rc;
-    my $f = Future::IO::Redis::Engine::pending_batch( $first, scalar @batch, $transforms );
-    Future::IO::Redis::Engine::arm();
+    my $batch = Future::IO::Redis::Engine::batch( $self->{conn}, $self->{gen}, $commands )
+      // ( $self->_recover ? Future::IO::Redis::Engine::batch( $self->{conn}, $self->{gen}, $commands ) : undef )
+      // return $self->_engine_refused('the pipeline');
+    return $batch unless $transforms;
+    # The caller's Future resolves once the replies are transformed (errors stay as they are).
+    my $f = $batch->new;
+    $batch->on_ready( sub {
+        return if $f->is_ready || $batch->is_cancelled;
+        return $f->fail( $batch->failure ) if $batch->is_failed;
+        my ($results) = $batch->get;
+        my $ok = eval {
+            for my $i ( 0 .. $#$transforms ) {
+                my $t = $transforms->[$i] or next;
+                next if Scalar::Util::blessed( $results->[$i] ) && $results->[$i]->isa('Future::IO::Redis::Error');
+                ( $results->[$i] ) = $t->( $results->[$i] );
+            }
+            1;
+        };
+        return $f->fail($@) unless $ok;
+        $f->done($results);
+    } );
     return $f;
 }
 
