@@ -14,6 +14,7 @@
 //! - a request whose bytes were (even partly) written is never written again.
 
 mod backoff;
+mod commands;
 mod completion;
 mod config;
 mod deadlines;

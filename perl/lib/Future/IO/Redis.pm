@@ -267,25 +267,21 @@ PERL
 # One attempt, whatever the retry policy (the policy's own resubmissions).
 *_command_once = _compile_sender( [], undef, 1 );
 
-# Client methods for every command of Future::IO::Redis::Commands, each its own send path,
-# compiled on its first call (there are some 340 commands; a program uses a few dozen): until
-# then the method is a stub that compiles the sender, puts it in its place and goes to it.
-Future::IO::Redis::Commands::each_method(
-    sub {
-        my ( $method, $words, $transform ) = @_;
-        my $sender;
+# Client methods for every command: each its own send path, compiled on its first call (there are
+# some 340 commands; a program uses a few dozen). Until then the method is the named sub of
+# Future::IO::Redis::Commands, which asks for the send path here: it is compiled, put in place as
+# this class's method, and gone to.
+my %SENDER;
+
+sub _command_sender {
+    my ( undef, $method ) = @_;
+    return $SENDER{$method} //= do {
+        my $s = _compile_sender( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
         no strict 'refs';
-        *{$method} = sub {
-            $sender //= do {
-                my $s = _compile_sender( $words, $transform );
-                no warnings 'redefine';
-                *{$method} = $s;
-                $s;
-            };
-            goto &$sender;
-        };
-    }
-);
+        *{$method} = $s;
+        $s;
+    };
+}
 
 # Futures of work started in void context (nobody holds the result): kept until they are ready,
 # so that a chain built on them is not lost half way (Future warns "lost a sequence Future").
