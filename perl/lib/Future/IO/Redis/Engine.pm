@@ -28,6 +28,10 @@ use Future::IO::Redis::Error;
 
 require Future::IO::Redis;
 
+# A croak for a caller's mistake (an undef or reference argument, refused by submit) names the
+# caller's line, not a line of the client or of this module.
+our @CARP_NOT = qw( Future::IO::Redis Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands );
+
 our $ENGINE;         # the XS engine of this interpreter
 our $PID = -1;       # process that owns $ENGINE
 our $GENERATION = 0; # bumped whenever a new engine starts (after a fork or a crash)
