@@ -9,11 +9,14 @@ our @ISA = ('Future::IO::Redis::Error');
 
 my %KINDS = map { $_ => 1 } qw( request connect read write );
 
-# Commands whose second word is a subcommand that belongs to the name.
-my %CONTAINER = map { $_ => 1 } qw(
-    ACL CLIENT CLUSTER COMMAND CONFIG DEBUG FUNCTION LATENCY MEMORY MODULE
-    OBJECT PUBSUB SCRIPT SLOWLOG XGROUP XINFO
-);
+# Commands whose second word is a subcommand that belongs to the name: the containers of the
+# server's command table (generated into Future::IO::Redis::Commands), and DEBUG, whose
+# subcommands the table does not list (the engine names DEBUG SLEEP the same way).
+sub _is_container {
+    my ($name) = @_;
+    require Future::IO::Redis::Commands;
+    return $Future::IO::Redis::Commands::CONTAINER{$name} || $name eq 'DEBUG';
+}
 
 # Reduce whatever we were given to the command NAME: never keep arguments.
 sub _command_name {
@@ -23,7 +26,7 @@ sub _command_name {
     return undef unless defined $name && length $name;
     $name = uc $name;
     my $sub = $words[1];
-    if ( $CONTAINER{$name} && defined $sub && $sub =~ /\A[A-Za-z][A-Za-z0-9_-]*\z/ ) {
+    if ( defined $sub && _is_container($name) && $sub =~ /\A[A-Za-z][A-Za-z0-9_-]*\z/ ) {
         $name .= ' ' . uc $sub;
     }
     return $name;
