@@ -313,21 +313,83 @@ static void arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *first, IV index) {
     out->len = len;
 }
 
-static FiorSlice opt_slice(pTHX_ HV *hv, const char *key, I32 klen) {
-    FiorSlice s = { NULL, 0 };
-    SV **svp = hv_fetch(hv, key, klen, 0);
-    if (svp && SvOK(*svp)) {
-        STRLEN len;
-        const char *p = SvPVbyte(*svp, len);
-        s.ptr = (const uint8_t *)p;
-        s.len = len;
+/* A value's bytes: strings as UTF-8 when they hold characters (a mortal copy), else as they are. */
+static FiorSlice value_slice(pTHX_ SV *sv) {
+    FiorSlice s;
+    STRLEN len;
+    const char *p;
+    if (SvUTF8(sv)) {
+        sv = sv_2mortal(newSVsv(sv));
+        sv_utf8_encode(sv);
     }
+    p = SvPV_const(sv, len);
+    s.ptr = (const uint8_t *)p;
+    s.len = len;
     return s;
 }
 
-static double opt_num(pTHX_ HV *hv, const char *key, I32 klen, double dflt) {
-    SV **svp = hv_fetch(hv, key, klen, 0);
-    return (svp && SvOK(*svp)) ? SvNV(*svp) : dflt;
+/* The options hash as the engine takes it: one FiorOption per defined value, the `timeout`
+ * and `tls` hashes flattened (`timeout.NAME`, `tls.KEY`). The list and the names it points to
+ * live until the end of the calling XSUB (SAVEFREEPV, mortal SVs). */
+static size_t options_of(pTHX_ HV *opts, FiorOption **out) {
+    size_t cap = 16, n = 0;
+    FiorOption *list;
+    HE *he;
+    Newx(list, cap, FiorOption);
+    SAVEFREEPV(list);
+    hv_iterinit(opts);
+    while ((he = hv_iternext(opts))) {
+        SV *val = HeVAL(he);
+        STRLEN klen;
+        const char *key = HePV(he, klen);
+        HV *nested = NULL;
+        if (!SvOK(val))
+            continue;
+        if (SvROK(val) && SvTYPE(SvRV(val)) == SVt_PVHV
+            && ((klen == 7 && memEQ(key, "timeout", 7)) || (klen == 3 && memEQ(key, "tls", 3))))
+            nested = (HV *)SvRV(val);
+        if (nested) {
+            HE *ne;
+            hv_iterinit(nested);
+            while ((ne = hv_iternext(nested))) {
+                SV *nval = HeVAL(ne);
+                STRLEN nlen;
+                const char *nkey = HePV(ne, nlen);
+                SV *name;
+                if (!SvOK(nval))
+                    continue;
+                if (n == cap) {
+                    FiorOption *grown;
+                    cap *= 2;
+                    Newx(grown, cap, FiorOption);
+                    Copy(list, grown, n, FiorOption);
+                    SAVEFREEPV(grown);
+                    list = grown;
+                }
+                name = sv_2mortal(newSVpvf("%.*s.%.*s", (int)klen, key, (int)nlen, nkey));
+                list[n].name = value_slice(aTHX_ name);
+                list[n].value = value_slice(aTHX_ nval);
+                list[n].is_ref = SvROK(nval) ? true : false;
+                n++;
+            }
+            continue;
+        }
+        if (n == cap) {
+            FiorOption *grown;
+            cap *= 2;
+            Newx(grown, cap, FiorOption);
+            Copy(list, grown, n, FiorOption);
+            SAVEFREEPV(grown);
+            list = grown;
+        }
+        list[n].name.ptr = (const uint8_t *)key;
+        list[n].name.len = klen;
+        list[n].value = value_slice(aTHX_ val);
+        list[n].is_ref = SvROK(val) ? true : false;
+        n++;
+    }
+    *out = list;
+    return n;
 }
 
 MODULE = Future::IO::Redis  PACKAGE = Future::IO::Redis::Engine
@@ -451,68 +513,10 @@ open(engine, opts)
     HV *opts
   PPCODE:
     {
-        FiorConnOptions o;
+        FiorOption *list;
+        size_t n = options_of(aTHX_ opts, &list);
         uint64_t conn = 0;
-        FiorResult r;
-        Zero(&o, 1, FiorConnOptions);
-        o.host = opt_slice(aTHX_ opts, "host", 4);
-        o.port = (uint16_t)opt_num(aTHX_ opts, "port", 4, 6379);
-        o.path = opt_slice(aTHX_ opts, "path", 4);
-        o.connect_timeout = opt_num(aTHX_ opts, "connect_timeout", 15, 0);
-        o.read_timeout = opt_num(aTHX_ opts, "read_timeout", 12, 0);
-        o.write_timeout = opt_num(aTHX_ opts, "write_timeout", 13, 0);
-        o.request_timeout = opt_num(aTHX_ opts, "request_timeout", 15, 0);
-        o.blocking_timeout_buffer = opt_num(aTHX_ opts, "blocking_timeout_buffer", 23, 0);
-        o.username = opt_slice(aTHX_ opts, "username", 8);
-        o.password = opt_slice(aTHX_ opts, "password", 8);
-        o.database = (int64_t)opt_num(aTHX_ opts, "database", 8, -1);
-        o.client_name = opt_slice(aTHX_ opts, "client_name", 11);
-        o.reconnect = opt_num(aTHX_ opts, "reconnect", 9, 0) != 0;
-        o.reconnect_delay = opt_num(aTHX_ opts, "reconnect_delay", 15, 0.1);
-        o.reconnect_delay_max = opt_num(aTHX_ opts, "reconnect_delay_max", 19, 60);
-        o.reconnect_jitter = opt_num(aTHX_ opts, "reconnect_jitter", 16, 0.25);
-        o.retry = opt_num(aTHX_ opts, "retry", 5, 1) != 0;
-        o.queue_size = (uint64_t)opt_num(aTHX_ opts, "queue_size", 10, 1000);
-        o.pipeline_depth = (uint64_t)opt_num(aTHX_ opts, "pipeline_depth", 14, 0);
-        o.read_buffer_size = (uint64_t)opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
-        o.write_buffer_size = (uint64_t)opt_num(aTHX_ opts, "write_buffer_size", 17, 0);
-        o.max_bulk_len = (uint64_t)opt_num(aTHX_ opts, "max_bulk_len", 12, 0);
-        {
-            /* timeout => { 'DEBUG SLEEP' => 120, ... } */
-            SV **t = hv_fetchs(opts, "timeout", 0);
-            if (t && SvROK(*t) && SvTYPE(SvRV(*t)) == SVt_PVHV) {
-                HV *tv = (HV *)SvRV(*t);
-                I32 n = hv_iterinit(tv), k = 0;
-                FiorCommandTimeout *list;
-                HE *he;
-                Newx(list, n > 0 ? n : 1, FiorCommandTimeout);
-                SAVEFREEPV(list);
-                while ((he = hv_iternext(tv)) && k < n) {
-                    STRLEN klen;
-                    const char *key = HePV(he, klen);
-                    list[k].name.ptr = (const uint8_t *)key;
-                    list[k].name.len = klen;
-                    list[k].seconds = SvNV(HeVAL(he));
-                    k++;
-                }
-                o.timeouts = list;
-                o.timeouts_len = (size_t)k;
-            }
-        }
-        {
-            /* tls => 1 or { ca_file, cert_file, key_file, verify, server_name } (normalised in Perl) */
-            SV **t = hv_fetchs(opts, "tls", 0);
-            if (t && SvROK(*t) && SvTYPE(SvRV(*t)) == SVt_PVHV) {
-                HV *tv = (HV *)SvRV(*t);
-                o.tls = true;
-                o.tls_ca_file = opt_slice(aTHX_ tv, "ca_file", 7);
-                o.tls_cert_file = opt_slice(aTHX_ tv, "cert_file", 9);
-                o.tls_key_file = opt_slice(aTHX_ tv, "key_file", 8);
-                o.tls_server_name = opt_slice(aTHX_ tv, "server_name", 11);
-                o.tls_verify = opt_num(aTHX_ tv, "verify", 6, 1) != 0;
-            }
-        }
-        r = fior_conn_open(engine, &o, &conn);
+        FiorResult r = fior_conn_open(engine, list, n, &conn);
         if (r == FIOR_RESULT_INVALID_ARGUMENT) {
             FiorSlice why = fior_engine_last_error(engine);
             croak("Future::IO::Redis: %.*s", (int)why.len, why.ptr ? (const char *)why.ptr : "invalid connection options");
@@ -520,6 +524,22 @@ open(engine, opts)
         EXTEND(SP, 2);
         mPUSHu(r == FIOR_RESULT_OK ? (UV)conn : 0);
         mPUSHu((UV)r);
+    }
+
+void
+check_options(opts)
+    HV *opts
+  PPCODE:
+    /* Undef when the options are fine, else why not (the engine's words). */
+    {
+        FiorOption *list;
+        size_t n = options_of(aTHX_ opts, &list);
+        if (fior_options_check(list, n) == FIOR_RESULT_OK) {
+            XSRETURN_UNDEF;
+        } else {
+            FiorSlice why = fior_options_last_error();
+            mXPUSHs(newSVpvn(why.ptr ? (const char *)why.ptr : "invalid options", why.len));
+        }
     }
 
 UV
