@@ -46,6 +46,9 @@ enum FiorCompletionKind
   FIOR_COMPLETION_KIND_FAILED = 3,
   // A connection event: see `event`.
   FIOR_COMPLETION_KIND_EVENT = 4,
+  // Every command of a batch (`fior_conn_submit_batch`) completed: `item_count` results, one
+  // per command in order, each read with `fior_engine_batch_item`.
+  FIOR_COMPLETION_KIND_BATCH = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -182,6 +185,14 @@ typedef struct FiorCommand {
   const struct FiorSlice *argv;
 } FiorCommand;
 
+// One command of a batch (`fior_conn_submit_batch`): the engine names it itself.
+typedef struct FiorBatchCommand {
+  // Seconds: negative = the connection's default, 0 = no deadline, positive = this long.
+  double timeout;
+  size_t argc;
+  const struct FiorSlice *argv;
+} FiorBatchCommand;
+
 // One value of a reply; a reply is a pre-order sequence of nodes.
 typedef struct FiorNode {
   FiorNodeKind kind;
@@ -207,6 +218,8 @@ typedef struct FiorCompletion {
   struct FiorSlice message;
   // Command name (never its arguments) of a failed request; absent otherwise.
   struct FiorSlice command;
+  // How many results a batch completion carries; 0 for other kinds.
+  size_t item_count;
 } FiorCompletion;
 
 #ifdef __cplusplus
@@ -248,6 +261,18 @@ FiorResult fior_conn_submit_many(struct FiorEngine *engine,
                                  uint64_t conn,
                                  size_t count,
                                  const struct FiorCommand *commands);
+
+// Submit `count` commands as one batch (a pipeline): they are written together, in order, and
+// `token` completes once, when all of them did, with a completion of kind
+// `FIOR_COMPLETION_KIND_BATCH` carrying one result per command in order (a reply, an error
+// reply included, or a failure); see `fior_engine_batch_item`. With `count` 0 it completes at
+// the next turn with no results. `commands` (and their arguments) are borrowed for the call.
+// Tokens with the top bit set are reserved for the engine's own use: `token` must not have it.
+FiorResult fior_conn_submit_batch(struct FiorEngine *engine,
+                                  uint64_t conn,
+                                  uint64_t token,
+                                  size_t count,
+                                  const struct FiorBatchCommand *commands);
 
 // Close the connection now (see the Perl `disconnect`). When `has_token`, `token` completes
 // with Done once closed.
@@ -320,8 +345,24 @@ bool fior_engine_wait_readable(struct FiorEngine *engine, double timeout);
 void fior_engine_turn(struct FiorEngine *engine);
 
 // Fetch the next completion into `*out`; returns false when none waits. The view (nodes,
-// message, command) stays valid until the next call on this engine.
+// message, command) stays valid until the next `fior_engine_next` or `fior_engine_batch_item`
+// call on this engine (or its `fior_engine_free`).
+//
+// A completion of kind `FIOR_COMPLETION_KIND_BATCH` carries `item_count` results, one per
+// command of the batch in submission order: read each with `fior_engine_batch_item`.
 bool fior_engine_next(struct FiorEngine *engine, struct FiorCompletion *out);
+
+// Item `index` of the batch completion the last `fior_engine_next` returned, into `*out`: a
+// view of kind `FIOR_COMPLETION_KIND_REPLY` or `FIOR_COMPLETION_KIND_FAILED` (with the batch's
+// `conn` and `token`), as `fior_engine_next` gives for a single command. Returns false (and
+// leaves `*out` alone) for NULL arguments, an index from `item_count` on, or when the last
+// completion was not a batch.
+//
+// The item's view (nodes, message, command) stays valid until the next
+// `fior_engine_batch_item` or `fior_engine_next` call on this engine: convert each item before
+// asking for the next. The batch itself stays readable until `fior_engine_next`, so its items
+// can be read in any order, any number of times.
+bool fior_engine_batch_item(struct FiorEngine *engine, size_t index, struct FiorCompletion *out);
 
 // A static, NUL-terminated description of a result code (any number is accepted).
 const char *fior_result_message(uint32_t code);

@@ -2,7 +2,7 @@
 //! sockets for the driver's own behaviour (no Perl involved). The tests turn the engine the way
 //! the Perl side does: wait until its fd is readable, run a turn, collect completions.
 
-use fior::conn::{Address, Completion, ConnConfig, ConnEvent, Deadline, ErrorKind, Request};
+use fior::conn::{Address, BatchItem, Completion, ConnConfig, ConnEvent, Deadline, ErrorKind, Request};
 use fior::protocol::Node;
 use fior::driver::{Engine, READ_PER_TURN};
 use std::collections::HashMap;
@@ -82,7 +82,10 @@ fn wait_events(engine: &mut Engine, want: &[u64], events: &mut Vec<(u64, ConnEve
         engine.turn();
         while let Some((id, c)) = engine.next_completion() {
             match c {
-                Completion::Reply { token, .. } | Completion::Done { token } | Completion::Failed { token, .. } => {
+                Completion::Reply { token, .. }
+                | Completion::Done { token }
+                | Completion::Failed { token, .. }
+                | Completion::Batch { token, .. } => {
                     got.insert(token, c);
                 }
                 Completion::Event(e) => events.push((id, e)),
@@ -457,4 +460,112 @@ fn a_close_by_the_server_is_seen_before_the_next_command_is_written() {
     }
     peer.send(b":1\r\n");
     assert_eq!(text(&wait(&mut engine, &[20])[&20]), "1");
+}
+
+// ----- batches (pipelines): one token, one completion carrying every result ----------------
+
+fn batch_results(c: &Completion) -> &[BatchItem] {
+    match c {
+        Completion::Batch { results, .. } => results,
+        other => panic!("not a batch: {other:?}"),
+    }
+}
+
+fn item_text(item: &BatchItem) -> String {
+    match item {
+        BatchItem::Reply(reply) => text(&Completion::Reply { token: 0, reply: reply.clone() }),
+        BatchItem::Failed(error) => format!("failed: {:?}: {}", error.kind, error.message),
+    }
+}
+
+fn requests(commands: &[&[&[u8]]]) -> Vec<Request> {
+    commands.iter().map(|args| Request::new(0, args, Deadline::Default)).collect()
+}
+
+#[test]
+fn a_batch_completes_once_with_every_reply_in_order_against_a_real_server() {
+    let srv = start_server(&[]);
+    let mut engine = Engine::new().unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: srv.port }), None).unwrap();
+    let batch = requests(&[&[b"SET", b"k", b"v"], &[b"INCR", b"k"], &[b"GET", b"k"], &[b"LRANGE", b"none", b"0", b"-1"]]);
+    engine.submit_batch(conn, 10, batch).unwrap();
+    // A single command submitted after it completes on its own.
+    cmd(&mut engine, conn, 12, &[b"PING"]);
+    assert_eq!(engine.outstanding(), 2, "a batch is one outstanding token");
+    let got = wait(&mut engine, &[10, 12]);
+    let results = batch_results(&got[&10]);
+    let texts: Vec<String> = results.iter().map(item_text).collect();
+    assert_eq!(texts, ["OK", "ERR value is not an integer or out of range", "v", "array(0)"]);
+    assert!(matches!(&results[1], BatchItem::Reply(r) if r.is_error()), "an error reply is a reply");
+    assert_eq!(text(&got[&12]), "PONG");
+    assert_eq!(engine.outstanding(), 0);
+
+    // 5,000 commands in one batch, and an empty one.
+    let payloads: Vec<Vec<u8>> = (0..5000).map(|i| format!("p{i}").into_bytes()).collect();
+    let big: Vec<Request> = payloads.iter().map(|p| Request::new(0, &[b"ECHO", p], Deadline::Default)).collect();
+    engine.submit_batch(conn, 14, big).unwrap();
+    engine.submit_batch(conn, 16, Vec::new()).unwrap();
+    let got = wait(&mut engine, &[14, 16]);
+    let results = batch_results(&got[&14]);
+    assert_eq!(results.len(), 5000);
+    for (i, item) in results.iter().enumerate() {
+        assert_eq!(item_text(item), format!("p{i}"));
+    }
+    assert!(batch_results(&got[&16]).is_empty());
+    assert!(!engine.busy());
+}
+
+#[test]
+fn a_batch_cut_by_a_lost_connection_carries_replies_and_failures_in_place() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |c| c.reconnect.enabled = false);
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    engine.submit_batch(conn, 20, requests(&[&[b"GET", b"a"], &[b"INCR", b"n"], &[b"SET", b"b", b"1"]])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"$1\r\nb\r\n$1\r\n1\r\n") {
+        assert!(Instant::now() < deadline, "got {:?}", String::from_utf8_lossy(&seen));
+        readable(&mut engine, 10);
+        engine.turn();
+        seen.extend(peer.read_available(Duration::from_millis(10)));
+    }
+    // One reply, then the server goes away: nothing completes until the batch is whole.
+    peer.send(b"$1\r\nA\r\n");
+    readable(&mut engine, 100);
+    engine.turn();
+    assert!(engine.next_completion().is_none(), "a batch completed before all its commands");
+    drop(peer);
+    let got = wait(&mut engine, &[20]);
+    let results = batch_results(&got[&20]);
+    assert_eq!(results.len(), 3);
+    assert_eq!(item_text(&results[0]), "A");
+    for item in &results[1..] {
+        assert!(matches!(item, BatchItem::Failed(e) if e.kind == ErrorKind::Connection), "{item:?}");
+    }
+}
+
+#[test]
+fn a_batch_on_a_released_connection_fails_in_every_slot() {
+    let mut engine = Engine::new().unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Tcp { host: "127.0.0.1".into(), port: free_port() }), None).unwrap();
+    engine.release(conn).unwrap();
+    engine.submit_batch(conn, 30, requests(&[&[b"PING"], &[b"PING"]])).unwrap();
+    let got = wait(&mut engine, &[30]);
+    let results = batch_results(&got[&30]);
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| matches!(r, BatchItem::Failed(e) if e.kind == ErrorKind::Disconnected)));
+}
+
+#[test]
+fn an_unanswered_batch_is_one_orphan() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |_| {});
+    let _peer = Peer::accept(&mut engine, &listener, conn);
+    engine.submit_batch(conn, 40, requests(&[&[b"GET", b"a"], &[b"GET", b"b"]])).unwrap();
+    cmd(&mut engine, conn, 42, &[b"GET", b"c"]);
+    let mut orphans = engine.take_orphans();
+    orphans.sort();
+    assert_eq!(orphans, [40, 42], "the batch's commands are not orphans of their own");
 }

@@ -109,4 +109,16 @@ pub enum Completion {
     Failed { token: u64, error: ClientError },
     /// Something happened to the connection.
     Event(ConnEvent),
+    /// Every command of a batch (`Engine::submit_batch`) completed: one result per command, in
+    /// the order they were submitted. The driver makes these; a connection never does.
+    Batch { token: u64, results: Vec<BatchItem> },
+}
+
+/// The outcome of one command of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchItem {
+    /// The server's reply (an error reply included).
+    Reply(Reply),
+    /// The command failed without a reply.
+    Failed(ClientError),
 }

@@ -14,6 +14,7 @@
 //! - a request whose bytes were (even partly) written is never written again.
 
 mod backoff;
+mod commands;
 mod completion;
 mod config;
 mod deadlines;
@@ -22,7 +23,7 @@ mod readonly;
 mod request;
 mod write_buf;
 
-pub use completion::{ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
+pub use completion::{BatchItem, ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
 pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
 pub use options::{parse as parse_options, Options, RawOption, TlsOptions};
 pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request, SessionEffect};

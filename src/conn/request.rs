@@ -1,6 +1,7 @@
 //! A command on its way to the server: its encoding, the token that names its completion, its
 //! name for error messages, and what its deadline should be.
 
+use super::commands;
 use crate::protocol::encode_command;
 use std::time::Duration;
 
@@ -35,13 +36,23 @@ pub struct CommandName {
 
 impl CommandName {
     pub fn new(args: &[&[u8]]) -> Self {
+        Self::of(args, commands::lookup(args))
+    }
+
+    /// With the command's place in the table already looked up (`commands::lookup(args)`).
+    pub(super) fn of(args: &[&[u8]], found: Option<commands::Found>) -> Self {
         let mut name = CommandName { bytes: [0; 40], len: 0 };
         let Some(first) = args.first() else {
             name.push(b"?");
             return name;
         };
         name.push_upper(first, 24);
-        if args.len() > 1 && is_container(&name.bytes[..name.len as usize]) {
+        if let Some(sub) = found.and_then(|f| f.sub) {
+            // A subcommand of the table: its own (upper-case, printable) name.
+            name.push(b" ");
+            name.push(sub.name);
+        } else if args.len() > 1 && found.is_some_and(|f| names_subcommand(f.command)) {
+            // One the table does not list (a newer server's, or DEBUG's): printable words only.
             let sub = args[1];
             if sub.len() <= 14 && sub.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_') {
                 name.push(b" ");
@@ -85,13 +96,13 @@ impl std::fmt::Display for CommandName {
     }
 }
 
-fn is_container(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"ACL" | b"CLIENT" | b"CLUSTER" | b"COMMAND" | b"CONFIG" | b"DEBUG" | b"FUNCTION"
-            | b"LATENCY" | b"MEMORY" | b"MODULE" | b"OBJECT" | b"PUBSUB" | b"SCRIPT" | b"SLOWLOG"
-            | b"XGROUP" | b"XINFO"
-    )
+/// Commands whose second word belongs in their name although the table lists no subcommands
+/// for them, and why. Checked against the table in `commands::tests`.
+pub(super) const NAMED_SUBCOMMANDS: &[(&str, &str)] =
+    &[("DEBUG", "its subcommands (SLEEP, RELOAD, ...) are not in COMMAND DOCS, and `timeout => { 'DEBUG SLEEP' => ... }` names one")];
+
+fn names_subcommand(command: &commands::Entry) -> bool {
+    command.has(commands::CONTAINER) || NAMED_SUBCOMMANDS.iter().any(|(n, _)| n.as_bytes() == command.name)
 }
 
 /// What a command does, when the server accepts it, to the connection state that a reconnect
@@ -182,13 +193,15 @@ pub struct Request {
 
 impl Request {
     pub fn new(token: u64, args: &[&[u8]], deadline: Deadline) -> Self {
+        // One search of the command table serves the name and the resend decision.
+        let found = commands::lookup(args);
         Request {
             token,
             bytes: encode_command(args),
-            name: CommandName::new(args),
+            name: CommandName::of(args, found),
             deadline,
             blocking: blocking_wait(args),
-            idempotent: super::readonly::is_read_only(args),
+            idempotent: found.is_some_and(|f| f.resend_safe()),
             effect: SessionEffect::of(args),
         }
     }
@@ -197,56 +210,87 @@ impl Request {
 /// Why `args` cannot be sent on a request/reply connection, if it cannot: commands that switch
 /// the connection into a mode where replies stop matching requests one for one (pub/sub,
 /// MONITOR, replication streams, CLIENT REPLY OFF/SKIP, RESP3 via HELLO 3). Sending one would
-/// desynchronise every later reply.
+/// desynchronise every later reply. Which commands switch whatever their arguments comes from
+/// the command table (the generator's mode list, which the Perl methods share); the two that
+/// depend on their arguments are read here.
 pub fn unsupported_mode(args: &[&[u8]]) -> Option<&'static str> {
-    let name = args.first()?;
-    let is = |want: &[u8]| name.len() == want.len() && name.eq_ignore_ascii_case(want);
-    let arg_is = |i: usize, want: &[u8]| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(want));
-    if is(b"SUBSCRIBE") || is(b"PSUBSCRIBE") || is(b"SSUBSCRIBE") || is(b"UNSUBSCRIBE") || is(b"PUNSUBSCRIBE") || is(b"SUNSUBSCRIBE") {
+    let found = commands::lookup(args)?;
+    let command = found.command;
+    if command.has(commands::SUBSCRIBES) {
         return Some("puts the connection into pub/sub mode, which needs the subscription API (not in this version)");
     }
-    if is(b"MONITOR") || is(b"SYNC") || is(b"PSYNC") {
+    if command.has(commands::MONITORS | commands::REPLICATES) {
         return Some("turns the connection into a stream of events, which this client does not read");
     }
-    if is(b"CLIENT") && arg_is(1, b"REPLY") && (arg_is(2, b"OFF") || arg_is(2, b"SKIP")) {
+    let arg_is = |i: usize, want: &[u8]| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(want));
+    if command.name == b"CLIENT" && found.sub.is_some_and(|s| s.name == b"REPLY") && (arg_is(2, b"OFF") || arg_is(2, b"SKIP")) {
         return Some("stops replies, and replies are how commands are matched to their results");
     }
-    if is(b"HELLO") && args.get(1).is_some_and(|v| *v != b"2") {
+    if command.name == b"HELLO" && args.get(1).is_some_and(|v| *v != b"2") {
         return Some("switches the protocol; this version speaks RESP2 (HELLO 2 is fine)");
     }
     None
 }
 
-/// If `args` is a blocking command, how long the server may hold it.
-///
-/// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, BRPOPLPUSH, BLMOVE: last argument, seconds (fractional).
-/// BLMPOP, BZMPOP: first argument, seconds. XREAD, XREADGROUP: `BLOCK ms` when present.
-/// WAIT: last argument, ms. WAITAOF: last argument, ms. A timeout of 0 blocks forever.
+/// Where a blocking command's server-side timeout is, and its unit.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TimeoutArg {
+    /// The last argument, in (fractional) seconds.
+    LastSecs,
+    /// The first argument after the name, in seconds.
+    FirstSecs,
+    /// The last argument, in milliseconds.
+    LastMillis,
+    /// The argument after the `BLOCK` keyword, in milliseconds; without it, not blocking.
+    BlockMillis,
+}
+
+/// The timeout of each blocking command: the table says which commands block (its `blocking`
+/// flag), not where their timeout is. `commands::tests` checks that every command the table
+/// flags has a rule here, and that every rule names a command of the table.
+pub(super) const TIMEOUT_RULES: &[(&str, TimeoutArg)] = &[
+    ("BLPOP", TimeoutArg::LastSecs),
+    ("BRPOP", TimeoutArg::LastSecs),
+    ("BZPOPMIN", TimeoutArg::LastSecs),
+    ("BZPOPMAX", TimeoutArg::LastSecs),
+    ("BRPOPLPUSH", TimeoutArg::LastSecs),
+    ("BLMOVE", TimeoutArg::LastSecs),
+    ("BLMPOP", TimeoutArg::FirstSecs),
+    ("BZMPOP", TimeoutArg::FirstSecs),
+    ("WAIT", TimeoutArg::LastMillis),
+    ("WAITAOF", TimeoutArg::LastMillis),
+    ("XREAD", TimeoutArg::BlockMillis),
+    ("XREADGROUP", TimeoutArg::BlockMillis),
+];
+
+/// Commands with a timeout rule that the table does not flag `blocking`, and why they have one.
+#[cfg(test)]
+pub(super) const UNFLAGGED_BLOCKING: &[(&str, &str)] = &[
+    ("WAIT", "waits for replicas, not for keys, which is what the `blocking` flag marks"),
+    ("WAITAOF", "waits for the AOF fsync, as WAIT waits for replicas"),
+];
+
+/// Commands named in the hand-kept lists that the committed table (Redis 7.0) predates.
+#[cfg(test)]
+pub(super) const NEWER_THAN_TABLE: &[(&str, &str)] = &[("WAITAOF", "Redis 7.2")];
+
+/// If `args` is a blocking command, how long the server may hold it (see [`TIMEOUT_RULES`]).
+/// A timeout of 0 blocks forever.
 pub fn blocking_wait(args: &[&[u8]]) -> Option<Blocking> {
     let name = args.first()?;
-    let upper = |want: &[u8]| name.len() == want.len() && name.eq_ignore_ascii_case(want);
+    let (_, rule) = TIMEOUT_RULES.iter().find(|(n, _)| n.len() == name.len() && name.eq_ignore_ascii_case(n.as_bytes()))?;
     let secs = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(from_secs);
     let millis = |arg: Option<&&[u8]>| arg.and_then(|a| parse_f64(a)).map(|ms| from_secs(ms / 1000.0));
-    if upper(b"BLPOP")
-        || upper(b"BRPOP")
-        || upper(b"BZPOPMIN")
-        || upper(b"BZPOPMAX")
-        || upper(b"BRPOPLPUSH")
-        || upper(b"BLMOVE")
-    {
-        return secs(args.last()).or(Some(Blocking::Forever));
-    }
-    if upper(b"BLMPOP") || upper(b"BZMPOP") {
-        return secs(args.get(1)).or(Some(Blocking::Forever));
-    }
-    if upper(b"WAIT") || upper(b"WAITAOF") {
-        return millis(args.last()).or(Some(Blocking::Forever));
-    }
-    if upper(b"XREAD") || upper(b"XREADGROUP") {
-        let block = args.iter().position(|a| a.eq_ignore_ascii_case(b"BLOCK"))?;
-        return millis(args.get(block + 1)).or(Some(Blocking::Forever));
-    }
-    None
+    let wait = match rule {
+        TimeoutArg::LastSecs => secs(args.last()),
+        TimeoutArg::FirstSecs => secs(args.get(1)),
+        TimeoutArg::LastMillis => millis(args.last()),
+        TimeoutArg::BlockMillis => {
+            let block = args.iter().position(|a| a.eq_ignore_ascii_case(b"BLOCK"))?;
+            millis(args.get(block + 1))
+        }
+    };
+    wait.or(Some(Blocking::Forever))
 }
 
 fn from_secs(s: f64) -> Blocking {

@@ -2,13 +2,14 @@
 //! source and one timer, turned by the interpreter's own event loop.
 //!
 //! Calling order (all on the interpreter's thread; nothing here ever blocks):
-//! - `open`, `connect`, `submit`, `submit_many`, `close`, `release`: application inputs. A
+//! - `open`, `connect`, `submit`, `submit_many`, `submit_batch`, `close`, `release`: application inputs. A
 //!   command for an idle, ready connection is written in the call itself; anything else is
 //!   left for the next turn, and the engine wakes itself so that the next turn comes.
 //! - when the Poll fd (`fd`) is readable: `turn`, then `next_completion` until `None`.
 //! - `busy`: whether Perl must keep waiting on the fd (something is outstanding, or a
 //!   connection is connecting or waiting to reconnect).
 
+use super::batch::{Batches, MAX_BATCH};
 use super::fds::FdRegistry;
 use super::outstanding::{Outstanding, TokenHasher};
 use super::tls::Handshake;
@@ -110,6 +111,8 @@ pub struct Engine {
     pid: u32,
     /// `super::fork_generation()` when the engine started.
     generation: u32,
+    /// Batches (`submit_batch`) waiting for some of their commands.
+    batches: Batches,
 }
 
 impl Engine {
@@ -143,6 +146,7 @@ impl Engine {
             turns: 0,
             pid: std::process::id(),
             generation: super::fork_generation(),
+            batches: Batches::default(),
         })
     }
 
@@ -291,6 +295,33 @@ impl Engine {
         Ok(())
     }
 
+    /// Submit commands to be written together, in order, that complete together: `token`
+    /// completes once, with `Completion::Batch` holding every command's result in order (the
+    /// requests' own tokens are not used). At most `MAX_BATCH` requests; none completes at once.
+    pub fn submit_batch(&mut self, conn: u64, token: u64, mut requests: Vec<Request>) -> Result<(), EngineGone> {
+        self.check()?;
+        assert!(requests.len() <= MAX_BATCH, "a batch holds at most {MAX_BATCH} commands");
+        self.outstanding.add(token);
+        if requests.is_empty() {
+            self.completions.push_back((conn, Completion::Batch { token, results: Vec::new() }));
+            self.after_call();
+            return Ok(());
+        }
+        let base = self.batches.start(token, requests.len());
+        let tokens: Vec<u64> = (0..requests.len() as u64).map(|i| base | i).collect();
+        for (r, &t) in requests.iter_mut().zip(&tokens) {
+            r.token = t;
+        }
+        let through = self.idle(conn);
+        self.apply(conn, &tokens, through, move |c, now| {
+            for r in requests {
+                c.submit(r, now);
+            }
+        });
+        self.after_call();
+        Ok(())
+    }
+
     /// Close now; `token` (if any) completes with Done once closed.
     pub fn close(&mut self, conn: u64, token: Option<u64>) -> Result<(), EngineGone> {
         self.check()?;
@@ -349,8 +380,18 @@ impl Engine {
         if !self.is_running() {
             return None;
         }
-        let c = self.completions.pop_front()?;
-        if let Completion::Reply { token, .. } | Completion::Done { token } | Completion::Failed { token, .. } = &c.1 {
+        let c = loop {
+            let (conn, c) = self.completions.pop_front()?;
+            // A batch's commands are gathered into one completion (`super::batch`).
+            if let Some(c) = self.batches.gather(c) {
+                break (conn, c);
+            }
+        };
+        if let Completion::Reply { token, .. }
+        | Completion::Done { token }
+        | Completion::Failed { token, .. }
+        | Completion::Batch { token, .. } = &c.1
+        {
             self.outstanding.done(*token);
         }
         Some(c)
@@ -360,6 +401,7 @@ impl Engine {
     /// child, nobody will complete these.
     pub fn take_orphans(&mut self) -> Vec<u64> {
         self.completions.clear();
+        self.batches.clear();
         self.outstanding.take()
     }
 

@@ -7,6 +7,7 @@
 //! written in the submitting call itself. Only name resolution (`getaddrinfo` blocks) runs on a
 //! short-lived helper thread, which reports through the wake-up source.
 
+mod batch;
 mod engine;
 mod fds;
 mod outstanding;
@@ -14,6 +15,7 @@ mod tls;
 mod transport;
 mod wake;
 
+pub use batch::{BATCH_BIT, MAX_BATCH};
 pub use engine::{Engine, EngineGone, READ_PER_TURN};
 pub use fds::FdRegistry;
 pub use tls::{client_config, server_name, TlsSettings};

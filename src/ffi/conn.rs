@@ -4,7 +4,7 @@ use super::boundary::{boundary, with_engine_result};
 use super::engine::FiorEngine;
 use super::types::*;
 use crate::conn::{parse_options, unsupported_mode, Address, Deadline, RawOption, Request, TlsOptions};
-use crate::driver::{client_config, server_name, EngineGone, TlsClient, TlsSettings};
+use crate::driver::{client_config, server_name, EngineGone, TlsClient, TlsSettings, BATCH_BIT, MAX_BATCH};
 use std::time::Duration;
 
 /// Register a connection described by `count` options (names and values as the user gave
@@ -136,6 +136,63 @@ pub extern "C" fn fior_conn_submit_many(
     })
 }
 
+/// Submit `count` commands as one batch (a pipeline): they are written together, in order, and
+/// `token` completes once, when all of them did, with a completion of kind
+/// `FIOR_COMPLETION_KIND_BATCH` carrying one result per command in order (a reply, an error
+/// reply included, or a failure); see `fior_engine_batch_item`. With `count` 0 it completes at
+/// the next turn with no results. `commands` (and their arguments) are borrowed for the call.
+/// Tokens with the top bit set are reserved for the engine's own use: `token` must not have it.
+#[no_mangle]
+pub extern "C" fn fior_conn_submit_batch(
+    engine: *mut FiorEngine,
+    conn: u64,
+    token: u64,
+    count: usize,
+    commands: *const FiorBatchCommand,
+) -> FiorResult {
+    with_engine_result!(engine, |e| {
+        if count > 0 && commands.is_null() {
+            return FiorResult::NullArgument;
+        }
+        if let Err(why) = caller_token(token) {
+            e.last_error = why;
+            return FiorResult::InvalidArgument;
+        }
+        if count > MAX_BATCH {
+            e.last_error = format!("a pipeline holds at most {MAX_BATCH} commands");
+            return FiorResult::InvalidArgument;
+        }
+        let cmds: &[FiorBatchCommand] = if count == 0 {
+            &[]
+        } else {
+            // SAFETY: `commands` is non-NULL and holds `count` commands valid for this call
+            // (caller's contract).
+            unsafe { std::slice::from_raw_parts(commands, count) }
+        };
+        let mut requests = Vec::with_capacity(count);
+        for c in cmds {
+            // SAFETY: as above, each command's argv holds argc slices. The token given here is
+            // replaced by the engine's own.
+            match unsafe { request_from(0, c.timeout, c.argc, c.argv) } {
+                Ok(r) => requests.push(r),
+                Err(why) => {
+                    e.last_error = why;
+                    return FiorResult::InvalidArgument;
+                }
+            }
+        }
+        status(e.engine.submit_batch(conn, token, requests))
+    })
+}
+
+/// A token a caller may use: not one of the engine's own (the top bit set).
+fn caller_token(token: u64) -> Result<(), String> {
+    if token & BATCH_BIT != 0 {
+        return Err(format!("token {token:#x} has the top bit set, which is reserved for the engine"));
+    }
+    Ok(())
+}
+
 /// Close the connection now (see the Perl `disconnect`). When `has_token`, `token` completes
 /// with Done once closed.
 #[no_mangle]
@@ -162,6 +219,7 @@ fn status(r: Result<(), EngineGone>) -> FiorResult {
 /// `argv` must point to `argc` slices, each pointing to `len` readable bytes (or NULL with
 /// length 0), all valid for the duration of the call.
 unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorSlice) -> Result<Request, String> {
+    caller_token(token)?;
     if argc == 0 || argv.is_null() {
         return Err("no command given".into());
     }

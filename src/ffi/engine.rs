@@ -3,7 +3,7 @@
 use super::boundary::{boundary, with_engine};
 use super::fork;
 use super::types::*;
-use crate::conn::{Completion, ConnEvent};
+use crate::conn::{BatchItem, ClientError, Completion, ConnEvent};
 use crate::driver::Engine;
 use crate::protocol::Node;
 
@@ -11,8 +11,11 @@ use crate::protocol::Node;
 pub struct FiorEngine {
     pub(crate) engine: Engine,
     pub(crate) poisoned: bool,
-    /// The completion the last `fior_engine_next` returned, kept alive for its view.
+    /// The completion the last `fior_engine_next` returned, kept alive for its view (and for
+    /// the views of its items, for a batch).
     current: Option<Completion>,
+    /// The connection `current` came from.
+    current_conn: u64,
     nodes: Vec<FiorNode>,
     command: String,
     /// Tokens handed back by `fior_engine_next_orphan`, once taken from the engine.
@@ -37,6 +40,7 @@ pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
             engine,
             poisoned: false,
             current: None,
+            current_conn: 0,
             nodes: Vec::new(),
             command: String::new(),
             orphans: None,
@@ -182,7 +186,11 @@ pub extern "C" fn fior_engine_turn(engine: *mut FiorEngine) {
 }
 
 /// Fetch the next completion into `*out`; returns false when none waits. The view (nodes,
-/// message, command) stays valid until the next call on this engine.
+/// message, command) stays valid until the next `fior_engine_next` or `fior_engine_batch_item`
+/// call on this engine (or its `fior_engine_free`).
+///
+/// A completion of kind `FIOR_COMPLETION_KIND_BATCH` carries `item_count` results, one per
+/// command of the batch in submission order: read each with `fior_engine_batch_item`.
 #[no_mangle]
 pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorCompletion) -> bool {
     with_engine!(engine, false, |e| {
@@ -198,8 +206,7 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
         match &completion {
             Completion::Reply { token, reply } => {
                 c.token = *token;
-                c.kind = FiorCompletionKind::Reply;
-                e.nodes.extend(reply.nodes().map(|n| node_view(reply, n)));
+                reply_view(reply, &mut e.nodes, &mut c);
             }
             Completion::Done { token } => {
                 c.token = *token;
@@ -207,14 +214,12 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
             }
             Completion::Failed { token, error } => {
                 c.token = *token;
-                c.kind = FiorCompletionKind::Failed;
-                c.error_kind = error.kind.into();
-                c.message = FiorSlice::of(error.message.as_bytes());
-                c.timeout_kind = error.timeout_kind.into();
-                c.timeout = error.timeout.map(|d| d.as_secs_f64()).unwrap_or(-1.0);
-                if let Some(name) = error.command {
-                    e.command.push_str(name.as_str());
-                }
+                failure_view(error, &mut e.command, &mut c);
+            }
+            Completion::Batch { token, results } => {
+                c.token = *token;
+                c.kind = FiorCompletionKind::Batch;
+                c.item_count = results.len();
             }
             Completion::Event(ev) => {
                 c.kind = FiorCompletionKind::Event;
@@ -241,10 +246,67 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
         // The message points into `completion`; keep it alive as `current` (moving the enum
         // does not move the heap data its strings and buffers point to).
         e.current = Some(completion);
+        e.current_conn = conn;
         // SAFETY: `out` is non-null and writable (caller's contract).
         unsafe { *out = c };
         true
     })
+}
+
+/// Item `index` of the batch completion the last `fior_engine_next` returned, into `*out`: a
+/// view of kind `FIOR_COMPLETION_KIND_REPLY` or `FIOR_COMPLETION_KIND_FAILED` (with the batch's
+/// `conn` and `token`), as `fior_engine_next` gives for a single command. Returns false (and
+/// leaves `*out` alone) for NULL arguments, an index from `item_count` on, or when the last
+/// completion was not a batch.
+///
+/// The item's view (nodes, message, command) stays valid until the next
+/// `fior_engine_batch_item` or `fior_engine_next` call on this engine: convert each item before
+/// asking for the next. The batch itself stays readable until `fior_engine_next`, so its items
+/// can be read in any order, any number of times.
+#[no_mangle]
+pub extern "C" fn fior_engine_batch_item(engine: *mut FiorEngine, index: usize, out: *mut FiorCompletion) -> bool {
+    with_engine!(engine, false, |e| {
+        if out.is_null() {
+            return false;
+        }
+        let Some(Completion::Batch { token, results }) = &e.current else { return false };
+        let Some(item) = results.get(index) else { return false };
+        let mut c = FiorCompletion::empty();
+        c.token = *token;
+        c.conn = e.current_conn;
+        e.nodes.clear();
+        e.command.clear();
+        match item {
+            BatchItem::Reply(reply) => reply_view(reply, &mut e.nodes, &mut c),
+            BatchItem::Failed(error) => failure_view(error, &mut e.command, &mut c),
+        }
+        c.nodes = e.nodes.as_ptr();
+        c.node_count = e.nodes.len();
+        if !e.command.is_empty() {
+            c.command = FiorSlice::of(e.command.as_bytes());
+        }
+        // SAFETY: `out` is non-null and writable (caller's contract).
+        unsafe { *out = c };
+        true
+    })
+}
+
+/// A reply's view: its nodes go to `nodes` (which `c.nodes` is then set to point at).
+fn reply_view(reply: &crate::protocol::Reply, nodes: &mut Vec<FiorNode>, c: &mut FiorCompletion) {
+    c.kind = FiorCompletionKind::Reply;
+    nodes.extend(reply.nodes().map(|n| node_view(reply, n)));
+}
+
+/// A failure's view: the command's name goes to `command` (which `c.command` then points at).
+fn failure_view(error: &ClientError, command: &mut String, c: &mut FiorCompletion) {
+    c.kind = FiorCompletionKind::Failed;
+    c.error_kind = error.kind.into();
+    c.message = FiorSlice::of(error.message.as_bytes());
+    c.timeout_kind = error.timeout_kind.into();
+    c.timeout = error.timeout.map(|d| d.as_secs_f64()).unwrap_or(-1.0);
+    if let Some(name) = error.command {
+        command.push_str(name.as_str());
+    }
 }
 
 fn node_view(reply: &crate::protocol::Reply, n: &Node) -> FiorNode {

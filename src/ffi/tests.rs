@@ -51,6 +51,8 @@ fn null_handles_are_refused_not_dereferenced() {
     let argv = [FiorSlice::of(b"PING")];
     assert_eq!(fior_conn_submit(null, 1, 2, -1.0, 1, argv.as_ptr()), FiorResult::NullArgument);
     assert_eq!(fior_conn_submit_many(null, 1, 0, ptr::null()), FiorResult::NullArgument);
+    assert_eq!(fior_conn_submit_batch(null, 1, 2, 0, ptr::null()), FiorResult::NullArgument);
+    assert!(!fior_engine_batch_item(null, 0, &mut c));
 }
 
 #[test]
@@ -150,5 +152,94 @@ fn a_panic_becomes_a_value_and_poisons_the_handle() {
     let mut id = 0;
     assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Poisoned);
     assert_eq!(fior_conn_connect(e, 1, 2), FiorResult::Poisoned);
+    assert_eq!(fior_conn_submit_batch(e, 1, 2, 0, ptr::null()), FiorResult::Poisoned);
+    let mut c = FiorCompletion::empty();
+    assert!(!fior_engine_batch_item(e, 0, &mut c));
+    fior_engine_free(e);
+}
+
+#[test]
+fn submit_batch_refuses_bad_arguments() {
+    let e = engine();
+    let o = options("127.0.0.1", "6379");
+    let mut id = 0u64;
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Ok);
+    assert_eq!(fior_conn_submit_batch(e, id, 2, 1, ptr::null()), FiorResult::NullArgument);
+    let ping = [FiorSlice::of(b"PING")];
+    let good = FiorBatchCommand { timeout: -1.0, argc: 1, argv: ping.as_ptr() };
+    // The engine's own tokens (top bit set) are refused, for batches and single commands.
+    assert_eq!(fior_conn_submit_batch(e, id, 1 << 63, 1, &good), FiorResult::InvalidArgument);
+    let why = String::from_utf8(copy_view(fior_engine_last_error(e))).unwrap();
+    assert!(why.contains("reserved"), "{why}");
+    assert_eq!(fior_conn_submit(e, id, 1 << 63 | 2, -1.0, 1, ping.as_ptr()), FiorResult::InvalidArgument);
+    // A command without arguments, or with a NULL argv, fails the whole batch.
+    let empty = FiorBatchCommand { timeout: -1.0, argc: 0, argv: ping.as_ptr() };
+    assert_eq!(fior_conn_submit_batch(e, id, 2, 2, [good, empty].as_ptr()), FiorResult::InvalidArgument);
+    let null_argv = FiorBatchCommand { timeout: -1.0, argc: 1, argv: ptr::null() };
+    assert_eq!(fior_conn_submit_batch(e, id, 2, 1, &null_argv), FiorResult::InvalidArgument);
+    let subscribe = [FiorSlice::of(b"SUBSCRIBE"), FiorSlice::of(b"ch")];
+    let mode = FiorBatchCommand { timeout: -1.0, argc: 2, argv: subscribe.as_ptr() };
+    assert_eq!(fior_conn_submit_batch(e, id, 2, 1, &mode), FiorResult::InvalidArgument);
+    assert_eq!(fior_engine_outstanding(e), 0, "nothing refused was submitted");
+    // Without a batch completion there are no items.
+    let mut c = FiorCompletion::empty();
+    assert!(!fior_engine_batch_item(e, 0, &mut c));
+    assert!(!fior_engine_batch_item(e, 0, ptr::null_mut()));
+    assert_eq!(fior_conn_drop(e, id), FiorResult::Ok);
+    fior_engine_free(e);
+}
+
+/// Drive the engine until a completion comes (no server: completions made without one).
+fn next_completion(e: *mut FiorEngine) -> FiorCompletion {
+    let mut c = FiorCompletion::empty();
+    for _ in 0..100 {
+        fior_engine_wait_readable(e, 0.1);
+        fior_engine_turn(e);
+        if fior_engine_next(e, &mut c) {
+            return c;
+        }
+    }
+    panic!("no completion");
+}
+
+#[test]
+fn a_batch_completes_as_one_completion_whose_items_are_views() {
+    let e = engine();
+    let o = options("127.0.0.1", "6379");
+    let mut id = 0u64;
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Ok);
+    // Released: every command of the batch fails at once, each in its own slot.
+    assert_eq!(fior_conn_drop(e, id), FiorResult::Ok);
+    let get = [FiorSlice::of(b"GET"), FiorSlice::of(b"k")];
+    let ping = [FiorSlice::of(b"PING")];
+    let cmds = [
+        FiorBatchCommand { timeout: -1.0, argc: 2, argv: get.as_ptr() },
+        FiorBatchCommand { timeout: 0.0, argc: 1, argv: ping.as_ptr() },
+    ];
+    assert_eq!(fior_conn_submit_batch(e, id, 8, 2, cmds.as_ptr()), FiorResult::Ok);
+    assert_eq!(fior_engine_outstanding(e), 1);
+    let c = next_completion(e);
+    assert_eq!(c.kind, FiorCompletionKind::Batch);
+    assert_eq!((c.token, c.conn, c.item_count), (8, id, 2));
+    for i in [1, 0, 1] {
+        let mut item = FiorCompletion::empty();
+        assert!(fior_engine_batch_item(e, i, &mut item));
+        assert_eq!((item.kind, item.token, item.conn), (FiorCompletionKind::Failed, 8, id));
+        assert_eq!(item.error_kind, FiorErrorKind::Disconnected);
+        assert!(String::from_utf8(copy_view(item.message)).unwrap().contains("released"));
+    }
+    let mut item = FiorCompletion::empty();
+    assert!(!fior_engine_batch_item(e, 2, &mut item), "past the last item");
+    assert!(!fior_engine_batch_item(e, 0, ptr::null_mut()));
+    assert_eq!(fior_engine_outstanding(e), 0);
+
+    // An empty batch completes too, with no items.
+    assert_eq!(fior_conn_submit_batch(e, id, 10, 0, ptr::null()), FiorResult::Ok);
+    let c = next_completion(e);
+    assert_eq!((c.kind, c.token, c.item_count), (FiorCompletionKind::Batch, 10, 0));
+    assert!(!fior_engine_batch_item(e, 0, &mut item));
+    // After the next completion, the batch is gone.
+    assert!(!fior_engine_next(e, &mut item));
+    assert!(!fior_engine_batch_item(e, 0, &mut item));
     fior_engine_free(e);
 }

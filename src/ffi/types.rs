@@ -57,6 +57,16 @@ pub struct FiorCommand {
     pub argv: *const FiorSlice,
 }
 
+/// One command of a batch (`fior_conn_submit_batch`): the engine names it itself.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorBatchCommand {
+    /// Seconds: negative = the connection's default, 0 = no deadline, positive = this long.
+    pub timeout: f64,
+    pub argc: usize,
+    pub argv: *const FiorSlice,
+}
+
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FiorNodeKind {
@@ -91,6 +101,9 @@ pub enum FiorCompletionKind {
     Failed = 3,
     /// A connection event: see `event`.
     Event = 4,
+    /// Every command of a batch (`fior_conn_submit_batch`) completed: `item_count` results, one
+    /// per command in order, each read with `fior_engine_batch_item`.
+    Batch = 5,
 }
 
 #[repr(u32)]
@@ -190,6 +203,8 @@ pub struct FiorCompletion {
     pub message: FiorSlice,
     /// Command name (never its arguments) of a failed request; absent otherwise.
     pub command: FiorSlice,
+    /// How many results a batch completion carries; 0 for other kinds.
+    pub item_count: usize,
 }
 
 impl FiorCompletion {
@@ -207,6 +222,7 @@ impl FiorCompletion {
             node_count: 0,
             message: FiorSlice::EMPTY,
             command: FiorSlice::EMPTY,
+            item_count: 0,
         }
     }
 }

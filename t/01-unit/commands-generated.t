@@ -175,6 +175,26 @@ subtest 'POD for every method' => sub {
     like( $pm, qr/my \$hash = await \$redis->hgetall\(\$key\);/, 'hgetall usage' );
 };
 
+subtest 'one named sub per method, the client compiling its own on first call' => sub {
+    my $pm = do { local ( @ARGV, $/ ) = $pm_file; <> };
+    my @missing;
+    for my $m ( @Future::IO::Redis::Commands::METHODS, sort keys %unsupported ) {
+        push @missing, $m unless defined &{"Future::IO::Redis::Commands::$m"} && $pm =~ /^=cut\n\nsub \Q$m\E : method \{/m;
+    }
+    is( \@missing, [], 'every method is a sub of Commands.pm, below its POD' );
+    my $stub = \&Future::IO::Redis::Commands::strlen;
+    is( Future::IO::Redis->can('strlen'), $stub, 'before its first call, the client method is the named sub' );
+    ok( !defined &Future::IO::Redis::strlen, 'no client send path yet' );
+    run( $redis->set( 'gen:s', 'abc' ) );
+    is( run( $redis->strlen('gen:s') ), 3, 'the first call sends' );
+    ok( defined &Future::IO::Redis::strlen, 'then the client has its own send path' );
+    isnt( Future::IO::Redis->can('strlen'), $stub, 'which later calls go to' );
+    is( run( $redis->strlen('gen:s') ), 3, 'and sends' );
+    is( $stub->( $redis, 'gen:s' )->get, 3, 'the named sub still works when called directly' );
+    is( run( $redis->pipeline->strlen('gen:s')->strlen('gen:none')->execute ), [ 3, 0 ], 'the pipeline has its own' );
+    isnt( Future::IO::Redis::Pipeline->can('strlen'), Future::IO::Redis->can('strlen'), 'not the client\'s' );
+};
+
 subtest 'Commands.pm is what the generator makes of share/commands.json' => sub {
     my $out = `$^X bin/generate-commands --from-json --check 2>&1`;
     is( $?, 0, 'bin/generate-commands --from-json --check' ) or diag $out;
@@ -186,13 +206,15 @@ subtest 'share/commands.json is what this server reports' => sub {
     my $dir = tempdir( CLEANUP => 1 );
     my $json = File::Spec->catfile( $dir, 'commands.json' );
     my $pm   = File::Spec->catfile( $dir, 'Commands.pm' );
+    my $rs   = File::Spec->catfile( $dir, 'generated.rs' );
     my $port = $srv->port;
-    my $out = `$^X bin/generate-commands --uri redis://127.0.0.1:$port --json $json --pm $pm 2>&1`;
+    my $out = `$^X bin/generate-commands --uri redis://127.0.0.1:$port --json $json --pm $pm --rs $rs 2>&1`;
     is( $?, 0, 'generated from the server' ) or diag $out;
     my $slurp = sub { local ( @ARGV, $/ ) = @_; <> };
     ok( $slurp->($json) eq $slurp->($json_file), 'same JSON, byte for byte' );
     ok( $slurp->($pm) eq $slurp->($pm_file), 'same Commands.pm, byte for byte' );
-    $out = `$^X bin/generate-commands --uri redis://127.0.0.1:$port --json $json --pm $pm --check 2>&1`;
+    ok( $slurp->($rs) eq $slurp->('src/conn/commands/generated.rs'), 'same generated.rs, byte for byte' );
+    $out = `$^X bin/generate-commands --uri redis://127.0.0.1:$port --json $json --pm $pm --rs $rs --check 2>&1`;
     is( $?, 0, 'a second run changes nothing' ) or diag $out;
 };
 

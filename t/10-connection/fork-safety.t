@@ -67,6 +67,27 @@ subtest 'a command pending at the fork belongs to the parent' => sub {
     is( run($pending), [ 'fork:queue', 'item' ], 'in the parent, the same command got its reply' );
 };
 
+subtest 'a pipeline pending at the fork belongs to the parent' => sub {
+    my $other = client($srv);
+    run( $other->del( 'fork:queue2', 'fork:hash' ) );
+    run( $other->hset( 'fork:hash', f => 'v' ) );
+    # One plain pipeline, and one whose replies are transformed (HGETALL gives a hash).
+    my $plain = $redis->pipeline->ping->blpop( 'fork:queue2', 5 )->execute;
+    my $xform = $redis->pipeline->hgetall('fork:hash')->echo('x')->execute;
+    my $kid = child {
+        run( $redis->ping );
+        for my $f ( $plain, $xform ) {
+            my $err = error_of($f);
+            die "pending pipeline did not fail in the child" unless $err && $err->isa('Future::IO::Redis::Error::Connection');
+        }
+    };
+    waitpid $kid, 0;
+    is( $? >> 8, 0, 'in the child, the inherited pending pipelines failed with a Connection error' );
+    run( $other->rpush( 'fork:queue2', 'item' ) );
+    is( run($plain), [ 'PONG', [ 'fork:queue2', 'item' ] ], 'in the parent, the same pipeline got its replies' );
+    is( run($xform), [ { f => 'v' }, 'x' ], 'and the transformed one too' );
+};
+
 subtest 'a child busy with its own commands does not steal the parent\'s wake-ups' => sub {
     my $kid = child {
         for ( 1 .. 50 ) { run( Future->needs_all( map { $redis->ping } 1 .. 20 ) ) }

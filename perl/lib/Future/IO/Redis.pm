@@ -138,7 +138,8 @@ sub {
     @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
     $prefix
     my \$f = Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ )
-      // return \$self->_resubmit( [ $w\@_ ] );
+      // ( \$self->_recover ? Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ ) : undef )
+      // return \$self->_engine_refused( @{[ @$words ? "'$words->[0]'" : '$_[0]' ]} );
     @{[ $raw ? '' : 'return _in_context( ' . ( $transform ? '' : '' ) . '$self->_with_retry( $f, [ ' . $w . '@_ ], 1 )' . ( $transform ? '->transform( done => $transform )' : '' ) . ' ) if $self->{retry_cb};' ]}
     @{[ $transform ? 'return unless defined wantarray;' : '' ]}
     return @{[ $transform ? '$f->transform( done => $transform )' : '$f' ]};
@@ -153,25 +154,21 @@ PERL
 # One attempt, whatever the retry policy (the policy's own resubmissions).
 *_command_once = _compile_sender( [], undef, 1 );
 
-# Client methods for every command of Future::IO::Redis::Commands, each its own send path,
-# compiled on its first call (there are some 340 commands; a program uses a few dozen): until
-# then the method is a stub that compiles the sender, puts it in its place and goes to it.
-Future::IO::Redis::Commands::each_method(
-    sub {
-        my ( $method, $words, $transform ) = @_;
-        my $sender;
+# Client methods for every command: each its own send path, compiled on its first call (there are
+# some 340 commands; a program uses a few dozen). Until then the method is the named sub of
+# Future::IO::Redis::Commands, which asks for the send path here: it is compiled, put in place as
+# this class's method, and gone to.
+my %SENDER;
+
+sub _command_sender {
+    my ( undef, $method ) = @_;
+    return $SENDER{$method} //= do {
+        my $s = _compile_sender( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
         no strict 'refs';
-        *{$method} = sub {
-            $sender //= do {
-                my $s = _compile_sender( $words, $transform );
-                no warnings 'redefine';
-                *{$method} = $s;
-                $s;
-            };
-            goto &$sender;
-        };
-    }
-);
+        *{$method} = $s;
+        $s;
+    };
+}
 
 # Futures of work started in void context (nobody holds the result): kept until they are ready,
 # so that a chain built on them is not lost half way (Future warns "lost a sequence Future").
@@ -204,15 +201,6 @@ sub _with_retry {
                 sub { $self->_with_retry( $self->_command_once(@$args), $args, $attempt + 1 ) } );
         }
     );
-}
-
-# The engine took no command: the connection is not open on the current engine yet (first use),
-# or any more (a fork, a new engine after an internal error). Open it and send once more.
-sub _resubmit {
-    my ( $self, $args ) = @_;
-    return $self->_engine_refused( $args->[0] ) unless $self->_recover;
-    return Future::IO::Redis::Engine::command( $self->{conn}, $self->{gen}, @$args )
-      // $self->_engine_refused( $args->[0] );
 }
 
 # (Re)open this client's connection on the current engine (starting one, in a fork child or
@@ -280,18 +268,31 @@ sub pipeline {
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
 # resolves to an array of their replies (a failed command's slot holds its error object), after
-# applying the per-command reply transformers in @$transforms.
+# applying the per-command reply transformers in @$transforms. The engine completes the batch
+# once, with every result in order (see submit_batch in perl/Redis.xs).
 sub _submit_batch {
     my ( $self, $commands, $transforms ) = @_;
-    my $first = Future::IO::Redis::Engine::next_batch_token();
-    my @batch = ( [ $first, -1, @{ $commands->[0] } ] );
-    push @batch, [ Future::IO::Redis::Engine::next_batch_token(), -1, @$_ ] for @$commands[ 1 .. $#$commands ];
-    my $conn = $self->_conn;
-    my $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $conn, \@batch );
-    $rc = $Future::IO::Redis::Engine::ENGINE->submit_many( $self->{conn}, \@batch ) if $rc && $self->_recover;
-    return $self->_engine_refused('the pipeline') if $rc;
-    my $f = Future::IO::Redis::Engine::pending_batch( $first, scalar @batch, $transforms );
-    Future::IO::Redis::Engine::arm();
+    my $batch = Future::IO::Redis::Engine::batch( $self->{conn}, $self->{gen}, $commands )
+      // ( $self->_recover ? Future::IO::Redis::Engine::batch( $self->{conn}, $self->{gen}, $commands ) : undef )
+      // return $self->_engine_refused('the pipeline');
+    return $batch unless $transforms;
+    # The caller's Future resolves once the replies are transformed (errors stay as they are).
+    my $f = $batch->new;
+    $batch->on_ready( sub {
+        return if $f->is_ready || $batch->is_cancelled;
+        return $f->fail( $batch->failure ) if $batch->is_failed;
+        my ($results) = $batch->get;
+        my $ok = eval {
+            for my $i ( 0 .. $#$transforms ) {
+                my $t = $transforms->[$i] or next;
+                next if Scalar::Util::blessed( $results->[$i] ) && $results->[$i]->isa('Future::IO::Redis::Error');
+                ( $results->[$i] ) = $t->( $results->[$i] );
+            }
+            1;
+        };
+        return $f->fail($@) unless $ok;
+        $f->done($results);
+    } );
     return $f;
 }
 

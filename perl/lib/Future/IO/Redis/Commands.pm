@@ -7,8 +7,11 @@ use warnings;
 
 use Carp ();
 
-# Command methods shared by the client and the pipeline. Both implement `command(@args)` and
-# `_transform($result, $code)`; a method here is `command` with the command's words in front.
+# Command methods shared by the client and the pipeline: one named sub per command, below, with
+# its POD. Each goes to the send path its invocant's class has for it (`_command_sender`): the
+# pipeline's is `command` with the command's words in front (made here, from `command(@args)` and
+# `_transform($result, $code)`); the client compiles its own on the first call and installs it as
+# Future::IO::Redis::<method>, so that later calls go straight there.
 
 our ( @METHODS, %WORDS, %TRANSFORM_OF, %UNSUPPORTED, %CONTAINER, %KEY_SPECS );
 
@@ -50,11 +53,25 @@ sub _method {
     $TRANSFORM_OF{$method} = $transform if $transform;
 }
 
-sub _unsupported {
-    my ( $method, $words, $message ) = @_;
-    $UNSUPPORTED{$method} = $message;
+# The send path of a method for any class that implements `command` and `_transform` (the
+# pipeline), made on first use and put in place as the invocant class's own method, so that
+# later calls go straight to it (unless that class has its own, which came here through SUPER::).
+# The client has its own (Future::IO::Redis::_command_sender).
+my %GENERIC;
+
+sub _command_sender {
+    my ( $self, $method ) = @_;
+    my $sender = $GENERIC{$method} //= do {
+        my @words     = @{ $WORDS{$method} };
+        my $transform = $TRANSFORM_OF{$method};
+        $transform
+          ? sub { my $self = shift; $self->_transform( $self->command( @words, @_ ), $transform ) }
+          : sub { shift->command( @words, @_ ) };
+    };
+    my $class = ref $self || $self;
     no strict 'refs';
-    *{$method} = sub { Carp::croak("Future::IO::Redis: $message") };
+    *{"${class}::$method"} = $sender unless defined &{"${class}::$method"};
+    return $sender;
 }
 
 =encoding utf8
@@ -84,9 +101,11 @@ C<client_setname>, C<CLIENT NO-EVICT> is C<client_no_evict>, C<XINFO STREAM> is 
 Commands with subcommands (C<CLIENT>, C<CONFIG>, ...) have no method of their own; C<COMMAND>
 stays the generic C<< $redis->command(NAME, @args) >>, which sends anything.
 
-Each method sends the command with the method's arguments after its name and resolves to the
-reply, or, on a pipeline, queues the command and returns the pipeline. Replies are returned as
-the server sent them, except:
+Each method is a named sub of this module, below its documentation. It sends the command with
+the method's arguments after its name and resolves to the reply, or, on a pipeline, queues the
+command and returns the pipeline. (The client compiles a send path per method on its first call
+and installs it as its own method, so that later calls go straight there.) Replies are returned
+as the server sent them, except:
 
 =over 4
 
@@ -343,6 +362,7 @@ History:
 
 =cut
 
+sub bitcount : method { goto &{ $_[0]->_command_sender('bitcount') } }
 _method( 'bitcount', [ 'BITCOUNT' ] );
 
 =head3 bitfield
@@ -359,6 +379,7 @@ Since Redis 3.2.0. Group: bitmap. Complexity: O(1) for each subcommand specified
 
 =cut
 
+sub bitfield : method { goto &{ $_[0]->_command_sender('bitfield') } }
 _method( 'bitfield', [ 'BITFIELD' ] );
 
 =head3 bitfield_ro
@@ -373,6 +394,7 @@ Since Redis 6.0.0. Group: bitmap. Complexity: O(1) for each subcommand specified
 
 =cut
 
+sub bitfield_ro : method { goto &{ $_[0]->_command_sender('bitfield_ro') } }
 _method( 'bitfield_ro', [ 'BITFIELD_RO' ] );
 
 =head3 bitop
@@ -387,6 +409,7 @@ Since Redis 2.6.0. Group: bitmap. Complexity: O(N).
 
 =cut
 
+sub bitop : method { goto &{ $_[0]->_command_sender('bitop') } }
 _method( 'bitop', [ 'BITOP' ] );
 
 =head3 bitpos
@@ -411,6 +434,7 @@ History:
 
 =cut
 
+sub bitpos : method { goto &{ $_[0]->_command_sender('bitpos') } }
 _method( 'bitpos', [ 'BITPOS' ] );
 
 =head3 getbit
@@ -425,6 +449,7 @@ Since Redis 2.2.0. Group: bitmap. Complexity: O(1).
 
 =cut
 
+sub getbit : method { goto &{ $_[0]->_command_sender('getbit') } }
 _method( 'getbit', [ 'GETBIT' ] );
 
 =head3 setbit
@@ -439,6 +464,7 @@ Since Redis 2.2.0. Group: bitmap. Complexity: O(1).
 
 =cut
 
+sub setbit : method { goto &{ $_[0]->_command_sender('setbit') } }
 _method( 'setbit', [ 'SETBIT' ] );
 
 =head2 Cluster
@@ -457,6 +483,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub asking : method { goto &{ $_[0]->_command_sender('asking') } }
 _method( 'asking', [ 'ASKING' ] );
 
 =head3 cluster_addslots
@@ -472,6 +499,7 @@ arguments.
 
 =cut
 
+sub cluster_addslots : method { goto &{ $_[0]->_command_sender('cluster_addslots') } }
 _method( 'cluster_addslots', [ 'CLUSTER', 'ADDSLOTS' ] );
 
 =head3 cluster_addslotsrange
@@ -487,6 +515,7 @@ between the start slot and end slot arguments.
 
 =cut
 
+sub cluster_addslotsrange : method { goto &{ $_[0]->_command_sender('cluster_addslotsrange') } }
 _method( 'cluster_addslotsrange', [ 'CLUSTER', 'ADDSLOTSRANGE' ] );
 
 =head3 cluster_bumpepoch
@@ -501,6 +530,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_bumpepoch : method { goto &{ $_[0]->_command_sender('cluster_bumpepoch') } }
 _method( 'cluster_bumpepoch', [ 'CLUSTER', 'BUMPEPOCH' ] );
 
 =head3 cluster_count_failure_reports
@@ -515,6 +545,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(N) where N is the number of fai
 
 =cut
 
+sub cluster_count_failure_reports : method { goto &{ $_[0]->_command_sender('cluster_count_failure_reports') } }
 _method( 'cluster_count_failure_reports', [ 'CLUSTER', 'COUNT-FAILURE-REPORTS' ] );
 
 =head3 cluster_countkeysinslot
@@ -529,6 +560,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_countkeysinslot : method { goto &{ $_[0]->_command_sender('cluster_countkeysinslot') } }
 _method( 'cluster_countkeysinslot', [ 'CLUSTER', 'COUNTKEYSINSLOT' ] );
 
 =head3 cluster_delslots
@@ -544,6 +576,7 @@ arguments.
 
 =cut
 
+sub cluster_delslots : method { goto &{ $_[0]->_command_sender('cluster_delslots') } }
 _method( 'cluster_delslots', [ 'CLUSTER', 'DELSLOTS' ] );
 
 =head3 cluster_delslotsrange
@@ -559,6 +592,7 @@ between the start slot and end slot arguments.
 
 =cut
 
+sub cluster_delslotsrange : method { goto &{ $_[0]->_command_sender('cluster_delslotsrange') } }
 _method( 'cluster_delslotsrange', [ 'CLUSTER', 'DELSLOTSRANGE' ] );
 
 =head3 cluster_failover
@@ -573,6 +607,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_failover : method { goto &{ $_[0]->_command_sender('cluster_failover') } }
 _method( 'cluster_failover', [ 'CLUSTER', 'FAILOVER' ] );
 
 =head3 cluster_flushslots
@@ -587,6 +622,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_flushslots : method { goto &{ $_[0]->_command_sender('cluster_flushslots') } }
 _method( 'cluster_flushslots', [ 'CLUSTER', 'FLUSHSLOTS' ] );
 
 =head3 cluster_forget
@@ -601,6 +637,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_forget : method { goto &{ $_[0]->_command_sender('cluster_forget') } }
 _method( 'cluster_forget', [ 'CLUSTER', 'FORGET' ] );
 
 =head3 cluster_getkeysinslot
@@ -616,6 +653,7 @@ keys.
 
 =cut
 
+sub cluster_getkeysinslot : method { goto &{ $_[0]->_command_sender('cluster_getkeysinslot') } }
 _method( 'cluster_getkeysinslot', [ 'CLUSTER', 'GETKEYSINSLOT' ] );
 
 =head3 cluster_help
@@ -630,6 +668,7 @@ Since Redis 5.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_help : method { goto &{ $_[0]->_command_sender('cluster_help') } }
 _method( 'cluster_help', [ 'CLUSTER', 'HELP' ] );
 
 =head3 cluster_info
@@ -644,6 +683,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_info : method { goto &{ $_[0]->_command_sender('cluster_info') } }
 _method( 'cluster_info', [ 'CLUSTER', 'INFO' ] );
 
 =head3 cluster_keyslot
@@ -658,6 +698,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(N) where N is the number of byt
 
 =cut
 
+sub cluster_keyslot : method { goto &{ $_[0]->_command_sender('cluster_keyslot') } }
 _method( 'cluster_keyslot', [ 'CLUSTER', 'KEYSLOT' ] );
 
 =head3 cluster_links
@@ -673,6 +714,7 @@ nodes.
 
 =cut
 
+sub cluster_links : method { goto &{ $_[0]->_command_sender('cluster_links') } }
 _method( 'cluster_links', [ 'CLUSTER', 'LINKS' ] );
 
 =head3 cluster_meet
@@ -697,6 +739,7 @@ History:
 
 =cut
 
+sub cluster_meet : method { goto &{ $_[0]->_command_sender('cluster_meet') } }
 _method( 'cluster_meet', [ 'CLUSTER', 'MEET' ] );
 
 =head3 cluster_myid
@@ -711,6 +754,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_myid : method { goto &{ $_[0]->_command_sender('cluster_myid') } }
 _method( 'cluster_myid', [ 'CLUSTER', 'MYID' ] );
 
 =head3 cluster_nodes
@@ -726,6 +770,7 @@ nodes.
 
 =cut
 
+sub cluster_nodes : method { goto &{ $_[0]->_command_sender('cluster_nodes') } }
 _method( 'cluster_nodes', [ 'CLUSTER', 'NODES' ] );
 
 =head3 cluster_replicas
@@ -740,6 +785,7 @@ Since Redis 5.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_replicas : method { goto &{ $_[0]->_command_sender('cluster_replicas') } }
 _method( 'cluster_replicas', [ 'CLUSTER', 'REPLICAS' ] );
 
 =head3 cluster_replicate
@@ -754,6 +800,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_replicate : method { goto &{ $_[0]->_command_sender('cluster_replicate') } }
 _method( 'cluster_replicate', [ 'CLUSTER', 'REPLICATE' ] );
 
 =head3 cluster_reset
@@ -769,6 +816,7 @@ command may execute a FLUSHALL as a side effect.
 
 =cut
 
+sub cluster_reset : method { goto &{ $_[0]->_command_sender('cluster_reset') } }
 _method( 'cluster_reset', [ 'CLUSTER', 'RESET' ] );
 
 =head3 cluster_saveconfig
@@ -783,6 +831,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_saveconfig : method { goto &{ $_[0]->_command_sender('cluster_saveconfig') } }
 _method( 'cluster_saveconfig', [ 'CLUSTER', 'SAVECONFIG' ] );
 
 =head3 cluster_set_config_epoch
@@ -797,6 +846,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_set_config_epoch : method { goto &{ $_[0]->_command_sender('cluster_set_config_epoch') } }
 _method( 'cluster_set_config_epoch', [ 'CLUSTER', 'SET-CONFIG-EPOCH' ] );
 
 =head3 cluster_setslot
@@ -811,6 +861,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub cluster_setslot : method { goto &{ $_[0]->_command_sender('cluster_setslot') } }
 _method( 'cluster_setslot', [ 'CLUSTER', 'SETSLOT' ] );
 
 =head3 cluster_shards
@@ -826,6 +877,7 @@ nodes.
 
 =cut
 
+sub cluster_shards : method { goto &{ $_[0]->_command_sender('cluster_shards') } }
 _method( 'cluster_shards', [ 'CLUSTER', 'SHARDS' ] );
 
 =head3 cluster_slaves
@@ -842,6 +894,7 @@ Deprecated since Redis 5.0.0. Replaced by C<CLUSTER REPLICAS>.
 
 =cut
 
+sub cluster_slaves : method { goto &{ $_[0]->_command_sender('cluster_slaves') } }
 _method( 'cluster_slaves', [ 'CLUSTER', 'SLAVES' ] );
 
 =head3 cluster_slots
@@ -873,6 +926,7 @@ History:
 
 =cut
 
+sub cluster_slots : method { goto &{ $_[0]->_command_sender('cluster_slots') } }
 _method( 'cluster_slots', [ 'CLUSTER', 'SLOTS' ] );
 
 =head3 readonly
@@ -887,6 +941,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub readonly : method { goto &{ $_[0]->_command_sender('readonly') } }
 _method( 'readonly', [ 'READONLY' ] );
 
 =head3 readwrite
@@ -901,6 +956,7 @@ Since Redis 3.0.0. Group: cluster. Complexity: O(1).
 
 =cut
 
+sub readwrite : method { goto &{ $_[0]->_command_sender('readwrite') } }
 _method( 'readwrite', [ 'READWRITE' ] );
 
 =head2 Connection
@@ -930,6 +986,7 @@ History:
 
 =cut
 
+sub auth : method { goto &{ $_[0]->_command_sender('auth') } }
 _method( 'auth', [ 'AUTH' ] );
 
 =head3 client_caching
@@ -944,6 +1001,7 @@ Since Redis 6.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_caching : method { goto &{ $_[0]->_command_sender('client_caching') } }
 _method( 'client_caching', [ 'CLIENT', 'CACHING' ] );
 
 =head3 client_getname
@@ -958,6 +1016,7 @@ Since Redis 2.6.9. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_getname : method { goto &{ $_[0]->_command_sender('client_getname') } }
 _method( 'client_getname', [ 'CLIENT', 'GETNAME' ] );
 
 =head3 client_getredir
@@ -972,6 +1031,7 @@ Since Redis 6.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_getredir : method { goto &{ $_[0]->_command_sender('client_getredir') } }
 _method( 'client_getredir', [ 'CLIENT', 'GETREDIR' ] );
 
 =head3 client_help
@@ -986,6 +1046,7 @@ Since Redis 5.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_help : method { goto &{ $_[0]->_command_sender('client_help') } }
 _method( 'client_help', [ 'CLIENT', 'HELP' ] );
 
 =head3 client_id
@@ -1000,6 +1061,7 @@ Since Redis 5.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_id : method { goto &{ $_[0]->_command_sender('client_id') } }
 _method( 'client_id', [ 'CLIENT', 'ID' ] );
 
 =head3 client_info
@@ -1014,6 +1076,7 @@ Since Redis 6.2.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_info : method { goto &{ $_[0]->_command_sender('client_info') } }
 _method( 'client_info', [ 'CLIENT', 'INFO' ] );
 
 =head3 client_kill
@@ -1059,6 +1122,7 @@ compatibility.
 
 =cut
 
+sub client_kill : method { goto &{ $_[0]->_command_sender('client_kill') } }
 _method( 'client_kill', [ 'CLIENT', 'KILL' ] );
 
 =head3 client_list
@@ -1105,6 +1169,7 @@ filter.
 
 =cut
 
+sub client_list : method { goto &{ $_[0]->_command_sender('client_list') } }
 _method( 'client_list', [ 'CLIENT', 'LIST' ] );
 
 =head3 client_no_evict
@@ -1119,6 +1184,7 @@ Since Redis 7.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_no_evict : method { goto &{ $_[0]->_command_sender('client_no_evict') } }
 _method( 'client_no_evict', [ 'CLIENT', 'NO-EVICT' ] );
 
 =head3 client_pause
@@ -1143,6 +1209,7 @@ History:
 
 =cut
 
+sub client_pause : method { goto &{ $_[0]->_command_sender('client_pause') } }
 _method( 'client_pause', [ 'CLIENT', 'PAUSE' ] );
 
 =head3 client_reply
@@ -1157,6 +1224,7 @@ Since Redis 3.2.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_reply : method { goto &{ $_[0]->_command_sender('client_reply') } }
 _method( 'client_reply', [ 'CLIENT', 'REPLY' ] );
 
 =head3 client_setname
@@ -1171,6 +1239,7 @@ Since Redis 2.6.9. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_setname : method { goto &{ $_[0]->_command_sender('client_setname') } }
 _method( 'client_setname', [ 'CLIENT', 'SETNAME' ] );
 
 =head3 client_tracking
@@ -1187,6 +1256,7 @@ complexity.
 
 =cut
 
+sub client_tracking : method { goto &{ $_[0]->_command_sender('client_tracking') } }
 _method( 'client_tracking', [ 'CLIENT', 'TRACKING' ] );
 
 =head3 client_trackinginfo
@@ -1201,6 +1271,7 @@ Since Redis 6.2.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub client_trackinginfo : method { goto &{ $_[0]->_command_sender('client_trackinginfo') } }
 _method( 'client_trackinginfo', [ 'CLIENT', 'TRACKINGINFO' ] );
 
 =head3 client_unblock
@@ -1216,6 +1287,7 @@ connections.
 
 =cut
 
+sub client_unblock : method { goto &{ $_[0]->_command_sender('client_unblock') } }
 _method( 'client_unblock', [ 'CLIENT', 'UNBLOCK' ] );
 
 =head3 client_unpause
@@ -1230,6 +1302,7 @@ Since Redis 6.2.0. Group: connection. Complexity: O(N) Where N is the number of 
 
 =cut
 
+sub client_unpause : method { goto &{ $_[0]->_command_sender('client_unpause') } }
 _method( 'client_unpause', [ 'CLIENT', 'UNPAUSE' ] );
 
 =head3 echo
@@ -1244,6 +1317,7 @@ Since Redis 1.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub echo : method { goto &{ $_[0]->_command_sender('echo') } }
 _method( 'echo', [ 'ECHO' ] );
 
 =head3 hello
@@ -1269,6 +1343,7 @@ connection's context.
 
 =cut
 
+sub hello : method { goto &{ $_[0]->_command_sender('hello') } }
 _method( 'hello', [ 'HELLO' ] );
 
 =head3 ping
@@ -1283,6 +1358,7 @@ Since Redis 1.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub ping : method { goto &{ $_[0]->_command_sender('ping') } }
 _method( 'ping', [ 'PING' ] );
 
 =head3 quit
@@ -1297,6 +1373,7 @@ Since Redis 1.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub quit : method { goto &{ $_[0]->_command_sender('quit') } }
 _method( 'quit', [ 'QUIT' ] );
 
 =head3 reset
@@ -1311,6 +1388,7 @@ Since Redis 6.2.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub reset : method { goto &{ $_[0]->_command_sender('reset') } }
 _method( 'reset', [ 'RESET' ] );
 
 =head3 select
@@ -1325,6 +1403,7 @@ Since Redis 1.0.0. Group: connection. Complexity: O(1).
 
 =cut
 
+sub select : method { goto &{ $_[0]->_command_sender('select') } }
 _method( 'select', [ 'SELECT' ] );
 
 =head2 Keys (generic)
@@ -1344,6 +1423,7 @@ number of nested items. O(1) for string values.
 
 =cut
 
+sub copy : method { goto &{ $_[0]->_command_sender('copy') } }
 _method( 'copy', [ 'COPY' ] );
 
 =head3 del
@@ -1361,6 +1441,7 @@ Removing a single key that holds a string value is O(1).
 
 =cut
 
+sub del : method { goto &{ $_[0]->_command_sender('del') } }
 _method( 'del', [ 'DEL' ] );
 
 =head3 dump
@@ -1378,6 +1459,7 @@ simply O(1).
 
 =cut
 
+sub dump : method { goto &{ $_[0]->_command_sender('dump') } }
 _method( 'dump', [ 'DUMP' ] );
 
 =head3 exists
@@ -1402,6 +1484,7 @@ History:
 
 =cut
 
+sub exists : method { goto &{ $_[0]->_command_sender('exists') } }
 _method( 'exists', [ 'EXISTS' ] );
 
 =head3 expire
@@ -1426,6 +1509,7 @@ History:
 
 =cut
 
+sub expire : method { goto &{ $_[0]->_command_sender('expire') } }
 _method( 'expire', [ 'EXPIRE' ] );
 
 =head3 expireat
@@ -1450,6 +1534,7 @@ History:
 
 =cut
 
+sub expireat : method { goto &{ $_[0]->_command_sender('expireat') } }
 _method( 'expireat', [ 'EXPIREAT' ] );
 
 =head3 expiretime
@@ -1464,6 +1549,7 @@ Since Redis 7.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub expiretime : method { goto &{ $_[0]->_command_sender('expiretime') } }
 _method( 'expiretime', [ 'EXPIRETIME' ] );
 
 =head3 keys
@@ -1480,6 +1566,7 @@ limited length.
 
 =cut
 
+sub keys : method { goto &{ $_[0]->_command_sender('keys') } }
 _method( 'keys', [ 'KEYS' ] );
 
 =head3 migrate
@@ -1519,6 +1606,7 @@ History:
 
 =cut
 
+sub migrate : method { goto &{ $_[0]->_command_sender('migrate') } }
 _method( 'migrate', [ 'MIGRATE' ] );
 
 =head3 move
@@ -1533,6 +1621,7 @@ Since Redis 1.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub move : method { goto &{ $_[0]->_command_sender('move') } }
 _method( 'move', [ 'MOVE' ] );
 
 =head3 object_encoding
@@ -1547,6 +1636,7 @@ Since Redis 2.2.3. Group: generic. Complexity: O(1).
 
 =cut
 
+sub object_encoding : method { goto &{ $_[0]->_command_sender('object_encoding') } }
 _method( 'object_encoding', [ 'OBJECT', 'ENCODING' ] );
 
 =head3 object_freq
@@ -1561,6 +1651,7 @@ Since Redis 4.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub object_freq : method { goto &{ $_[0]->_command_sender('object_freq') } }
 _method( 'object_freq', [ 'OBJECT', 'FREQ' ] );
 
 =head3 object_help
@@ -1575,6 +1666,7 @@ Since Redis 6.2.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub object_help : method { goto &{ $_[0]->_command_sender('object_help') } }
 _method( 'object_help', [ 'OBJECT', 'HELP' ] );
 
 =head3 object_idletime
@@ -1589,6 +1681,7 @@ Since Redis 2.2.3. Group: generic. Complexity: O(1).
 
 =cut
 
+sub object_idletime : method { goto &{ $_[0]->_command_sender('object_idletime') } }
 _method( 'object_idletime', [ 'OBJECT', 'IDLETIME' ] );
 
 =head3 object_refcount
@@ -1603,6 +1696,7 @@ Since Redis 2.2.3. Group: generic. Complexity: O(1).
 
 =cut
 
+sub object_refcount : method { goto &{ $_[0]->_command_sender('object_refcount') } }
 _method( 'object_refcount', [ 'OBJECT', 'REFCOUNT' ] );
 
 =head3 persist
@@ -1617,6 +1711,7 @@ Since Redis 2.2.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub persist : method { goto &{ $_[0]->_command_sender('persist') } }
 _method( 'persist', [ 'PERSIST' ] );
 
 =head3 pexpire
@@ -1641,6 +1736,7 @@ History:
 
 =cut
 
+sub pexpire : method { goto &{ $_[0]->_command_sender('pexpire') } }
 _method( 'pexpire', [ 'PEXPIRE' ] );
 
 =head3 pexpireat
@@ -1665,6 +1761,7 @@ History:
 
 =cut
 
+sub pexpireat : method { goto &{ $_[0]->_command_sender('pexpireat') } }
 _method( 'pexpireat', [ 'PEXPIREAT' ] );
 
 =head3 pexpiretime
@@ -1679,6 +1776,7 @@ Since Redis 7.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub pexpiretime : method { goto &{ $_[0]->_command_sender('pexpiretime') } }
 _method( 'pexpiretime', [ 'PEXPIRETIME' ] );
 
 =head3 pttl
@@ -1703,6 +1801,7 @@ History:
 
 =cut
 
+sub pttl : method { goto &{ $_[0]->_command_sender('pttl') } }
 _method( 'pttl', [ 'PTTL' ] );
 
 =head3 randomkey
@@ -1717,6 +1816,7 @@ Since Redis 1.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub randomkey : method { goto &{ $_[0]->_command_sender('randomkey') } }
 _method( 'randomkey', [ 'RANDOMKEY' ] );
 
 =head3 rename
@@ -1731,6 +1831,7 @@ Since Redis 1.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub rename : method { goto &{ $_[0]->_command_sender('rename') } }
 _method( 'rename', [ 'RENAME' ] );
 
 =head3 renamenx
@@ -1755,6 +1856,7 @@ History:
 
 =cut
 
+sub renamenx : method { goto &{ $_[0]->_command_sender('renamenx') } }
 _method( 'renamenx', [ 'RENAMENX' ] );
 
 =head3 restore
@@ -1791,6 +1893,7 @@ History:
 
 =cut
 
+sub restore : method { goto &{ $_[0]->_command_sender('restore') } }
 _method( 'restore', [ 'RESTORE' ] );
 
 =head3 scan
@@ -1817,6 +1920,7 @@ History:
 
 =cut
 
+sub scan : method { goto &{ $_[0]->_command_sender('scan') } }
 _method( 'scan', [ 'SCAN' ] );
 
 =head3 sort
@@ -1834,6 +1938,7 @@ sorted, complexity is O(N).
 
 =cut
 
+sub sort : method { goto &{ $_[0]->_command_sender('sort') } }
 _method( 'sort', [ 'SORT' ] );
 
 =head3 sort_ro
@@ -1851,6 +1956,7 @@ sorted, complexity is O(N).
 
 =cut
 
+sub sort_ro : method { goto &{ $_[0]->_command_sender('sort_ro') } }
 _method( 'sort_ro', [ 'SORT_RO' ] );
 
 =head3 touch
@@ -1866,6 +1972,7 @@ touched.
 
 =cut
 
+sub touch : method { goto &{ $_[0]->_command_sender('touch') } }
 _method( 'touch', [ 'TOUCH' ] );
 
 =head3 ttl
@@ -1890,6 +1997,7 @@ History:
 
 =cut
 
+sub ttl : method { goto &{ $_[0]->_command_sender('ttl') } }
 _method( 'ttl', [ 'TTL' ] );
 
 =head3 type
@@ -1904,6 +2012,7 @@ Since Redis 1.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub type : method { goto &{ $_[0]->_command_sender('type') } }
 _method( 'type', [ 'TYPE' ] );
 
 =head3 unlink
@@ -1920,6 +2029,7 @@ number of allocations the deleted objects where composed of.
 
 =cut
 
+sub unlink : method { goto &{ $_[0]->_command_sender('unlink') } }
 _method( 'unlink', [ 'UNLINK' ] );
 
 =head3 wait
@@ -1934,6 +2044,7 @@ Since Redis 3.0.0. Group: generic. Complexity: O(1).
 
 =cut
 
+sub wait : method { goto &{ $_[0]->_command_sender('wait') } }
 _method( 'wait', [ 'WAIT' ] );
 
 =head2 Geospatial indexes
@@ -1963,6 +2074,7 @@ History:
 
 =cut
 
+sub geoadd : method { goto &{ $_[0]->_command_sender('geoadd') } }
 _method( 'geoadd', [ 'GEOADD' ] );
 
 =head3 geodist
@@ -1977,6 +2089,7 @@ Since Redis 3.2.0. Group: geo. Complexity: O(log(N)).
 
 =cut
 
+sub geodist : method { goto &{ $_[0]->_command_sender('geodist') } }
 _method( 'geodist', [ 'GEODIST' ] );
 
 =head3 geohash
@@ -1992,6 +2105,7 @@ number of elements in the sorted set.
 
 =cut
 
+sub geohash : method { goto &{ $_[0]->_command_sender('geohash') } }
 _method( 'geohash', [ 'GEOHASH' ] );
 
 =head3 geopos
@@ -2006,6 +2120,7 @@ Since Redis 3.2.0. Group: geo. Complexity: O(N) where N is the number of members
 
 =cut
 
+sub geopos : method { goto &{ $_[0]->_command_sender('geopos') } }
 _method( 'geopos', [ 'GEOPOS' ] );
 
 =head3 georadius
@@ -2040,6 +2155,7 @@ History:
 
 =cut
 
+sub georadius : method { goto &{ $_[0]->_command_sender('georadius') } }
 _method( 'georadius', [ 'GEORADIUS' ] );
 
 =head3 georadius_ro
@@ -2069,6 +2185,7 @@ History:
 
 =cut
 
+sub georadius_ro : method { goto &{ $_[0]->_command_sender('georadius_ro') } }
 _method( 'georadius_ro', [ 'GEORADIUS_RO' ] );
 
 =head3 georadiusbymember
@@ -2099,6 +2216,7 @@ History:
 
 =cut
 
+sub georadiusbymember : method { goto &{ $_[0]->_command_sender('georadiusbymember') } }
 _method( 'georadiusbymember', [ 'GEORADIUSBYMEMBER' ] );
 
 =head3 georadiusbymember_ro
@@ -2119,6 +2237,7 @@ arguments.
 
 =cut
 
+sub georadiusbymember_ro : method { goto &{ $_[0]->_command_sender('georadiusbymember_ro') } }
 _method( 'georadiusbymember_ro', [ 'GEORADIUSBYMEMBER_RO' ] );
 
 =head3 geosearch
@@ -2147,6 +2266,7 @@ History:
 
 =cut
 
+sub geosearch : method { goto &{ $_[0]->_command_sender('geosearch') } }
 _method( 'geosearch', [ 'GEOSEARCH' ] );
 
 =head3 geosearchstore
@@ -2175,6 +2295,7 @@ History:
 
 =cut
 
+sub geosearchstore : method { goto &{ $_[0]->_command_sender('geosearchstore') } }
 _method( 'geosearchstore', [ 'GEOSEARCHSTORE' ] );
 
 =head2 Hashes
@@ -2203,6 +2324,7 @@ History:
 
 =cut
 
+sub hdel : method { goto &{ $_[0]->_command_sender('hdel') } }
 _method( 'hdel', [ 'HDEL' ] );
 
 =head3 hexists
@@ -2217,6 +2339,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hexists : method { goto &{ $_[0]->_command_sender('hexists') } }
 _method( 'hexists', [ 'HEXISTS' ] );
 
 =head3 hget
@@ -2231,6 +2354,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hget : method { goto &{ $_[0]->_command_sender('hget') } }
 _method( 'hget', [ 'HGET' ] );
 
 =head3 hgetall
@@ -2247,6 +2371,7 @@ Resolves to a hash reference built from the reply's name/value pairs.
 
 =cut
 
+sub hgetall : method { goto &{ $_[0]->_command_sender('hgetall') } }
 _method( 'hgetall', [ 'HGETALL' ], \&_pairs_to_hash );
 
 =head3 hincrby
@@ -2261,6 +2386,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hincrby : method { goto &{ $_[0]->_command_sender('hincrby') } }
 _method( 'hincrby', [ 'HINCRBY' ] );
 
 =head3 hincrbyfloat
@@ -2275,6 +2401,7 @@ Since Redis 2.6.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hincrbyfloat : method { goto &{ $_[0]->_command_sender('hincrbyfloat') } }
 _method( 'hincrbyfloat', [ 'HINCRBYFLOAT' ] );
 
 =head3 hkeys
@@ -2289,6 +2416,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(N) where N is the size of the hash
 
 =cut
 
+sub hkeys : method { goto &{ $_[0]->_command_sender('hkeys') } }
 _method( 'hkeys', [ 'HKEYS' ] );
 
 =head3 hlen
@@ -2303,6 +2431,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hlen : method { goto &{ $_[0]->_command_sender('hlen') } }
 _method( 'hlen', [ 'HLEN' ] );
 
 =head3 hmget
@@ -2318,6 +2447,7 @@ requested.
 
 =cut
 
+sub hmget : method { goto &{ $_[0]->_command_sender('hmget') } }
 _method( 'hmget', [ 'HMGET' ] );
 
 =head3 hmset
@@ -2334,6 +2464,7 @@ Deprecated since Redis 4.0.0. Replaced by C<HSET> with multiple field-value pair
 
 =cut
 
+sub hmset : method { goto &{ $_[0]->_command_sender('hmset') } }
 _method( 'hmset', [ 'HMSET' ] );
 
 =head3 hrandfield
@@ -2348,6 +2479,7 @@ Since Redis 6.2.0. Group: hash. Complexity: O(N) where N is the number of fields
 
 =cut
 
+sub hrandfield : method { goto &{ $_[0]->_command_sender('hrandfield') } }
 _method( 'hrandfield', [ 'HRANDFIELD' ] );
 
 =head3 hscan
@@ -2364,6 +2496,7 @@ inside the collection..
 
 =cut
 
+sub hscan : method { goto &{ $_[0]->_command_sender('hscan') } }
 _method( 'hscan', [ 'HSCAN' ] );
 
 =head3 hset
@@ -2389,6 +2522,7 @@ History:
 
 =cut
 
+sub hset : method { goto &{ $_[0]->_command_sender('hset') } }
 _method( 'hset', [ 'HSET' ] );
 
 =head3 hsetnx
@@ -2403,6 +2537,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hsetnx : method { goto &{ $_[0]->_command_sender('hsetnx') } }
 _method( 'hsetnx', [ 'HSETNX' ] );
 
 =head3 hstrlen
@@ -2417,6 +2552,7 @@ Since Redis 3.2.0. Group: hash. Complexity: O(1).
 
 =cut
 
+sub hstrlen : method { goto &{ $_[0]->_command_sender('hstrlen') } }
 _method( 'hstrlen', [ 'HSTRLEN' ] );
 
 =head3 hvals
@@ -2431,6 +2567,7 @@ Since Redis 2.0.0. Group: hash. Complexity: O(N) where N is the size of the hash
 
 =cut
 
+sub hvals : method { goto &{ $_[0]->_command_sender('hvals') } }
 _method( 'hvals', [ 'HVALS' ] );
 
 =head2 HyperLogLog
@@ -2449,6 +2586,7 @@ Since Redis 2.8.9. Group: hyperloglog. Complexity: O(1) to add every element.
 
 =cut
 
+sub pfadd : method { goto &{ $_[0]->_command_sender('pfadd') } }
 _method( 'pfadd', [ 'PFADD' ] );
 
 =head3 pfcount
@@ -2465,6 +2603,7 @@ times, when called with multiple keys.
 
 =cut
 
+sub pfcount : method { goto &{ $_[0]->_command_sender('pfcount') } }
 _method( 'pfcount', [ 'PFCOUNT' ] );
 
 =head3 pfdebug
@@ -2479,6 +2618,7 @@ Since Redis 2.8.9. Group: hyperloglog. Complexity: N/A.
 
 =cut
 
+sub pfdebug : method { goto &{ $_[0]->_command_sender('pfdebug') } }
 _method( 'pfdebug', [ 'PFDEBUG' ] );
 
 =head3 pfmerge
@@ -2494,6 +2634,7 @@ constant times.
 
 =cut
 
+sub pfmerge : method { goto &{ $_[0]->_command_sender('pfmerge') } }
 _method( 'pfmerge', [ 'PFMERGE' ] );
 
 =head3 pfselftest
@@ -2508,6 +2649,7 @@ Since Redis 2.8.9. Group: hyperloglog. Complexity: N/A.
 
 =cut
 
+sub pfselftest : method { goto &{ $_[0]->_command_sender('pfselftest') } }
 _method( 'pfselftest', [ 'PFSELFTEST' ] );
 
 =head2 Lists
@@ -2526,6 +2668,7 @@ Since Redis 6.2.0. Group: list. Complexity: O(1).
 
 =cut
 
+sub blmove : method { goto &{ $_[0]->_command_sender('blmove') } }
 _method( 'blmove', [ 'BLMOVE' ] );
 
 =head3 blmpop
@@ -2541,6 +2684,7 @@ is the number of elements returned.
 
 =cut
 
+sub blmpop : method { goto &{ $_[0]->_command_sender('blmpop') } }
 _method( 'blmpop', [ 'BLMPOP' ] );
 
 =head3 blpop
@@ -2565,6 +2709,7 @@ History:
 
 =cut
 
+sub blpop : method { goto &{ $_[0]->_command_sender('blpop') } }
 _method( 'blpop', [ 'BLPOP' ] );
 
 =head3 brpop
@@ -2589,6 +2734,7 @@ History:
 
 =cut
 
+sub brpop : method { goto &{ $_[0]->_command_sender('brpop') } }
 _method( 'brpop', [ 'BRPOP' ] );
 
 =head3 brpoplpush
@@ -2615,6 +2761,7 @@ History:
 
 =cut
 
+sub brpoplpush : method { goto &{ $_[0]->_command_sender('brpoplpush') } }
 _method( 'brpoplpush', [ 'BRPOPLPUSH' ] );
 
 =head3 lindex
@@ -2631,6 +2778,7 @@ O(1).
 
 =cut
 
+sub lindex : method { goto &{ $_[0]->_command_sender('lindex') } }
 _method( 'lindex', [ 'LINDEX' ] );
 
 =head3 linsert
@@ -2647,6 +2795,7 @@ before seeing the value pivot. This means that inserting somewhere on the left e
 
 =cut
 
+sub linsert : method { goto &{ $_[0]->_command_sender('linsert') } }
 _method( 'linsert', [ 'LINSERT' ] );
 
 =head3 llen
@@ -2661,6 +2810,7 @@ Since Redis 1.0.0. Group: list. Complexity: O(1).
 
 =cut
 
+sub llen : method { goto &{ $_[0]->_command_sender('llen') } }
 _method( 'llen', [ 'LLEN' ] );
 
 =head3 lmove
@@ -2675,6 +2825,7 @@ Since Redis 6.2.0. Group: list. Complexity: O(1).
 
 =cut
 
+sub lmove : method { goto &{ $_[0]->_command_sender('lmove') } }
 _method( 'lmove', [ 'LMOVE' ] );
 
 =head3 lmpop
@@ -2690,6 +2841,7 @@ is the number of elements returned.
 
 =cut
 
+sub lmpop : method { goto &{ $_[0]->_command_sender('lmpop') } }
 _method( 'lmpop', [ 'LMPOP' ] );
 
 =head3 lpop
@@ -2714,6 +2866,7 @@ History:
 
 =cut
 
+sub lpop : method { goto &{ $_[0]->_command_sender('lpop') } }
 _method( 'lpop', [ 'LPOP' ] );
 
 =head3 lpos
@@ -2730,6 +2883,7 @@ the MAXLEN option is provided, the command may run in constant time.
 
 =cut
 
+sub lpos : method { goto &{ $_[0]->_command_sender('lpos') } }
 _method( 'lpos', [ 'LPOS' ] );
 
 =head3 lpush
@@ -2755,6 +2909,7 @@ History:
 
 =cut
 
+sub lpush : method { goto &{ $_[0]->_command_sender('lpush') } }
 _method( 'lpush', [ 'LPUSH' ] );
 
 =head3 lpushx
@@ -2780,6 +2935,7 @@ History:
 
 =cut
 
+sub lpushx : method { goto &{ $_[0]->_command_sender('lpushx') } }
 _method( 'lpushx', [ 'LPUSHX' ] );
 
 =head3 lrange
@@ -2796,6 +2952,7 @@ elements in the specified range.
 
 =cut
 
+sub lrange : method { goto &{ $_[0]->_command_sender('lrange') } }
 _method( 'lrange', [ 'LRANGE' ] );
 
 =head3 lrem
@@ -2811,6 +2968,7 @@ the number of elements removed.
 
 =cut
 
+sub lrem : method { goto &{ $_[0]->_command_sender('lrem') } }
 _method( 'lrem', [ 'LREM' ] );
 
 =head3 lset
@@ -2826,6 +2984,7 @@ either the first or the last element of the list is O(1).
 
 =cut
 
+sub lset : method { goto &{ $_[0]->_command_sender('lset') } }
 _method( 'lset', [ 'LSET' ] );
 
 =head3 ltrim
@@ -2841,6 +3000,7 @@ by the operation.
 
 =cut
 
+sub ltrim : method { goto &{ $_[0]->_command_sender('ltrim') } }
 _method( 'ltrim', [ 'LTRIM' ] );
 
 =head3 rpop
@@ -2865,6 +3025,7 @@ History:
 
 =cut
 
+sub rpop : method { goto &{ $_[0]->_command_sender('rpop') } }
 _method( 'rpop', [ 'RPOP' ] );
 
 =head3 rpoplpush
@@ -2881,6 +3042,7 @@ Deprecated since Redis 6.2.0. Replaced by C<LMOVE> with the C<RIGHT> and C<LEFT>
 
 =cut
 
+sub rpoplpush : method { goto &{ $_[0]->_command_sender('rpoplpush') } }
 _method( 'rpoplpush', [ 'RPOPLPUSH' ] );
 
 =head3 rpush
@@ -2906,6 +3068,7 @@ History:
 
 =cut
 
+sub rpush : method { goto &{ $_[0]->_command_sender('rpush') } }
 _method( 'rpush', [ 'RPUSH' ] );
 
 =head3 rpushx
@@ -2931,6 +3094,7 @@ History:
 
 =cut
 
+sub rpushx : method { goto &{ $_[0]->_command_sender('rpushx') } }
 _method( 'rpushx', [ 'RPUSHX' ] );
 
 =head2 Pub/Sub
@@ -2952,7 +3116,8 @@ Not available in this version: croaks with "PSUBSCRIBE puts the connection into 
 
 =cut
 
-_unsupported( 'psubscribe', [ 'PSUBSCRIBE' ], 'PSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client' );
+sub psubscribe : method { Carp::croak('Future::IO::Redis: PSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
+$UNSUPPORTED{psubscribe} = 'PSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
 
 =head3 publish
 
@@ -2967,6 +3132,7 @@ to the receiving channel and M is the total number of subscribed patterns (by an
 
 =cut
 
+sub publish : method { goto &{ $_[0]->_command_sender('publish') } }
 _method( 'publish', [ 'PUBLISH' ] );
 
 =head3 pubsub_channels
@@ -2982,6 +3148,7 @@ assuming constant time pattern matching (relatively short channels and patterns)
 
 =cut
 
+sub pubsub_channels : method { goto &{ $_[0]->_command_sender('pubsub_channels') } }
 _method( 'pubsub_channels', [ 'PUBSUB', 'CHANNELS' ] );
 
 =head3 pubsub_help
@@ -2996,6 +3163,7 @@ Since Redis 6.2.0. Group: pubsub. Complexity: O(1).
 
 =cut
 
+sub pubsub_help : method { goto &{ $_[0]->_command_sender('pubsub_help') } }
 _method( 'pubsub_help', [ 'PUBSUB', 'HELP' ] );
 
 =head3 pubsub_numpat
@@ -3010,6 +3178,7 @@ Since Redis 2.8.0. Group: pubsub. Complexity: O(1).
 
 =cut
 
+sub pubsub_numpat : method { goto &{ $_[0]->_command_sender('pubsub_numpat') } }
 _method( 'pubsub_numpat', [ 'PUBSUB', 'NUMPAT' ] );
 
 =head3 pubsub_numsub
@@ -3025,6 +3194,7 @@ number of requested channels.
 
 =cut
 
+sub pubsub_numsub : method { goto &{ $_[0]->_command_sender('pubsub_numsub') } }
 _method( 'pubsub_numsub', [ 'PUBSUB', 'NUMSUB' ] );
 
 =head3 pubsub_shardchannels
@@ -3040,6 +3210,7 @@ channels, and assuming constant time pattern matching (relatively short shard ch
 
 =cut
 
+sub pubsub_shardchannels : method { goto &{ $_[0]->_command_sender('pubsub_shardchannels') } }
 _method( 'pubsub_shardchannels', [ 'PUBSUB', 'SHARDCHANNELS' ] );
 
 =head3 pubsub_shardnumsub
@@ -3055,6 +3226,7 @@ the number of requested shard channels.
 
 =cut
 
+sub pubsub_shardnumsub : method { goto &{ $_[0]->_command_sender('pubsub_shardnumsub') } }
 _method( 'pubsub_shardnumsub', [ 'PUBSUB', 'SHARDNUMSUB' ] );
 
 =head3 punsubscribe
@@ -3073,7 +3245,8 @@ Not available in this version: croaks with "PUNSUBSCRIBE puts the connection int
 
 =cut
 
-_unsupported( 'punsubscribe', [ 'PUNSUBSCRIBE' ], 'PUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client' );
+sub punsubscribe : method { Carp::croak('Future::IO::Redis: PUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
+$UNSUPPORTED{punsubscribe} = 'PUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
 
 =head3 spublish
 
@@ -3088,6 +3261,7 @@ to the receiving shard channel.
 
 =cut
 
+sub spublish : method { goto &{ $_[0]->_command_sender('spublish') } }
 _method( 'spublish', [ 'SPUBLISH' ] );
 
 =head3 ssubscribe
@@ -3105,7 +3279,8 @@ Not available in this version: croaks with "SSUBSCRIBE puts the connection into 
 
 =cut
 
-_unsupported( 'ssubscribe', [ 'SSUBSCRIBE' ], 'SSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client' );
+sub ssubscribe : method { Carp::croak('Future::IO::Redis: SSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
+$UNSUPPORTED{ssubscribe} = 'SSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
 
 =head3 subscribe
 
@@ -3122,7 +3297,8 @@ Not available in this version: croaks with "SUBSCRIBE puts the connection into p
 
 =cut
 
-_unsupported( 'subscribe', [ 'SUBSCRIBE' ], 'SUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client' );
+sub subscribe : method { Carp::croak('Future::IO::Redis: SUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
+$UNSUPPORTED{subscribe} = 'SUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
 
 =head3 sunsubscribe
 
@@ -3139,7 +3315,8 @@ Not available in this version: croaks with "SUNSUBSCRIBE puts the connection int
 
 =cut
 
-_unsupported( 'sunsubscribe', [ 'SUNSUBSCRIBE' ], 'SUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client' );
+sub sunsubscribe : method { Carp::croak('Future::IO::Redis: SUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
+$UNSUPPORTED{sunsubscribe} = 'SUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
 
 =head3 unsubscribe
 
@@ -3156,7 +3333,8 @@ Not available in this version: croaks with "UNSUBSCRIBE puts the connection into
 
 =cut
 
-_unsupported( 'unsubscribe', [ 'UNSUBSCRIBE' ], 'UNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client' );
+sub unsubscribe : method { Carp::croak('Future::IO::Redis: UNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
+$UNSUPPORTED{unsubscribe} = 'UNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
 
 =head2 Scripting and functions
 
@@ -3174,6 +3352,7 @@ Since Redis 2.6.0. Group: scripting. Complexity: Depends on the script that is e
 
 =cut
 
+sub eval : method { goto &{ $_[0]->_command_sender('eval') } }
 _method( 'eval', [ 'EVAL' ] );
 
 =head3 eval_ro
@@ -3188,6 +3367,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: Depends on the script that is e
 
 =cut
 
+sub eval_ro : method { goto &{ $_[0]->_command_sender('eval_ro') } }
 _method( 'eval_ro', [ 'EVAL_RO' ] );
 
 =head3 evalsha
@@ -3202,6 +3382,7 @@ Since Redis 2.6.0. Group: scripting. Complexity: Depends on the script that is e
 
 =cut
 
+sub evalsha : method { goto &{ $_[0]->_command_sender('evalsha') } }
 _method( 'evalsha', [ 'EVALSHA' ] );
 
 =head3 evalsha_ro
@@ -3216,6 +3397,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: Depends on the script that is e
 
 =cut
 
+sub evalsha_ro : method { goto &{ $_[0]->_command_sender('evalsha_ro') } }
 _method( 'evalsha_ro', [ 'EVALSHA_RO' ] );
 
 =head3 fcall
@@ -3230,6 +3412,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: Depends on the function that is
 
 =cut
 
+sub fcall : method { goto &{ $_[0]->_command_sender('fcall') } }
 _method( 'fcall', [ 'FCALL' ] );
 
 =head3 fcall_ro
@@ -3244,6 +3427,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: Depends on the function that is
 
 =cut
 
+sub fcall_ro : method { goto &{ $_[0]->_command_sender('fcall_ro') } }
 _method( 'fcall_ro', [ 'FCALL_RO' ] );
 
 =head3 function_delete
@@ -3258,6 +3442,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub function_delete : method { goto &{ $_[0]->_command_sender('function_delete') } }
 _method( 'function_delete', [ 'FUNCTION', 'DELETE' ] );
 
 =head3 function_dump
@@ -3272,6 +3457,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: O(N) where N is the number of f
 
 =cut
 
+sub function_dump : method { goto &{ $_[0]->_command_sender('function_dump') } }
 _method( 'function_dump', [ 'FUNCTION', 'DUMP' ] );
 
 =head3 function_flush
@@ -3287,6 +3473,7 @@ deleted.
 
 =cut
 
+sub function_flush : method { goto &{ $_[0]->_command_sender('function_flush') } }
 _method( 'function_flush', [ 'FUNCTION', 'FLUSH' ] );
 
 =head3 function_help
@@ -3301,6 +3488,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub function_help : method { goto &{ $_[0]->_command_sender('function_help') } }
 _method( 'function_help', [ 'FUNCTION', 'HELP' ] );
 
 =head3 function_kill
@@ -3315,6 +3503,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub function_kill : method { goto &{ $_[0]->_command_sender('function_kill') } }
 _method( 'function_kill', [ 'FUNCTION', 'KILL' ] );
 
 =head3 function_list
@@ -3329,6 +3518,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: O(N) where N is the number of f
 
 =cut
 
+sub function_list : method { goto &{ $_[0]->_command_sender('function_list') } }
 _method( 'function_list', [ 'FUNCTION', 'LIST' ] );
 
 =head3 function_load
@@ -3344,6 +3534,7 @@ redundant).
 
 =cut
 
+sub function_load : method { goto &{ $_[0]->_command_sender('function_load') } }
 _method( 'function_load', [ 'FUNCTION', 'LOAD' ] );
 
 =head3 function_restore
@@ -3359,6 +3550,7 @@ payload.
 
 =cut
 
+sub function_restore : method { goto &{ $_[0]->_command_sender('function_restore') } }
 _method( 'function_restore', [ 'FUNCTION', 'RESTORE' ] );
 
 =head3 function_stats
@@ -3373,6 +3565,7 @@ Since Redis 7.0.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub function_stats : method { goto &{ $_[0]->_command_sender('function_stats') } }
 _method( 'function_stats', [ 'FUNCTION', 'STATS' ] );
 
 =head3 script_debug
@@ -3387,6 +3580,7 @@ Since Redis 3.2.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub script_debug : method { goto &{ $_[0]->_command_sender('script_debug') } }
 _method( 'script_debug', [ 'SCRIPT', 'DEBUG' ] );
 
 =head3 script_exists
@@ -3402,6 +3596,7 @@ check (so checking a single script is an O(1) operation).
 
 =cut
 
+sub script_exists : method { goto &{ $_[0]->_command_sender('script_exists') } }
 _method( 'script_exists', [ 'SCRIPT', 'EXISTS' ] );
 
 =head3 script_flush
@@ -3427,6 +3622,7 @@ History:
 
 =cut
 
+sub script_flush : method { goto &{ $_[0]->_command_sender('script_flush') } }
 _method( 'script_flush', [ 'SCRIPT', 'FLUSH' ] );
 
 =head3 script_help
@@ -3441,6 +3637,7 @@ Since Redis 5.0.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub script_help : method { goto &{ $_[0]->_command_sender('script_help') } }
 _method( 'script_help', [ 'SCRIPT', 'HELP' ] );
 
 =head3 script_kill
@@ -3455,6 +3652,7 @@ Since Redis 2.6.0. Group: scripting. Complexity: O(1).
 
 =cut
 
+sub script_kill : method { goto &{ $_[0]->_command_sender('script_kill') } }
 _method( 'script_kill', [ 'SCRIPT', 'KILL' ] );
 
 =head3 script_load
@@ -3470,6 +3668,7 @@ script body.
 
 =cut
 
+sub script_load : method { goto &{ $_[0]->_command_sender('script_load') } }
 _method( 'script_load', [ 'SCRIPT', 'LOAD' ] );
 
 =head2 Server
@@ -3489,6 +3688,7 @@ set.
 
 =cut
 
+sub acl_cat : method { goto &{ $_[0]->_command_sender('acl_cat') } }
 _method( 'acl_cat', [ 'ACL', 'CAT' ] );
 
 =head3 acl_deluser
@@ -3503,6 +3703,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(1) amortized time considering th
 
 =cut
 
+sub acl_deluser : method { goto &{ $_[0]->_command_sender('acl_deluser') } }
 _method( 'acl_deluser', [ 'ACL', 'DELUSER' ] );
 
 =head3 acl_dryrun
@@ -3517,6 +3718,7 @@ Since Redis 7.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub acl_dryrun : method { goto &{ $_[0]->_command_sender('acl_dryrun') } }
 _method( 'acl_dryrun', [ 'ACL', 'DRYRUN' ] );
 
 =head3 acl_genpass
@@ -3531,6 +3733,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub acl_genpass : method { goto &{ $_[0]->_command_sender('acl_genpass') } }
 _method( 'acl_genpass', [ 'ACL', 'GENPASS' ] );
 
 =head3 acl_getuser
@@ -3561,6 +3764,7 @@ rule representation.
 
 =cut
 
+sub acl_getuser : method { goto &{ $_[0]->_command_sender('acl_getuser') } }
 _method( 'acl_getuser', [ 'ACL', 'GETUSER' ] );
 
 =head3 acl_help
@@ -3575,6 +3779,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub acl_help : method { goto &{ $_[0]->_command_sender('acl_help') } }
 _method( 'acl_help', [ 'ACL', 'HELP' ] );
 
 =head3 acl_list
@@ -3589,6 +3794,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(N). Where N is the number of con
 
 =cut
 
+sub acl_list : method { goto &{ $_[0]->_command_sender('acl_list') } }
 _method( 'acl_list', [ 'ACL', 'LIST' ] );
 
 =head3 acl_load
@@ -3603,6 +3809,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(N). Where N is the number of con
 
 =cut
 
+sub acl_load : method { goto &{ $_[0]->_command_sender('acl_load') } }
 _method( 'acl_load', [ 'ACL', 'LOAD' ] );
 
 =head3 acl_log
@@ -3617,6 +3824,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(N) with N being the number of en
 
 =cut
 
+sub acl_log : method { goto &{ $_[0]->_command_sender('acl_log') } }
 _method( 'acl_log', [ 'ACL', 'LOG' ] );
 
 =head3 acl_save
@@ -3631,6 +3839,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(N). Where N is the number of con
 
 =cut
 
+sub acl_save : method { goto &{ $_[0]->_command_sender('acl_save') } }
 _method( 'acl_save', [ 'ACL', 'SAVE' ] );
 
 =head3 acl_setuser
@@ -3659,6 +3868,7 @@ History:
 
 =cut
 
+sub acl_setuser : method { goto &{ $_[0]->_command_sender('acl_setuser') } }
 _method( 'acl_setuser', [ 'ACL', 'SETUSER' ] );
 
 =head3 acl_users
@@ -3673,6 +3883,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(N). Where N is the number of con
 
 =cut
 
+sub acl_users : method { goto &{ $_[0]->_command_sender('acl_users') } }
 _method( 'acl_users', [ 'ACL', 'USERS' ] );
 
 =head3 acl_whoami
@@ -3687,6 +3898,7 @@ Since Redis 6.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub acl_whoami : method { goto &{ $_[0]->_command_sender('acl_whoami') } }
 _method( 'acl_whoami', [ 'ACL', 'WHOAMI' ] );
 
 =head3 bgrewriteaof
@@ -3701,6 +3913,7 @@ Since Redis 1.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub bgrewriteaof : method { goto &{ $_[0]->_command_sender('bgrewriteaof') } }
 _method( 'bgrewriteaof', [ 'BGREWRITEAOF' ] );
 
 =head3 bgsave
@@ -3725,6 +3938,7 @@ History:
 
 =cut
 
+sub bgsave : method { goto &{ $_[0]->_command_sender('bgsave') } }
 _method( 'bgsave', [ 'BGSAVE' ] );
 
 =head3 command_count
@@ -3739,6 +3953,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub command_count : method { goto &{ $_[0]->_command_sender('command_count') } }
 _method( 'command_count', [ 'COMMAND', 'COUNT' ] );
 
 =head3 command_docs
@@ -3753,6 +3968,7 @@ Since Redis 7.0.0. Group: server. Complexity: O(N) where N is the number of comm
 
 =cut
 
+sub command_docs : method { goto &{ $_[0]->_command_sender('command_docs') } }
 _method( 'command_docs', [ 'COMMAND', 'DOCS' ] );
 
 =head3 command_getkeys
@@ -3768,6 +3984,7 @@ command.
 
 =cut
 
+sub command_getkeys : method { goto &{ $_[0]->_command_sender('command_getkeys') } }
 _method( 'command_getkeys', [ 'COMMAND', 'GETKEYS' ] );
 
 =head3 command_getkeysandflags
@@ -3783,6 +4000,7 @@ command.
 
 =cut
 
+sub command_getkeysandflags : method { goto &{ $_[0]->_command_sender('command_getkeysandflags') } }
 _method( 'command_getkeysandflags', [ 'COMMAND', 'GETKEYSANDFLAGS' ] );
 
 =head3 command_help
@@ -3797,6 +4015,7 @@ Since Redis 5.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub command_help : method { goto &{ $_[0]->_command_sender('command_help') } }
 _method( 'command_help', [ 'COMMAND', 'HELP' ] );
 
 =head3 command_info
@@ -3822,6 +4041,7 @@ History:
 
 =cut
 
+sub command_info : method { goto &{ $_[0]->_command_sender('command_info') } }
 _method( 'command_info', [ 'COMMAND', 'INFO' ] );
 
 =head3 command_list
@@ -3837,6 +4057,7 @@ commands.
 
 =cut
 
+sub command_list : method { goto &{ $_[0]->_command_sender('command_list') } }
 _method( 'command_list', [ 'COMMAND', 'LIST' ] );
 
 =head3 config_get
@@ -3864,6 +4085,7 @@ Resolves to a hash reference built from the reply's name/value pairs.
 
 =cut
 
+sub config_get : method { goto &{ $_[0]->_command_sender('config_get') } }
 _method( 'config_get', [ 'CONFIG', 'GET' ], \&_pairs_to_hash );
 
 =head3 config_help
@@ -3878,6 +4100,7 @@ Since Redis 5.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub config_help : method { goto &{ $_[0]->_command_sender('config_help') } }
 _method( 'config_help', [ 'CONFIG', 'HELP' ] );
 
 =head3 config_resetstat
@@ -3892,6 +4115,7 @@ Since Redis 2.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub config_resetstat : method { goto &{ $_[0]->_command_sender('config_resetstat') } }
 _method( 'config_resetstat', [ 'CONFIG', 'RESETSTAT' ] );
 
 =head3 config_rewrite
@@ -3906,6 +4130,7 @@ Since Redis 2.8.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub config_rewrite : method { goto &{ $_[0]->_command_sender('config_rewrite') } }
 _method( 'config_rewrite', [ 'CONFIG', 'REWRITE' ] );
 
 =head3 config_set
@@ -3931,6 +4156,7 @@ History:
 
 =cut
 
+sub config_set : method { goto &{ $_[0]->_command_sender('config_set') } }
 _method( 'config_set', [ 'CONFIG', 'SET' ] );
 
 =head3 dbsize
@@ -3945,6 +4171,7 @@ Since Redis 1.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub dbsize : method { goto &{ $_[0]->_command_sender('dbsize') } }
 _method( 'dbsize', [ 'DBSIZE' ] );
 
 =head3 debug
@@ -3959,6 +4186,7 @@ Since Redis 1.0.0. Group: server. Complexity: Depends on subcommand.
 
 =cut
 
+sub debug : method { goto &{ $_[0]->_command_sender('debug') } }
 _method( 'debug', [ 'DEBUG' ] );
 
 =head3 failover
@@ -3973,6 +4201,7 @@ Since Redis 6.2.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub failover : method { goto &{ $_[0]->_command_sender('failover') } }
 _method( 'failover', [ 'FAILOVER' ] );
 
 =head3 flushall
@@ -4002,6 +4231,7 @@ History:
 
 =cut
 
+sub flushall : method { goto &{ $_[0]->_command_sender('flushall') } }
 _method( 'flushall', [ 'FLUSHALL' ] );
 
 =head3 flushdb
@@ -4031,6 +4261,7 @@ History:
 
 =cut
 
+sub flushdb : method { goto &{ $_[0]->_command_sender('flushdb') } }
 _method( 'flushdb', [ 'FLUSHDB' ] );
 
 =head3 info
@@ -4057,6 +4288,7 @@ Resolves to a hash reference of sections (lower-case names such as C<server>, C<
 
 =cut
 
+sub info : method { goto &{ $_[0]->_command_sender('info') } }
 _method( 'info', [ 'INFO' ], \&_parse_info );
 
 =head3 lastsave
@@ -4071,6 +4303,7 @@ Since Redis 1.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub lastsave : method { goto &{ $_[0]->_command_sender('lastsave') } }
 _method( 'lastsave', [ 'LASTSAVE' ] );
 
 =head3 latency_doctor
@@ -4085,6 +4318,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub latency_doctor : method { goto &{ $_[0]->_command_sender('latency_doctor') } }
 _method( 'latency_doctor', [ 'LATENCY', 'DOCTOR' ] );
 
 =head3 latency_graph
@@ -4099,6 +4333,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub latency_graph : method { goto &{ $_[0]->_command_sender('latency_graph') } }
 _method( 'latency_graph', [ 'LATENCY', 'GRAPH' ] );
 
 =head3 latency_help
@@ -4113,6 +4348,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub latency_help : method { goto &{ $_[0]->_command_sender('latency_help') } }
 _method( 'latency_help', [ 'LATENCY', 'HELP' ] );
 
 =head3 latency_histogram
@@ -4128,6 +4364,7 @@ latency information being retrieved.
 
 =cut
 
+sub latency_histogram : method { goto &{ $_[0]->_command_sender('latency_histogram') } }
 _method( 'latency_histogram', [ 'LATENCY', 'HISTOGRAM' ] );
 
 =head3 latency_history
@@ -4142,6 +4379,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub latency_history : method { goto &{ $_[0]->_command_sender('latency_history') } }
 _method( 'latency_history', [ 'LATENCY', 'HISTORY' ] );
 
 =head3 latency_latest
@@ -4156,6 +4394,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub latency_latest : method { goto &{ $_[0]->_command_sender('latency_latest') } }
 _method( 'latency_latest', [ 'LATENCY', 'LATEST' ] );
 
 =head3 latency_reset
@@ -4170,6 +4409,7 @@ Since Redis 2.8.13. Group: server. Complexity: O(1).
 
 =cut
 
+sub latency_reset : method { goto &{ $_[0]->_command_sender('latency_reset') } }
 _method( 'latency_reset', [ 'LATENCY', 'RESET' ] );
 
 =head3 lolwut
@@ -4184,6 +4424,7 @@ Since Redis 5.0.0. Group: server.
 
 =cut
 
+sub lolwut : method { goto &{ $_[0]->_command_sender('lolwut') } }
 _method( 'lolwut', [ 'LOLWUT' ] );
 
 =head3 memory_doctor
@@ -4198,6 +4439,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub memory_doctor : method { goto &{ $_[0]->_command_sender('memory_doctor') } }
 _method( 'memory_doctor', [ 'MEMORY', 'DOCTOR' ] );
 
 =head3 memory_help
@@ -4212,6 +4454,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub memory_help : method { goto &{ $_[0]->_command_sender('memory_help') } }
 _method( 'memory_help', [ 'MEMORY', 'HELP' ] );
 
 =head3 memory_malloc_stats
@@ -4227,6 +4470,7 @@ slow.
 
 =cut
 
+sub memory_malloc_stats : method { goto &{ $_[0]->_command_sender('memory_malloc_stats') } }
 _method( 'memory_malloc_stats', [ 'MEMORY', 'MALLOC-STATS' ] );
 
 =head3 memory_purge
@@ -4242,6 +4486,7 @@ slow.
 
 =cut
 
+sub memory_purge : method { goto &{ $_[0]->_command_sender('memory_purge') } }
 _method( 'memory_purge', [ 'MEMORY', 'PURGE' ] );
 
 =head3 memory_stats
@@ -4256,6 +4501,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub memory_stats : method { goto &{ $_[0]->_command_sender('memory_stats') } }
 _method( 'memory_stats', [ 'MEMORY', 'STATS' ] );
 
 =head3 memory_usage
@@ -4270,6 +4516,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(N) where N is the number of samp
 
 =cut
 
+sub memory_usage : method { goto &{ $_[0]->_command_sender('memory_usage') } }
 _method( 'memory_usage', [ 'MEMORY', 'USAGE' ] );
 
 =head3 module_help
@@ -4284,6 +4531,7 @@ Since Redis 5.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub module_help : method { goto &{ $_[0]->_command_sender('module_help') } }
 _method( 'module_help', [ 'MODULE', 'HELP' ] );
 
 =head3 module_list
@@ -4298,6 +4546,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(N) where N is the number of load
 
 =cut
 
+sub module_list : method { goto &{ $_[0]->_command_sender('module_list') } }
 _method( 'module_list', [ 'MODULE', 'LIST' ] );
 
 =head3 module_load
@@ -4312,6 +4561,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub module_load : method { goto &{ $_[0]->_command_sender('module_load') } }
 _method( 'module_load', [ 'MODULE', 'LOAD' ] );
 
 =head3 module_loadex
@@ -4326,6 +4576,7 @@ Since Redis 7.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub module_loadex : method { goto &{ $_[0]->_command_sender('module_loadex') } }
 _method( 'module_loadex', [ 'MODULE', 'LOADEX' ] );
 
 =head3 module_unload
@@ -4340,6 +4591,7 @@ Since Redis 4.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub module_unload : method { goto &{ $_[0]->_command_sender('module_unload') } }
 _method( 'module_unload', [ 'MODULE', 'UNLOAD' ] );
 
 =head3 monitor
@@ -4356,7 +4608,8 @@ Not available in this version: croaks with "MONITOR puts the connection into mon
 
 =cut
 
-_unsupported( 'monitor', [ 'MONITOR' ], 'MONITOR puts the connection into monitor mode, which this version cannot read; use redis-cli monitor' );
+sub monitor : method { Carp::croak('Future::IO::Redis: MONITOR puts the connection into monitor mode, which this version cannot read; use redis-cli monitor') }
+$UNSUPPORTED{monitor} = 'MONITOR puts the connection into monitor mode, which this version cannot read; use redis-cli monitor';
 
 =head3 psync
 
@@ -4372,7 +4625,8 @@ Not available in this version: croaks with "PSYNC turns the connection into a re
 
 =cut
 
-_unsupported( 'psync', [ 'PSYNC' ], 'PSYNC turns the connection into a replication stream, which this client cannot read' );
+sub psync : method { Carp::croak('Future::IO::Redis: PSYNC turns the connection into a replication stream, which this client cannot read') }
+$UNSUPPORTED{psync} = 'PSYNC turns the connection into a replication stream, which this client cannot read';
 
 =head3 replconf
 
@@ -4386,6 +4640,7 @@ Since Redis 3.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub replconf : method { goto &{ $_[0]->_command_sender('replconf') } }
 _method( 'replconf', [ 'REPLCONF' ] );
 
 =head3 replicaof
@@ -4400,6 +4655,7 @@ Since Redis 5.0.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub replicaof : method { goto &{ $_[0]->_command_sender('replicaof') } }
 _method( 'replicaof', [ 'REPLICAOF' ] );
 
 =head3 restore_asking
@@ -4437,6 +4693,7 @@ History:
 
 =cut
 
+sub restore_asking : method { goto &{ $_[0]->_command_sender('restore_asking') } }
 _method( 'restore_asking', [ 'RESTORE-ASKING' ] );
 
 =head3 role
@@ -4451,6 +4708,7 @@ Since Redis 2.8.12. Group: server. Complexity: O(1).
 
 =cut
 
+sub role : method { goto &{ $_[0]->_command_sender('role') } }
 _method( 'role', [ 'ROLE' ] );
 
 =head3 save
@@ -4466,6 +4724,7 @@ databases.
 
 =cut
 
+sub save : method { goto &{ $_[0]->_command_sender('save') } }
 _method( 'save', [ 'SAVE' ] );
 
 =head3 shutdown
@@ -4491,6 +4750,7 @@ History:
 
 =cut
 
+sub shutdown : method { goto &{ $_[0]->_command_sender('shutdown') } }
 _method( 'shutdown', [ 'SHUTDOWN' ] );
 
 =head3 slaveof
@@ -4507,6 +4767,7 @@ Deprecated since Redis 5.0.0. Replaced by C<REPLICAOF>.
 
 =cut
 
+sub slaveof : method { goto &{ $_[0]->_command_sender('slaveof') } }
 _method( 'slaveof', [ 'SLAVEOF' ] );
 
 =head3 slowlog_get
@@ -4531,6 +4792,7 @@ History:
 
 =cut
 
+sub slowlog_get : method { goto &{ $_[0]->_command_sender('slowlog_get') } }
 _method( 'slowlog_get', [ 'SLOWLOG', 'GET' ] );
 
 =head3 slowlog_help
@@ -4545,6 +4807,7 @@ Since Redis 6.2.0. Group: server. Complexity: O(1).
 
 =cut
 
+sub slowlog_help : method { goto &{ $_[0]->_command_sender('slowlog_help') } }
 _method( 'slowlog_help', [ 'SLOWLOG', 'HELP' ] );
 
 =head3 slowlog_len
@@ -4559,6 +4822,7 @@ Since Redis 2.2.12. Group: server. Complexity: O(1).
 
 =cut
 
+sub slowlog_len : method { goto &{ $_[0]->_command_sender('slowlog_len') } }
 _method( 'slowlog_len', [ 'SLOWLOG', 'LEN' ] );
 
 =head3 slowlog_reset
@@ -4574,6 +4838,7 @@ slowlog.
 
 =cut
 
+sub slowlog_reset : method { goto &{ $_[0]->_command_sender('slowlog_reset') } }
 _method( 'slowlog_reset', [ 'SLOWLOG', 'RESET' ] );
 
 =head3 swapdb
@@ -4589,6 +4854,7 @@ blocking on keys from both databases.
 
 =cut
 
+sub swapdb : method { goto &{ $_[0]->_command_sender('swapdb') } }
 _method( 'swapdb', [ 'SWAPDB' ] );
 
 =head3 sync
@@ -4605,7 +4871,8 @@ Not available in this version: croaks with "SYNC turns the connection into a rep
 
 =cut
 
-_unsupported( 'sync', [ 'SYNC' ], 'SYNC turns the connection into a replication stream, which this client cannot read' );
+sub sync : method { Carp::croak('Future::IO::Redis: SYNC turns the connection into a replication stream, which this client cannot read') }
+$UNSUPPORTED{sync} = 'SYNC turns the connection into a replication stream, which this client cannot read';
 
 =head3 time
 
@@ -4621,6 +4888,7 @@ Resolves to C<[ $seconds, $microseconds ]>, both numbers.
 
 =cut
 
+sub time : method { goto &{ $_[0]->_command_sender('time') } }
 _method( 'time', [ 'TIME' ], \&_time_pair );
 
 =head2 Sets
@@ -4650,6 +4918,7 @@ History:
 
 =cut
 
+sub sadd : method { goto &{ $_[0]->_command_sender('sadd') } }
 _method( 'sadd', [ 'SADD' ] );
 
 =head3 scard
@@ -4664,6 +4933,7 @@ Since Redis 1.0.0. Group: set. Complexity: O(1).
 
 =cut
 
+sub scard : method { goto &{ $_[0]->_command_sender('scard') } }
 _method( 'scard', [ 'SCARD' ] );
 
 =head3 sdiff
@@ -4679,6 +4949,7 @@ given sets.
 
 =cut
 
+sub sdiff : method { goto &{ $_[0]->_command_sender('sdiff') } }
 _method( 'sdiff', [ 'SDIFF' ] );
 
 =head3 sdiffstore
@@ -4694,6 +4965,7 @@ given sets.
 
 =cut
 
+sub sdiffstore : method { goto &{ $_[0]->_command_sender('sdiffstore') } }
 _method( 'sdiffstore', [ 'SDIFFSTORE' ] );
 
 =head3 sinter
@@ -4709,6 +4981,7 @@ smallest set and M is the number of sets.
 
 =cut
 
+sub sinter : method { goto &{ $_[0]->_command_sender('sinter') } }
 _method( 'sinter', [ 'SINTER' ] );
 
 =head3 sintercard
@@ -4724,6 +4997,7 @@ smallest set and M is the number of sets.
 
 =cut
 
+sub sintercard : method { goto &{ $_[0]->_command_sender('sintercard') } }
 _method( 'sintercard', [ 'SINTERCARD' ] );
 
 =head3 sinterstore
@@ -4739,6 +5013,7 @@ smallest set and M is the number of sets.
 
 =cut
 
+sub sinterstore : method { goto &{ $_[0]->_command_sender('sinterstore') } }
 _method( 'sinterstore', [ 'SINTERSTORE' ] );
 
 =head3 sismember
@@ -4753,6 +5028,7 @@ Since Redis 1.0.0. Group: set. Complexity: O(1).
 
 =cut
 
+sub sismember : method { goto &{ $_[0]->_command_sender('sismember') } }
 _method( 'sismember', [ 'SISMEMBER' ] );
 
 =head3 smembers
@@ -4767,6 +5043,7 @@ Since Redis 1.0.0. Group: set. Complexity: O(N) where N is the set cardinality.
 
 =cut
 
+sub smembers : method { goto &{ $_[0]->_command_sender('smembers') } }
 _method( 'smembers', [ 'SMEMBERS' ] );
 
 =head3 smismember
@@ -4782,6 +5059,7 @@ for membership.
 
 =cut
 
+sub smismember : method { goto &{ $_[0]->_command_sender('smismember') } }
 _method( 'smismember', [ 'SMISMEMBER' ] );
 
 =head3 smove
@@ -4796,6 +5074,7 @@ Since Redis 1.0.0. Group: set. Complexity: O(1).
 
 =cut
 
+sub smove : method { goto &{ $_[0]->_command_sender('smove') } }
 _method( 'smove', [ 'SMOVE' ] );
 
 =head3 spop
@@ -4821,6 +5100,7 @@ History:
 
 =cut
 
+sub spop : method { goto &{ $_[0]->_command_sender('spop') } }
 _method( 'spop', [ 'SPOP' ] );
 
 =head3 srandmember
@@ -4846,6 +5126,7 @@ History:
 
 =cut
 
+sub srandmember : method { goto &{ $_[0]->_command_sender('srandmember') } }
 _method( 'srandmember', [ 'SRANDMEMBER' ] );
 
 =head3 srem
@@ -4870,6 +5151,7 @@ History:
 
 =cut
 
+sub srem : method { goto &{ $_[0]->_command_sender('srem') } }
 _method( 'srem', [ 'SREM' ] );
 
 =head3 sscan
@@ -4886,6 +5168,7 @@ inside the collection..
 
 =cut
 
+sub sscan : method { goto &{ $_[0]->_command_sender('sscan') } }
 _method( 'sscan', [ 'SSCAN' ] );
 
 =head3 sunion
@@ -4901,6 +5184,7 @@ given sets.
 
 =cut
 
+sub sunion : method { goto &{ $_[0]->_command_sender('sunion') } }
 _method( 'sunion', [ 'SUNION' ] );
 
 =head3 sunionstore
@@ -4916,6 +5200,7 @@ given sets.
 
 =cut
 
+sub sunionstore : method { goto &{ $_[0]->_command_sender('sunionstore') } }
 _method( 'sunionstore', [ 'SUNIONSTORE' ] );
 
 =head2 Sorted sets
@@ -4936,6 +5221,7 @@ elements popped.
 
 =cut
 
+sub bzmpop : method { goto &{ $_[0]->_command_sender('bzmpop') } }
 _method( 'bzmpop', [ 'BZMPOP' ] );
 
 =head3 bzpopmax
@@ -4961,6 +5247,7 @@ History:
 
 =cut
 
+sub bzpopmax : method { goto &{ $_[0]->_command_sender('bzpopmax') } }
 _method( 'bzpopmax', [ 'BZPOPMAX' ] );
 
 =head3 bzpopmin
@@ -4986,6 +5273,7 @@ History:
 
 =cut
 
+sub bzpopmin : method { goto &{ $_[0]->_command_sender('bzpopmin') } }
 _method( 'bzpopmin', [ 'BZPOPMIN' ] );
 
 =head3 zadd
@@ -5019,6 +5307,7 @@ History:
 
 =cut
 
+sub zadd : method { goto &{ $_[0]->_command_sender('zadd') } }
 _method( 'zadd', [ 'ZADD' ] );
 
 =head3 zcard
@@ -5033,6 +5322,7 @@ Since Redis 1.2.0. Group: sorted-set. Complexity: O(1).
 
 =cut
 
+sub zcard : method { goto &{ $_[0]->_command_sender('zcard') } }
 _method( 'zcard', [ 'ZCARD' ] );
 
 =head3 zcount
@@ -5048,6 +5338,7 @@ in the sorted set.
 
 =cut
 
+sub zcount : method { goto &{ $_[0]->_command_sender('zcount') } }
 _method( 'zcount', [ 'ZCOUNT' ] );
 
 =head3 zdiff
@@ -5064,6 +5355,7 @@ the result set.
 
 =cut
 
+sub zdiff : method { goto &{ $_[0]->_command_sender('zdiff') } }
 _method( 'zdiff', [ 'ZDIFF' ] );
 
 =head3 zdiffstore
@@ -5080,6 +5372,7 @@ the result set.
 
 =cut
 
+sub zdiffstore : method { goto &{ $_[0]->_command_sender('zdiffstore') } }
 _method( 'zdiffstore', [ 'ZDIFFSTORE' ] );
 
 =head3 zincrby
@@ -5095,6 +5388,7 @@ the sorted set.
 
 =cut
 
+sub zincrby : method { goto &{ $_[0]->_command_sender('zincrby') } }
 _method( 'zincrby', [ 'ZINCRBY' ] );
 
 =head3 zinter
@@ -5112,6 +5406,7 @@ elements in the resulting sorted set.
 
 =cut
 
+sub zinter : method { goto &{ $_[0]->_command_sender('zinter') } }
 _method( 'zinter', [ 'ZINTER' ] );
 
 =head3 zintercard
@@ -5127,6 +5422,7 @@ input sorted set, K being the number of input sorted sets.
 
 =cut
 
+sub zintercard : method { goto &{ $_[0]->_command_sender('zintercard') } }
 _method( 'zintercard', [ 'ZINTERCARD' ] );
 
 =head3 zinterstore
@@ -5144,6 +5440,7 @@ elements in the resulting sorted set.
 
 =cut
 
+sub zinterstore : method { goto &{ $_[0]->_command_sender('zinterstore') } }
 _method( 'zinterstore', [ 'ZINTERSTORE' ] );
 
 =head3 zlexcount
@@ -5159,6 +5456,7 @@ in the sorted set.
 
 =cut
 
+sub zlexcount : method { goto &{ $_[0]->_command_sender('zlexcount') } }
 _method( 'zlexcount', [ 'ZLEXCOUNT' ] );
 
 =head3 zmpop
@@ -5175,6 +5473,7 @@ elements popped.
 
 =cut
 
+sub zmpop : method { goto &{ $_[0]->_command_sender('zmpop') } }
 _method( 'zmpop', [ 'ZMPOP' ] );
 
 =head3 zmscore
@@ -5190,6 +5489,7 @@ requested.
 
 =cut
 
+sub zmscore : method { goto &{ $_[0]->_command_sender('zmscore') } }
 _method( 'zmscore', [ 'ZMSCORE' ] );
 
 =head3 zpopmax
@@ -5205,6 +5505,7 @@ elements in the sorted set, and M being the number of elements popped.
 
 =cut
 
+sub zpopmax : method { goto &{ $_[0]->_command_sender('zpopmax') } }
 _method( 'zpopmax', [ 'ZPOPMAX' ] );
 
 =head3 zpopmin
@@ -5220,6 +5521,7 @@ elements in the sorted set, and M being the number of elements popped.
 
 =cut
 
+sub zpopmin : method { goto &{ $_[0]->_command_sender('zpopmin') } }
 _method( 'zpopmin', [ 'ZPOPMIN' ] );
 
 =head3 zrandmember
@@ -5235,6 +5537,7 @@ returned.
 
 =cut
 
+sub zrandmember : method { goto &{ $_[0]->_command_sender('zrandmember') } }
 _method( 'zrandmember', [ 'ZRANDMEMBER' ] );
 
 =head3 zrange
@@ -5260,6 +5563,7 @@ History:
 
 =cut
 
+sub zrange : method { goto &{ $_[0]->_command_sender('zrange') } }
 _method( 'zrange', [ 'ZRANGE' ] );
 
 =head3 zrangebylex
@@ -5278,6 +5582,7 @@ Deprecated since Redis 6.2.0. Replaced by C<ZRANGE> with the C<BYLEX> argument.
 
 =cut
 
+sub zrangebylex : method { goto &{ $_[0]->_command_sender('zrangebylex') } }
 _method( 'zrangebylex', [ 'ZRANGEBYLEX' ] );
 
 =head3 zrangebyscore
@@ -5306,6 +5611,7 @@ History:
 
 =cut
 
+sub zrangebyscore : method { goto &{ $_[0]->_command_sender('zrangebyscore') } }
 _method( 'zrangebyscore', [ 'ZRANGEBYSCORE' ] );
 
 =head3 zrangestore
@@ -5321,6 +5627,7 @@ elements in the sorted set and M the number of elements stored into the destinat
 
 =cut
 
+sub zrangestore : method { goto &{ $_[0]->_command_sender('zrangestore') } }
 _method( 'zrangestore', [ 'ZRANGESTORE' ] );
 
 =head3 zrank
@@ -5335,6 +5642,7 @@ Since Redis 2.0.0. Group: sorted-set. Complexity: O(log(N)).
 
 =cut
 
+sub zrank : method { goto &{ $_[0]->_command_sender('zrank') } }
 _method( 'zrank', [ 'ZRANK' ] );
 
 =head3 zrem
@@ -5360,6 +5668,7 @@ History:
 
 =cut
 
+sub zrem : method { goto &{ $_[0]->_command_sender('zrem') } }
 _method( 'zrem', [ 'ZREM' ] );
 
 =head3 zremrangebylex
@@ -5375,6 +5684,7 @@ elements in the sorted set and M the number of elements removed by the operation
 
 =cut
 
+sub zremrangebylex : method { goto &{ $_[0]->_command_sender('zremrangebylex') } }
 _method( 'zremrangebylex', [ 'ZREMRANGEBYLEX' ] );
 
 =head3 zremrangebyrank
@@ -5390,6 +5700,7 @@ elements in the sorted set and M the number of elements removed by the operation
 
 =cut
 
+sub zremrangebyrank : method { goto &{ $_[0]->_command_sender('zremrangebyrank') } }
 _method( 'zremrangebyrank', [ 'ZREMRANGEBYRANK' ] );
 
 =head3 zremrangebyscore
@@ -5405,6 +5716,7 @@ elements in the sorted set and M the number of elements removed by the operation
 
 =cut
 
+sub zremrangebyscore : method { goto &{ $_[0]->_command_sender('zremrangebyscore') } }
 _method( 'zremrangebyscore', [ 'ZREMRANGEBYSCORE' ] );
 
 =head3 zrevrange
@@ -5422,6 +5734,7 @@ Deprecated since Redis 6.2.0. Replaced by C<ZRANGE> with the C<REV> argument.
 
 =cut
 
+sub zrevrange : method { goto &{ $_[0]->_command_sender('zrevrange') } }
 _method( 'zrevrange', [ 'ZREVRANGE' ] );
 
 =head3 zrevrangebylex
@@ -5440,6 +5753,7 @@ Deprecated since Redis 6.2.0. Replaced by C<ZRANGE> with the C<REV> and C<BYLEX>
 
 =cut
 
+sub zrevrangebylex : method { goto &{ $_[0]->_command_sender('zrevrangebylex') } }
 _method( 'zrevrangebylex', [ 'ZREVRANGEBYLEX' ] );
 
 =head3 zrevrangebyscore
@@ -5468,6 +5782,7 @@ History:
 
 =cut
 
+sub zrevrangebyscore : method { goto &{ $_[0]->_command_sender('zrevrangebyscore') } }
 _method( 'zrevrangebyscore', [ 'ZREVRANGEBYSCORE' ] );
 
 =head3 zrevrank
@@ -5482,6 +5797,7 @@ Since Redis 2.0.0. Group: sorted-set. Complexity: O(log(N)).
 
 =cut
 
+sub zrevrank : method { goto &{ $_[0]->_command_sender('zrevrank') } }
 _method( 'zrevrank', [ 'ZREVRANK' ] );
 
 =head3 zscan
@@ -5498,6 +5814,7 @@ elements inside the collection..
 
 =cut
 
+sub zscan : method { goto &{ $_[0]->_command_sender('zscan') } }
 _method( 'zscan', [ 'ZSCAN' ] );
 
 =head3 zscore
@@ -5512,6 +5829,7 @@ Since Redis 1.2.0. Group: sorted-set. Complexity: O(1).
 
 =cut
 
+sub zscore : method { goto &{ $_[0]->_command_sender('zscore') } }
 _method( 'zscore', [ 'ZSCORE' ] );
 
 =head3 zunion
@@ -5528,6 +5846,7 @@ sizes of the input sorted sets, and M being the number of elements in the result
 
 =cut
 
+sub zunion : method { goto &{ $_[0]->_command_sender('zunion') } }
 _method( 'zunion', [ 'ZUNION' ] );
 
 =head3 zunionstore
@@ -5544,6 +5863,7 @@ sizes of the input sorted sets, and M being the number of elements in the result
 
 =cut
 
+sub zunionstore : method { goto &{ $_[0]->_command_sender('zunionstore') } }
 _method( 'zunionstore', [ 'ZUNIONSTORE' ] );
 
 =head2 Streams
@@ -5562,6 +5882,7 @@ Since Redis 5.0.0. Group: stream. Complexity: O(1) for each message ID processed
 
 =cut
 
+sub xack : method { goto &{ $_[0]->_command_sender('xack') } }
 _method( 'xack', [ 'XACK' ] );
 
 =head3 xadd
@@ -5592,6 +5913,7 @@ History:
 
 =cut
 
+sub xadd : method { goto &{ $_[0]->_command_sender('xadd') } }
 _method( 'xadd', [ 'XADD' ] );
 
 =head3 xautoclaim
@@ -5617,6 +5939,7 @@ the PEL
 
 =cut
 
+sub xautoclaim : method { goto &{ $_[0]->_command_sender('xautoclaim') } }
 _method( 'xautoclaim', [ 'XAUTOCLAIM' ] );
 
 =head3 xclaim
@@ -5633,6 +5956,7 @@ the PEL of the consumer group.
 
 =cut
 
+sub xclaim : method { goto &{ $_[0]->_command_sender('xclaim') } }
 _method( 'xclaim', [ 'XCLAIM' ] );
 
 =head3 xdel
@@ -5648,6 +5972,7 @@ regardless of the stream size.
 
 =cut
 
+sub xdel : method { goto &{ $_[0]->_command_sender('xdel') } }
 _method( 'xdel', [ 'XDEL' ] );
 
 =head3 xgroup_create
@@ -5672,6 +5997,7 @@ History:
 
 =cut
 
+sub xgroup_create : method { goto &{ $_[0]->_command_sender('xgroup_create') } }
 _method( 'xgroup_create', [ 'XGROUP', 'CREATE' ] );
 
 =head3 xgroup_createconsumer
@@ -5686,6 +6012,7 @@ Since Redis 6.2.0. Group: stream. Complexity: O(1).
 
 =cut
 
+sub xgroup_createconsumer : method { goto &{ $_[0]->_command_sender('xgroup_createconsumer') } }
 _method( 'xgroup_createconsumer', [ 'XGROUP', 'CREATECONSUMER' ] );
 
 =head3 xgroup_delconsumer
@@ -5700,6 +6027,7 @@ Since Redis 5.0.0. Group: stream. Complexity: O(1).
 
 =cut
 
+sub xgroup_delconsumer : method { goto &{ $_[0]->_command_sender('xgroup_delconsumer') } }
 _method( 'xgroup_delconsumer', [ 'XGROUP', 'DELCONSUMER' ] );
 
 =head3 xgroup_destroy
@@ -5715,6 +6043,7 @@ group's pending entries list (PEL).
 
 =cut
 
+sub xgroup_destroy : method { goto &{ $_[0]->_command_sender('xgroup_destroy') } }
 _method( 'xgroup_destroy', [ 'XGROUP', 'DESTROY' ] );
 
 =head3 xgroup_help
@@ -5729,6 +6058,7 @@ Since Redis 5.0.0. Group: stream. Complexity: O(1).
 
 =cut
 
+sub xgroup_help : method { goto &{ $_[0]->_command_sender('xgroup_help') } }
 _method( 'xgroup_help', [ 'XGROUP', 'HELP' ] );
 
 =head3 xgroup_setid
@@ -5753,6 +6083,7 @@ History:
 
 =cut
 
+sub xgroup_setid : method { goto &{ $_[0]->_command_sender('xgroup_setid') } }
 _method( 'xgroup_setid', [ 'XGROUP', 'SETID' ] );
 
 =head3 xinfo_consumers
@@ -5767,6 +6098,7 @@ Since Redis 5.0.0. Group: stream. Complexity: O(1).
 
 =cut
 
+sub xinfo_consumers : method { goto &{ $_[0]->_command_sender('xinfo_consumers') } }
 _method( 'xinfo_consumers', [ 'XINFO', 'CONSUMERS' ] );
 
 =head3 xinfo_groups
@@ -5791,6 +6123,7 @@ History:
 
 =cut
 
+sub xinfo_groups : method { goto &{ $_[0]->_command_sender('xinfo_groups') } }
 _method( 'xinfo_groups', [ 'XINFO', 'GROUPS' ] );
 
 =head3 xinfo_help
@@ -5805,6 +6138,7 @@ Since Redis 5.0.0. Group: stream. Complexity: O(1).
 
 =cut
 
+sub xinfo_help : method { goto &{ $_[0]->_command_sender('xinfo_help') } }
 _method( 'xinfo_help', [ 'XINFO', 'HELP' ] );
 
 =head3 xinfo_stream
@@ -5834,6 +6168,7 @@ C<entries-read> and C<lag> fields
 
 =cut
 
+sub xinfo_stream : method { goto &{ $_[0]->_command_sender('xinfo_stream') } }
 _method( 'xinfo_stream', [ 'XINFO', 'STREAM' ] );
 
 =head3 xlen
@@ -5848,6 +6183,7 @@ Since Redis 5.0.0. Group: stream. Complexity: O(1).
 
 =cut
 
+sub xlen : method { goto &{ $_[0]->_command_sender('xlen') } }
 _method( 'xlen', [ 'XLEN' ] );
 
 =head3 xpending
@@ -5876,6 +6212,7 @@ History:
 
 =cut
 
+sub xpending : method { goto &{ $_[0]->_command_sender('xpending') } }
 _method( 'xpending', [ 'XPENDING' ] );
 
 =head3 xrange
@@ -5902,6 +6239,7 @@ History:
 
 =cut
 
+sub xrange : method { goto &{ $_[0]->_command_sender('xrange') } }
 _method( 'xrange', [ 'XRANGE' ] );
 
 =head3 xread
@@ -5919,6 +6257,7 @@ on the stream getting new data.
 
 =cut
 
+sub xread : method { goto &{ $_[0]->_command_sender('xread') } }
 _method( 'xread', [ 'XREAD' ] );
 
 =head3 xreadgroup
@@ -5937,6 +6276,7 @@ O(N) time in order to serve the N clients blocked on the stream getting new data
 
 =cut
 
+sub xreadgroup : method { goto &{ $_[0]->_command_sender('xreadgroup') } }
 _method( 'xreadgroup', [ 'XREADGROUP' ] );
 
 =head3 xrevrange
@@ -5963,6 +6303,7 @@ History:
 
 =cut
 
+sub xrevrange : method { goto &{ $_[0]->_command_sender('xrevrange') } }
 _method( 'xrevrange', [ 'XREVRANGE' ] );
 
 =head3 xsetid
@@ -5987,6 +6328,7 @@ History:
 
 =cut
 
+sub xsetid : method { goto &{ $_[0]->_command_sender('xsetid') } }
 _method( 'xsetid', [ 'XSETID' ] );
 
 =head3 xtrim
@@ -6013,6 +6355,7 @@ History:
 
 =cut
 
+sub xtrim : method { goto &{ $_[0]->_command_sender('xtrim') } }
 _method( 'xtrim', [ 'XTRIM' ] );
 
 =head2 Strings
@@ -6033,6 +6376,7 @@ dynamic string library used by Redis will double the free space available on eve
 
 =cut
 
+sub append : method { goto &{ $_[0]->_command_sender('append') } }
 _method( 'append', [ 'APPEND' ] );
 
 =head3 decr
@@ -6047,6 +6391,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub decr : method { goto &{ $_[0]->_command_sender('decr') } }
 _method( 'decr', [ 'DECR' ] );
 
 =head3 decrby
@@ -6061,6 +6406,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub decrby : method { goto &{ $_[0]->_command_sender('decrby') } }
 _method( 'decrby', [ 'DECRBY' ] );
 
 =head3 get
@@ -6075,6 +6421,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub get : method { goto &{ $_[0]->_command_sender('get') } }
 _method( 'get', [ 'GET' ] );
 
 =head3 getdel
@@ -6089,6 +6436,7 @@ Since Redis 6.2.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub getdel : method { goto &{ $_[0]->_command_sender('getdel') } }
 _method( 'getdel', [ 'GETDEL' ] );
 
 =head3 getex
@@ -6104,6 +6452,7 @@ Since Redis 6.2.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub getex : method { goto &{ $_[0]->_command_sender('getex') } }
 _method( 'getex', [ 'GETEX' ] );
 
 =head3 getrange
@@ -6120,6 +6469,7 @@ from an existing string is very cheap, it can be considered O(1) for small strin
 
 =cut
 
+sub getrange : method { goto &{ $_[0]->_command_sender('getrange') } }
 _method( 'getrange', [ 'GETRANGE' ] );
 
 =head3 getset
@@ -6136,6 +6486,7 @@ Deprecated since Redis 6.2.0. Replaced by C<SET> with the C<!GET> argument.
 
 =cut
 
+sub getset : method { goto &{ $_[0]->_command_sender('getset') } }
 _method( 'getset', [ 'GETSET' ] );
 
 =head3 incr
@@ -6150,6 +6501,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub incr : method { goto &{ $_[0]->_command_sender('incr') } }
 _method( 'incr', [ 'INCR' ] );
 
 =head3 incrby
@@ -6164,6 +6516,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub incrby : method { goto &{ $_[0]->_command_sender('incrby') } }
 _method( 'incrby', [ 'INCRBY' ] );
 
 =head3 incrbyfloat
@@ -6178,6 +6531,7 @@ Since Redis 2.6.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub incrbyfloat : method { goto &{ $_[0]->_command_sender('incrbyfloat') } }
 _method( 'incrbyfloat', [ 'INCRBYFLOAT' ] );
 
 =head3 lcs
@@ -6193,6 +6547,7 @@ respectively.
 
 =cut
 
+sub lcs : method { goto &{ $_[0]->_command_sender('lcs') } }
 _method( 'lcs', [ 'LCS' ] );
 
 =head3 mget
@@ -6207,6 +6562,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(N) where N is the number of keys
 
 =cut
 
+sub mget : method { goto &{ $_[0]->_command_sender('mget') } }
 _method( 'mget', [ 'MGET' ] );
 
 =head3 mset
@@ -6221,6 +6577,7 @@ Since Redis 1.0.1. Group: string. Complexity: O(N) where N is the number of keys
 
 =cut
 
+sub mset : method { goto &{ $_[0]->_command_sender('mset') } }
 _method( 'mset', [ 'MSET' ] );
 
 =head3 msetnx
@@ -6235,6 +6592,7 @@ Since Redis 1.0.1. Group: string. Complexity: O(N) where N is the number of keys
 
 =cut
 
+sub msetnx : method { goto &{ $_[0]->_command_sender('msetnx') } }
 _method( 'msetnx', [ 'MSETNX' ] );
 
 =head3 psetex
@@ -6249,6 +6607,7 @@ Since Redis 2.6.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub psetex : method { goto &{ $_[0]->_command_sender('psetex') } }
 _method( 'psetex', [ 'PSETEX' ] );
 
 =head3 set
@@ -6286,6 +6645,7 @@ History:
 
 =cut
 
+sub set : method { goto &{ $_[0]->_command_sender('set') } }
 _method( 'set', [ 'SET' ] );
 
 =head3 setex
@@ -6300,6 +6660,7 @@ Since Redis 2.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub setex : method { goto &{ $_[0]->_command_sender('setex') } }
 _method( 'setex', [ 'SETEX' ] );
 
 =head3 setnx
@@ -6314,6 +6675,7 @@ Since Redis 1.0.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub setnx : method { goto &{ $_[0]->_command_sender('setnx') } }
 _method( 'setnx', [ 'SETNX' ] );
 
 =head3 setrange
@@ -6330,6 +6692,7 @@ Otherwise, complexity is O(M) with M being the length of the value argument.
 
 =cut
 
+sub setrange : method { goto &{ $_[0]->_command_sender('setrange') } }
 _method( 'setrange', [ 'SETRANGE' ] );
 
 =head3 strlen
@@ -6344,6 +6707,7 @@ Since Redis 2.2.0. Group: string. Complexity: O(1).
 
 =cut
 
+sub strlen : method { goto &{ $_[0]->_command_sender('strlen') } }
 _method( 'strlen', [ 'STRLEN' ] );
 
 =head3 substr
@@ -6362,6 +6726,7 @@ Deprecated since Redis 2.0.0. Replaced by C<GETRANGE>.
 
 =cut
 
+sub substr : method { goto &{ $_[0]->_command_sender('substr') } }
 _method( 'substr', [ 'SUBSTR' ] );
 
 =head2 Transactions
@@ -6381,6 +6746,7 @@ commands.
 
 =cut
 
+sub discard : method { goto &{ $_[0]->_command_sender('discard') } }
 _method( 'discard', [ 'DISCARD' ] );
 
 =head3 exec
@@ -6395,6 +6761,7 @@ Since Redis 1.2.0. Group: transactions. Complexity: Depends on commands in the t
 
 =cut
 
+sub exec : method { goto &{ $_[0]->_command_sender('exec') } }
 _method( 'exec', [ 'EXEC' ] );
 
 =head3 multi
@@ -6409,6 +6776,7 @@ Since Redis 1.2.0. Group: transactions. Complexity: O(1).
 
 =cut
 
+sub multi : method { goto &{ $_[0]->_command_sender('multi') } }
 _method( 'multi', [ 'MULTI' ] );
 
 =head3 unwatch
@@ -6423,6 +6791,7 @@ Since Redis 2.2.0. Group: transactions. Complexity: O(1).
 
 =cut
 
+sub unwatch : method { goto &{ $_[0]->_command_sender('unwatch') } }
 _method( 'unwatch', [ 'UNWATCH' ] );
 
 =head3 watch
@@ -6437,6 +6806,7 @@ Since Redis 2.2.0. Group: transactions. Complexity: O(1) for every key.
 
 =cut
 
+sub watch : method { goto &{ $_[0]->_command_sender('watch') } }
 _method( 'watch', [ 'WATCH' ] );
 
 # Commands with subcommands: their second word is part of the name.
@@ -6637,19 +7007,6 @@ _method( 'watch', [ 'WATCH' ] );
     'ZSCORE' => [ [ 'index', 1, 0, 'range', 0, 1, 0 ] ],
     'ZUNION' => [ [ 'index', 1, 0, 'keynum', 0, 1, 1 ] ],
     'ZUNIONSTORE' => [ [ 'index', 1, 0, 'range', 0, 1, 0 ], [ 'index', 2, 0, 'keynum', 0, 1, 1 ] ],
-);
-
-# The generic methods, for any class with `command` and `_transform` (the pipeline; the client
-# replaces them with compiled send paths).
-each_method(
-    sub {
-        my ( $method, $words, $transform ) = @_;
-        my @words = @$words;
-        no strict 'refs';
-        *{$method} = $transform
-          ? sub { my $self = shift; $self->_transform( $self->command( @words, @_ ), $transform ) }
-          : sub { shift->command( @words, @_ ) };
-    }
 );
 
 1;

@@ -9,7 +9,8 @@ use warnings;
 # waits for it. Internal to Future::IO::Redis.
 #
 # Clients use the functions below and nothing else of this package: open_connection,
-# is_current, command, connect_connection, close_connection, release_connection, new_future.
+# is_current, command, batch, connect_connection, close_connection, release_connection,
+# new_future.
 # A connection is named by its id and the engine generation it was opened on; a function given
 # a connection that is not open on the current engine (first use, a fork child, a new engine)
 # returns undef, and the client opens it again. The engine reaches a client only through the
@@ -17,7 +18,7 @@ use warnings;
 #
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
 # external_timeout, wait_readable, guard_fd, unguard_fd, outstanding, open, connect, close,
-# release, submit, submit_many, deliver, fail_orphans.
+# release, submit, submit_batch, deliver, fail_orphans.
 
 use Carp ();
 use Future;
@@ -27,14 +28,16 @@ use Future::IO::Redis::Error;
 
 require Future::IO::Redis;
 
+# A croak for a caller's mistake (an undef or reference argument, refused by submit) names the
+# caller's line, not a line of the client or of this module.
+our @CARP_NOT = qw( Future::IO::Redis Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands );
+
 our $ENGINE;         # the XS engine of this interpreter
 our $PID = -1;       # process that owns $ENGINE
 our $GENERATION = 0; # bumped whenever a new engine starts (after a fork or a crash)
 our $FH;             # our duplicate of the engine's fd (the Poll fd), which the pump waits on
 our $PUMP;           # the pending wait on $FH, if any (see arm)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
-our $TOKEN = -1;     # last batch token handed out (batch tokens are odd)
-our %PENDING;        # batch token => batch (single commands are named by their Future)
 our %HANDLERS;       # conn id => the client's event handler (a code reference)
 our %WATCHING;       # conn ids whose client wants events even when no command is pending
 our $WATCHERS = 0;   # how many (keeps the pump armed)
@@ -90,7 +93,6 @@ sub _cloned {
     undef $PUMP;
     undef $ENGINE;
     $pump->cancel if $pump && !$pump->is_ready && ( $Future::IO::IMPL // '' ) eq 'Future::IO::_DefaultImpl';
-    %PENDING  = ();
     %HANDLERS = ();
     %WATCHING = ();
     $WATCHERS = 0;
@@ -164,6 +166,20 @@ sub command {
     return $f;
 }
 
+# Send a pipeline's commands ([ @words ], ...) together: one Future of the array of their
+# results in order (an error object in the place of a command that failed), or undef when the
+# connection is not open on the current engine.
+sub batch {
+    my ( $conn, $gen, $commands ) = @_;
+    return undef unless $gen == $GENERATION && $ENGINE;
+    my $f = new_future();
+    if ( my $rc = $ENGINE->submit_batch( $conn, $f, $commands ) ) {
+        return _refused($rc);
+    }
+    $PUMP // arm();
+    return $f;
+}
+
 # Connect (a Future that completes when the connection is ready), or close now (a Future that
 # completes once closed); undef when the connection is not open on the current engine.
 sub connect_connection { _control( 'connect', @_ ) }
@@ -199,9 +215,6 @@ sub _refused {
 }
 
 # ----- the pump and delivery ----------------------------------------------------------------
-
-# A token for one command of a pipeline batch.
-sub next_batch_token { return $TOKEN += 2 }
 
 # A new pending Future of the class Future::IO's implementation uses (so that `->get` and
 # `await` drive the event loop).
@@ -272,47 +285,21 @@ sub _on_ready {
         return;
     }
     $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%HANDLERS ) < 0;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS ) < 0;
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
-# Run an engine turn and hand every completion to its Future (or pipeline batch, or client for
-# connection events): see deliver in perl/Redis.xs.
+# Run an engine turn and hand every completion to its Future (a pipeline's batch completes as
+# one, with all its replies), or to its client for connection events: see deliver in
+# perl/Redis.xs.
 sub dispatch {
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%PENDING, \%HANDLERS ) < 0;
-}
-
-# A pipeline: one Future for many commands. Its commands' tokens are consecutive odd numbers;
-# deliver stores each reply (or error object) in its slot and calls _batch_done after the last.
-sub pending_batch {
-    my ( $first_token, $count, $transforms ) = @_;
-    my $f = new_future();
-    my $batch = bless [ $f, $count, [], $first_token, $transforms ], 'Future::IO::Redis::Engine::Batch';
-    $PENDING{ $first_token + 2 * $_ } = $batch for 0 .. $count - 1;
-    return $f;
-}
-
-sub _batch_done {
-    my ($batch) = @_;
-    my ( $f, undef, $results, undef, $transforms ) = @$batch;
-    if ($transforms) {
-        for my $i ( 0 .. $#$transforms ) {
-            my $t = $transforms->[$i] or next;
-            next if Scalar::Util::blessed( $results->[$i] ) && $results->[$i]->isa('Future::IO::Redis::Error');
-            ( $results->[$i] ) = $t->( $results->[$i] );
-        }
-    }
-    $f->done($results) unless $f->is_ready;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS ) < 0;
 }
 
 # Fail every Future that waits on the engine (single commands and pipeline batches).
 sub _fail_everything {
     my ($err) = @_;
-    $ENGINE->fail_orphans( \%PENDING, $err ) if $ENGINE;
-    my %seen;
-    my @batches = grep { !$seen{ Scalar::Util::refaddr($_) }++ } values %PENDING;
-    %PENDING = ();
-    $_->[0]->fail($err) for grep { !$_->[0]->is_ready } @batches;
+    $ENGINE->fail_orphans($err) if $ENGINE;
 }
 
 # The engine is unusable (an internal error poisoned it): fail everything that waits and start
@@ -324,7 +311,7 @@ sub _engine_failed {
     %WATCHING = ();
     $WATCHERS = 0;
     # Deliver what the engine completed before it stopped, then fail the rest.
-    eval { $ENGINE->deliver( \%PENDING, {} ) } if $ENGINE;
+    eval { $ENGINE->deliver( {} ) } if $ENGINE;
     _fail_everything( Future::IO::Redis::Error::Connection->new( message => "Future::IO::Redis: $why" ) );
     _close_fh();
     undef $ENGINE;
