@@ -167,59 +167,14 @@ typedef struct FiorSlice {
   size_t len;
 } FiorSlice;
 
-// A per-command deadline: `name` is a command ("KEYS") or command and subcommand
-// ("DEBUG SLEEP"), any case; `seconds` 0 means no deadline.
-typedef struct FiorCommandTimeout {
+// One connection option as the user gave it: its name (`port`, `tls.ca_file`,
+// `timeout.DEBUG SLEEP`, ...) and value as bytes. `is_ref`: the value was a reference where
+// the user gave it (refused for every option but the flattened hashes).
+typedef struct FiorOption {
   struct FiorSlice name;
-  double seconds;
-} FiorCommandTimeout;
-
-// How to reach a server and behave. Durations are seconds; zero or negative means "none".
-typedef struct FiorConnOptions {
-  // Host name or IP literal (TCP), when `path` is absent.
-  struct FiorSlice host;
-  uint16_t port;
-  // Unix socket path; when present, `host` and `port` are ignored.
-  struct FiorSlice path;
-  double connect_timeout;
-  double read_timeout;
-  double write_timeout;
-  double request_timeout;
-  double blocking_timeout_buffer;
-  struct FiorSlice username;
-  struct FiorSlice password;
-  // Negative: do not SELECT.
-  int64_t database;
-  struct FiorSlice client_name;
-  bool reconnect;
-  double reconnect_delay;
-  double reconnect_delay_max;
-  double reconnect_jitter;
-  // Send commands again after LOADING/BUSY-style replies, and read-only commands after a
-  // lost connection (bounded by their deadlines).
-  bool retry;
-  uint64_t queue_size;
-  // Most commands written and awaiting replies at once; 0: no limit.
-  uint64_t pipeline_depth;
-  uint64_t read_buffer_size;
-  uint64_t write_buffer_size;
-  // Longest bulk string accepted in a reply, in bytes; 0 for the default (512 MB).
-  uint64_t max_bulk_len;
-  // Per-command deadlines (`timeouts_len` entries, or NULL).
-  const struct FiorCommandTimeout *timeouts;
-  size_t timeouts_len;
-  // Speak TLS (TCP only).
-  bool tls;
-  // PEM file of the CAs to trust; absent: the system's roots.
-  struct FiorSlice tls_ca_file;
-  // PEM files of a client certificate chain and its key (mutual TLS); both or neither.
-  struct FiorSlice tls_cert_file;
-  struct FiorSlice tls_key_file;
-  // Verify the server's certificate and name. Turning it off is for testing only.
-  bool tls_verify;
-  // The name to verify the certificate against; absent: `host`.
-  struct FiorSlice tls_server_name;
-} FiorConnOptions;
+  struct FiorSlice value;
+  bool is_ref;
+} FiorOption;
 
 // One command of a batch.
 typedef struct FiorCommand {
@@ -271,11 +226,23 @@ typedef struct FiorCompletion {
 extern "C" {
 #endif // __cplusplus
 
-// Register a connection described by `options`; `*conn` receives its id. It connects on
-// `fior_conn_connect` or on its first command.
+// Register a connection described by `count` options (names and values as the user gave
+// them; see `fior_options_check`); `*conn` receives its id. It connects on `fior_conn_connect`
+// or on its first command. Refused options give `INVALID_ARGUMENT` and the reason in
+// `fior_engine_last_error`.
 FiorResult fior_conn_open(struct FiorEngine *engine,
-                          const struct FiorConnOptions *options,
+                          const struct FiorOption *options,
+                          size_t count,
                           uint64_t *conn);
+
+// Check connection options without opening anything (no engine needed): `OK`, or
+// `INVALID_ARGUMENT` with the reason in `fior_options_last_error`. Every option's default and
+// rule lives behind this call (Rust `conn::options`); the caller passes what the user gave.
+FiorResult fior_options_check(const struct FiorOption *options, size_t count);
+
+// Why the last `fior_options_check` of this thread refused its options: a view valid until the
+// next such call on this thread. Never contains a password.
+struct FiorSlice fior_options_last_error(void);
 
 // Connect; `token` completes (Done or Failed) when the connection is ready or the attempt failed.
 FiorResult fior_conn_connect(struct FiorEngine *engine, uint64_t conn, uint64_t token);

@@ -153,11 +153,10 @@ open(engine, opts)
     HV *opts
   PPCODE:
     {
-        FiorConnOptions o;
+        FiorOption *list;
+        size_t n = fp_options(aTHX_ opts, &list);
         uint64_t conn = 0;
-        FiorResult r;
-        fp_conn_options(aTHX_ opts, &o);
-        r = fior_conn_open(engine, &o, &conn);
+        FiorResult r = fior_conn_open(engine, list, n, &conn);
         if (r == FIOR_RESULT_INVALID_ARGUMENT) {
             FiorSlice why = fior_engine_last_error(engine);
             croak("Future::IO::Redis: %.*s", (int)why.len, why.ptr ? (const char *)why.ptr : "invalid connection options");
@@ -165,6 +164,23 @@ open(engine, opts)
         EXTEND(SP, 2);
         mPUSHu(r == FIOR_RESULT_OK ? (UV)conn : 0);
         mPUSHu((UV)r);
+    }
+
+void
+check_options(opts)
+    HV *opts
+  PPCODE:
+    /* Undef when the connection options are fine, else why not (the engine's words). Called as
+     * a function: it needs no engine. */
+    {
+        FiorOption *list;
+        size_t n = fp_options(aTHX_ opts, &list);
+        if (fior_options_check(list, n) == FIOR_RESULT_OK)
+            XSRETURN_UNDEF;
+        {
+            FiorSlice why = fior_options_last_error();
+            mXPUSHs(newSVpvn(why.ptr ? (const char *)why.ptr : "invalid connection options", why.len));
+        }
     }
 
 UV

@@ -341,82 +341,74 @@ void fp_arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *first, IV index) {
     out->len = len;
 }
 
-FiorSlice fp_opt_slice(pTHX_ HV *hv, const char *key, I32 klen) {
-    FiorSlice s = { NULL, 0 };
-    SV **svp = hv_fetch(hv, key, klen, 0);
-    if (svp && SvOK(*svp)) {
-        STRLEN len;
-        const char *p = SvPVbyte(*svp, len);
-        s.ptr = (const uint8_t *)p;
-        s.len = len;
+/* A value's bytes: character strings as UTF-8 (a mortal copy), byte strings as they are. */
+static FiorSlice value_slice(pTHX_ SV *sv) {
+    FiorSlice s;
+    STRLEN len;
+    const char *p;
+    if (SvUTF8(sv)) {
+        sv = sv_2mortal(newSVsv(sv));
+        sv_utf8_encode(sv);
     }
+    p = SvPV_const(sv, len);
+    s.ptr = (const uint8_t *)p;
+    s.len = len;
     return s;
 }
 
-double fp_opt_num(pTHX_ HV *hv, const char *key, I32 klen, double dflt) {
-    SV **svp = hv_fetch(hv, key, klen, 0);
-    return (svp && SvOK(*svp)) ? SvNV(*svp) : dflt;
+static FiorOption *option_slot(pTHX_ FiorOption **list, size_t *cap, size_t n) {
+    if (n == *cap) {
+        FiorOption *grown;
+        *cap *= 2;
+        Newx(grown, *cap, FiorOption);
+        Copy(*list, grown, n, FiorOption);
+        SAVEFREEPV(grown);
+        *list = grown;
+    }
+    return &(*list)[n];
 }
 
-void fp_conn_options(pTHX_ HV *opts, FiorConnOptions *o) {
-    Zero(o, 1, FiorConnOptions);
-    o->host = fp_opt_slice(aTHX_ opts, "host", 4);
-    o->port = (uint16_t)fp_opt_num(aTHX_ opts, "port", 4, 6379);
-    o->path = fp_opt_slice(aTHX_ opts, "path", 4);
-    o->connect_timeout = fp_opt_num(aTHX_ opts, "connect_timeout", 15, 0);
-    o->read_timeout = fp_opt_num(aTHX_ opts, "read_timeout", 12, 0);
-    o->write_timeout = fp_opt_num(aTHX_ opts, "write_timeout", 13, 0);
-    o->request_timeout = fp_opt_num(aTHX_ opts, "request_timeout", 15, 0);
-    o->blocking_timeout_buffer = fp_opt_num(aTHX_ opts, "blocking_timeout_buffer", 23, 0);
-    o->username = fp_opt_slice(aTHX_ opts, "username", 8);
-    o->password = fp_opt_slice(aTHX_ opts, "password", 8);
-    o->database = (int64_t)fp_opt_num(aTHX_ opts, "database", 8, -1);
-    o->client_name = fp_opt_slice(aTHX_ opts, "client_name", 11);
-    o->reconnect = fp_opt_num(aTHX_ opts, "reconnect", 9, 0) != 0;
-    o->reconnect_delay = fp_opt_num(aTHX_ opts, "reconnect_delay", 15, 0.1);
-    o->reconnect_delay_max = fp_opt_num(aTHX_ opts, "reconnect_delay_max", 19, 60);
-    o->reconnect_jitter = fp_opt_num(aTHX_ opts, "reconnect_jitter", 16, 0.25);
-    o->retry = fp_opt_num(aTHX_ opts, "retry", 5, 1) != 0;
-    o->queue_size = (uint64_t)fp_opt_num(aTHX_ opts, "queue_size", 10, 1000);
-    o->pipeline_depth = (uint64_t)fp_opt_num(aTHX_ opts, "pipeline_depth", 14, 0);
-    o->read_buffer_size = (uint64_t)fp_opt_num(aTHX_ opts, "read_buffer_size", 16, 0);
-    o->write_buffer_size = (uint64_t)fp_opt_num(aTHX_ opts, "write_buffer_size", 17, 0);
-    o->max_bulk_len = (uint64_t)fp_opt_num(aTHX_ opts, "max_bulk_len", 12, 0);
-    {
-        /* timeout => { 'DEBUG SLEEP' => 120, ... } */
-        SV **t = hv_fetchs(opts, "timeout", 0);
-        if (t && SvROK(*t) && SvTYPE(SvRV(*t)) == SVt_PVHV) {
-            HV *tv = (HV *)SvRV(*t);
-            I32 n = hv_iterinit(tv), k = 0;
-            FiorCommandTimeout *list;
-            HE *he;
-            Newx(list, n > 0 ? n : 1, FiorCommandTimeout);
-            SAVEFREEPV(list);
-            while ((he = hv_iternext(tv)) && k < n) {
-                STRLEN klen;
-                const char *key = HePV(he, klen);
-                list[k].name.ptr = (const uint8_t *)key;
-                list[k].name.len = klen;
-                list[k].seconds = SvNV(HeVAL(he));
-                k++;
+size_t fp_options(pTHX_ HV *opts, FiorOption **out) {
+    size_t cap = 16, n = 0;
+    FiorOption *list;
+    HE *he;
+    Newx(list, cap, FiorOption);
+    SAVEFREEPV(list);
+    hv_iterinit(opts);
+    while ((he = hv_iternext(opts))) {
+        SV *val = HeVAL(he);
+        STRLEN klen;
+        const char *key = HePV(he, klen);
+        FiorOption *o;
+        if (!SvOK(val))
+            continue;
+        if (SvROK(val) && SvTYPE(SvRV(val)) == SVt_PVHV
+            && ((klen == 7 && memEQ(key, "timeout", 7)) || (klen == 3 && memEQ(key, "tls", 3)))) {
+            /* timeout => { 'DEBUG SLEEP' => 120 }, tls => { ca_file => ... }: one entry per key */
+            HV *nested = (HV *)SvRV(val);
+            HE *ne;
+            hv_iterinit(nested);
+            while ((ne = hv_iternext(nested))) {
+                SV *nval = HeVAL(ne);
+                STRLEN nlen;
+                const char *nkey = HePV(ne, nlen);
+                if (!SvOK(nval))
+                    continue;
+                o = option_slot(aTHX_ &list, &cap, n++);
+                o->name = value_slice(aTHX_ sv_2mortal(newSVpvf("%.*s.%.*s", (int)klen, key, (int)nlen, nkey)));
+                o->value = value_slice(aTHX_ nval);
+                o->is_ref = SvROK(nval) ? true : false;
             }
-            o->timeouts = list;
-            o->timeouts_len = (size_t)k;
+            continue;
         }
+        o = option_slot(aTHX_ &list, &cap, n++);
+        o->name.ptr = (const uint8_t *)key;
+        o->name.len = klen;
+        o->value = value_slice(aTHX_ val);
+        o->is_ref = SvROK(val) ? true : false;
     }
-    {
-        /* tls => 1 or { ca_file, cert_file, key_file, verify, server_name } (normalised in Perl) */
-        SV **t = hv_fetchs(opts, "tls", 0);
-        if (t && SvROK(*t) && SvTYPE(SvRV(*t)) == SVt_PVHV) {
-            HV *tv = (HV *)SvRV(*t);
-            o->tls = true;
-            o->tls_ca_file = fp_opt_slice(aTHX_ tv, "ca_file", 7);
-            o->tls_cert_file = fp_opt_slice(aTHX_ tv, "cert_file", 9);
-            o->tls_key_file = fp_opt_slice(aTHX_ tv, "key_file", 8);
-            o->tls_server_name = fp_opt_slice(aTHX_ tv, "server_name", 11);
-            o->tls_verify = fp_opt_num(aTHX_ tv, "verify", 6, 1) != 0;
-        }
-    }
+    *out = list;
+    return n;
 }
 
 FiorBatchCommand *fp_batch_commands(pTHX_ AV *commands, size_t *count) {

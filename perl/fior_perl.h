@@ -46,10 +46,10 @@ SV *fp_completion_value(pTHX_ const FiorCompletion *c, int *failed);
 /* Arguments and options. fp_croak_at_caller dies through Carp::croak. */
 void fp_croak_at_caller(pTHX_ SV *msg);
 void fp_arg_slice(pTHX_ SV *sv, FiorSlice *out, SV *first, IV index);
-FiorSlice fp_opt_slice(pTHX_ HV *hv, const char *key, I32 klen);
-double fp_opt_num(pTHX_ HV *hv, const char *key, I32 klen, double dflt);
-/* The connection options of `opts` (memory freed at the end of the enclosing XSUB). */
-void fp_conn_options(pTHX_ HV *opts, FiorConnOptions *o);
+/* The connection options of `opts` as the engine takes them: one FiorOption per defined value,
+ * the `timeout` and `tls` hashes flattened (`timeout.NAME`, `tls.KEY`). Returns how many; the
+ * list and what it points to live until the end of the enclosing XSUB. */
+size_t fp_options(pTHX_ HV *opts, FiorOption **out);
 /* [ [arg, ...], ... ] as batch commands (memory freed at the end of the enclosing XSUB);
  * croaks for what is not a command. */
 FiorBatchCommand *fp_batch_commands(pTHX_ AV *commands, size_t *count);

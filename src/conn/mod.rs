@@ -18,12 +18,14 @@ mod commands;
 mod completion;
 mod config;
 mod deadlines;
+mod options;
 mod readonly;
 mod request;
 mod write_buf;
 
 pub use completion::{BatchItem, ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
 pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
+pub use options::{parse as parse_options, Options, RawOption, TlsOptions};
 pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request, SessionEffect};
 pub use write_buf::WriteBuf;
 

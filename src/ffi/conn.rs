@@ -1,23 +1,29 @@
 //! `fior_conn_*`: connections of an engine, and submitting commands to them.
 
-use super::boundary::with_engine_result;
+use super::boundary::{boundary, with_engine_result};
 use super::engine::FiorEngine;
 use super::types::*;
-use crate::conn::{unsupported_mode, Address, ConnConfig, Deadline, Handshake, Reconnect, Request};
+use crate::conn::{parse_options, unsupported_mode, Address, Deadline, RawOption, Request, TlsOptions};
 use crate::driver::{client_config, server_name, EngineGone, TlsClient, TlsSettings, BATCH_BIT, MAX_BATCH};
 use std::time::Duration;
 
-/// Register a connection described by `options`; `*conn` receives its id. It connects on
-/// `fior_conn_connect` or on its first command.
+/// Register a connection described by `count` options (names and values as the user gave
+/// them; see `fior_options_check`); `*conn` receives its id. It connects on `fior_conn_connect`
+/// or on its first command. Refused options give `INVALID_ARGUMENT` and the reason in
+/// `fior_engine_last_error`.
 #[no_mangle]
-pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorConnOptions, conn: *mut u64) -> FiorResult {
+pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorOption, count: usize, conn: *mut u64) -> FiorResult {
     with_engine_result!(engine, |e| {
-        if options.is_null() || conn.is_null() {
+        if (options.is_null() && count > 0) || conn.is_null() {
             return FiorResult::NullArgument;
         }
-        // SAFETY: non-null, points to a valid FiorConnOptions for this call (caller's contract).
-        let o = unsafe { &*options };
-        let (config, tls) = match config_from(o) {
+        // SAFETY: `options` holds `count` options valid for this call (caller's contract).
+        let opened = unsafe { raw_options(options, count) }.and_then(|raw| {
+            let o = parse_options(&raw)?;
+            let tls = o.tls.as_ref().map(|t| tls_client(t, &o.config.address)).transpose()?;
+            Ok((o.config, tls))
+        });
+        let (config, tls) = match opened {
             Ok(c) => c,
             Err(why) => {
                 e.last_error = why;
@@ -33,6 +39,39 @@ pub extern "C" fn fior_conn_open(engine: *mut FiorEngine, options: *const FiorCo
             Err(_) => FiorResult::EngineStopped,
         }
     })
+}
+
+thread_local! {
+    /// Why the last `fior_options_check` on this thread refused its options.
+    static CHECK_ERROR: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Check connection options without opening anything (no engine needed): `OK`, or
+/// `INVALID_ARGUMENT` with the reason in `fior_options_last_error`. Every option's default and
+/// rule lives behind this call (Rust `conn::options`); the caller passes what the user gave.
+#[no_mangle]
+pub extern "C" fn fior_options_check(options: *const FiorOption, count: usize) -> FiorResult {
+    boundary(FiorResult::Panic, || {
+        if options.is_null() && count > 0 {
+            return FiorResult::NullArgument;
+        }
+        // SAFETY: `options` holds `count` options valid for this call (caller's contract).
+        let checked = unsafe { raw_options(options, count) }.and_then(|raw| parse_options(&raw).map(|_| ()));
+        match checked {
+            Ok(()) => FiorResult::Ok,
+            Err(why) => {
+                CHECK_ERROR.with(|e| *e.borrow_mut() = why);
+                FiorResult::InvalidArgument
+            }
+        }
+    })
+}
+
+/// Why the last `fior_options_check` of this thread refused its options: a view valid until the
+/// next such call on this thread. Never contains a password.
+#[no_mangle]
+pub extern "C" fn fior_options_last_error() -> FiorSlice {
+    boundary(FiorSlice::EMPTY, || CHECK_ERROR.with(|e| FiorSlice::of(e.borrow().as_bytes())))
 }
 
 /// Connect; `token` completes (Done or Failed) when the connection is ready or the attempt failed.
@@ -212,106 +251,36 @@ unsafe fn bytes<'a>(s: FiorSlice) -> Option<&'a [u8]> {
     Some(std::slice::from_raw_parts(s.ptr, s.len))
 }
 
-/// Present (non-NULL) slice → owned bytes.
-fn owned(s: FiorSlice) -> Option<Vec<u8>> {
-    if s.ptr.is_null() {
-        return None;
+/// # Safety
+/// `options` must point to `count` options whose slices are NULL with length 0 or point to
+/// `len` readable bytes, all valid for the duration of the call.
+unsafe fn raw_options<'a>(options: *const FiorOption, count: usize) -> Result<Vec<RawOption<'a>>, String> {
+    if count == 0 {
+        return Ok(Vec::new());
     }
-    // SAFETY: non-NULL slices point to `len` readable bytes (caller's contract).
-    Some(unsafe { std::slice::from_raw_parts(s.ptr, s.len) }.to_vec())
+    std::slice::from_raw_parts(options, count)
+        .iter()
+        .map(|o| {
+            Ok(RawOption {
+                name: bytes(o.name).ok_or("an option name is a NULL pointer with a length")?,
+                value: bytes(o.value).ok_or("an option value is a NULL pointer with a length")?,
+                is_ref: o.is_ref,
+            })
+        })
+        .collect()
 }
 
-fn seconds(s: f64) -> Option<Duration> {
-    (s.is_finite() && s > 0.0).then(|| Duration::from_secs_f64(s.min(1e9)))
-}
-
-/// The connection's configuration, and its TLS client when it speaks TLS; or what is wrong.
-fn config_from(o: &FiorConnOptions) -> Result<(ConnConfig, Option<TlsClient>), String> {
-    let address = match owned(o.path) {
-        Some(path) if !path.is_empty() => {
-            use std::os::unix::ffi::OsStringExt;
-            Address::Unix { path: std::ffi::OsString::from_vec(path).into() }
-        }
-        _ => {
-            let host = owned(o.host).and_then(|h| String::from_utf8(h).ok()).unwrap_or_default();
-            if host.is_empty() {
-                return Err("host must be a non-empty UTF-8 name".into());
-            }
-            if o.port == 0 {
-                return Err("port must be from 1 to 65535".into());
-            }
-            Address::Tcp { host, port: o.port }
-        }
-    };
-    let tls = if o.tls { Some(tls_client(o, &address)?) } else { None };
-    let config = conn_config(o, address).ok_or("invalid per-command timeout (name or seconds)")?;
-    Ok((config, tls))
-}
-
-fn path_of(s: FiorSlice) -> Option<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStringExt;
-    owned(s).filter(|p| !p.is_empty()).map(|p| std::ffi::OsString::from_vec(p).into())
-}
-
-fn tls_client(o: &FiorConnOptions, address: &Address) -> Result<TlsClient, String> {
+/// The TLS client for checked TLS options (reads the certificate files).
+fn tls_client(t: &TlsOptions, address: &Address) -> Result<TlsClient, String> {
     let Address::Tcp { host, .. } = address else {
         return Err("TLS needs a TCP connection (host and port), not a unix socket".into());
     };
     let settings = TlsSettings {
-        ca_file: path_of(o.tls_ca_file),
-        cert_file: path_of(o.tls_cert_file),
-        key_file: path_of(o.tls_key_file),
-        verify: o.tls_verify,
+        ca_file: t.ca_file.clone(),
+        cert_file: t.cert_file.clone(),
+        key_file: t.key_file.clone(),
+        verify: t.verify,
     };
-    let name = match owned(o.tls_server_name).filter(|n| !n.is_empty()) {
-        Some(n) => String::from_utf8(n).map_err(|_| "TLS: server_name must be UTF-8".to_string())?,
-        None => host.clone(),
-    };
+    let name = t.server_name.clone().unwrap_or_else(|| host.clone());
     Ok(TlsClient { config: client_config(&settings)?, name: server_name(&name)? })
-}
-
-fn conn_config(o: &FiorConnOptions, address: Address) -> Option<ConnConfig> {
-    let mut c = ConnConfig::new(address);
-    c.connect_timeout = seconds(o.connect_timeout);
-    c.read_timeout = seconds(o.read_timeout);
-    c.write_timeout = seconds(o.write_timeout);
-    c.request_timeout = seconds(o.request_timeout);
-    c.blocking_timeout_buffer = seconds(o.blocking_timeout_buffer).unwrap_or_default();
-    c.handshake = Handshake {
-        username: owned(o.username),
-        password: owned(o.password),
-        database: u32::try_from(o.database).ok(),
-        client_name: owned(o.client_name),
-    };
-    c.reconnect = Reconnect {
-        enabled: o.reconnect,
-        delay: seconds(o.reconnect_delay).unwrap_or(Duration::from_millis(100)),
-        delay_max: seconds(o.reconnect_delay_max).unwrap_or(Duration::from_secs(60)),
-        jitter: if o.reconnect_jitter.is_finite() { o.reconnect_jitter.clamp(0.0, 1.0) } else { 0.0 },
-    };
-    if !o.timeouts.is_null() && o.timeouts_len > 0 {
-        // SAFETY: `timeouts` holds `timeouts_len` entries valid for this call (caller's contract).
-        let entries = unsafe { std::slice::from_raw_parts(o.timeouts, o.timeouts_len) };
-        for t in entries {
-            let name = String::from_utf8(owned(t.name)?).ok()?;
-            let key = name.split_whitespace().map(|w| w.to_ascii_uppercase()).collect::<Vec<_>>().join(" ");
-            if key.is_empty() || !t.seconds.is_finite() || t.seconds < 0.0 {
-                return None;
-            }
-            c.timeouts.insert(key, seconds(t.seconds));
-        }
-    }
-    c.retry.enabled = o.retry;
-    c.queue_size = usize::try_from(o.queue_size).unwrap_or(usize::MAX);
-    c.pipeline_depth = usize::try_from(o.pipeline_depth).unwrap_or(usize::MAX);
-    if o.read_buffer_size > 0 {
-        c.read_buffer_size = usize::try_from(o.read_buffer_size).unwrap_or(c.read_buffer_size);
-    }
-    if o.max_bulk_len > 0 {
-        c.max_bulk_len = usize::try_from(o.max_bulk_len).unwrap_or(usize::MAX);
-    }
-    if o.write_buffer_size > 0 {
-        c.write_buffer_size = usize::try_from(o.write_buffer_size).unwrap_or(c.write_buffer_size);
-    }
-    Some(c)
 }

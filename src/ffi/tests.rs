@@ -13,39 +13,12 @@ fn engine() -> *mut FiorEngine {
     e
 }
 
-fn options(host: &'static [u8], port: u16) -> FiorConnOptions {
-    FiorConnOptions {
-        host: FiorSlice::of(host),
-        port,
-        path: FiorSlice::EMPTY,
-        connect_timeout: 1.0,
-        read_timeout: 0.0,
-        write_timeout: 0.0,
-        request_timeout: 1.0,
-        blocking_timeout_buffer: 0.0,
-        username: FiorSlice::EMPTY,
-        password: FiorSlice::EMPTY,
-        database: -1,
-        client_name: FiorSlice::EMPTY,
-        reconnect: false,
-        reconnect_delay: 0.1,
-        reconnect_delay_max: 1.0,
-        reconnect_jitter: 0.0,
-        retry: true,
-        queue_size: 10,
-        pipeline_depth: 0,
-        read_buffer_size: 0,
-        write_buffer_size: 0,
-        max_bulk_len: 0,
-        timeouts: ptr::null(),
-        timeouts_len: 0,
-        tls: false,
-        tls_ca_file: FiorSlice::EMPTY,
-        tls_cert_file: FiorSlice::EMPTY,
-        tls_key_file: FiorSlice::EMPTY,
-        tls_verify: true,
-        tls_server_name: FiorSlice::EMPTY,
-    }
+fn opt(name: &'static str, value: &'static str) -> FiorOption {
+    FiorOption { name: FiorSlice::of(name.as_bytes()), value: FiorSlice::of(value.as_bytes()), is_ref: false }
+}
+
+fn options(host: &'static str, port: &'static str) -> Vec<FiorOption> {
+    vec![opt("host", host), opt("port", port), opt("connect_timeout", "1"), opt("reconnect", "0")]
 }
 
 #[test]
@@ -68,10 +41,10 @@ fn null_handles_are_refused_not_dereferenced() {
     let mut t = 0u64;
     assert!(!fior_engine_next_orphan(null, &mut t));
     assert!(fior_engine_last_error(null).ptr.is_null());
-    let o = options(b"127.0.0.1", 6379);
+    let o = options("127.0.0.1", "6379");
     let mut id = 0u64;
     // A NULL handle is told apart from a panic.
-    assert_eq!(fior_conn_open(null, &o, &mut id), FiorResult::NullArgument);
+    assert_eq!(fior_conn_open(null, o.as_ptr(), o.len(), &mut id), FiorResult::NullArgument);
     assert_eq!(fior_conn_connect(null, 1, 2), FiorResult::NullArgument);
     assert_eq!(fior_conn_close(null, 1, 2, true), FiorResult::NullArgument);
     assert_eq!(fior_conn_drop(null, 1), FiorResult::NullArgument);
@@ -91,24 +64,23 @@ fn null_and_invalid_arguments_on_a_live_engine() {
     fior_engine_turn(e);
     assert_eq!(fior_engine_pid(e), std::process::id());
     let mut id = 0u64;
-    assert_eq!(fior_conn_open(e, ptr::null(), &mut id), FiorResult::NullArgument);
-    let o = options(b"127.0.0.1", 6379);
-    assert_eq!(fior_conn_open(e, &o, ptr::null_mut()), FiorResult::NullArgument);
+    assert_eq!(fior_conn_open(e, ptr::null(), 1, &mut id), FiorResult::NullArgument);
+    let o = options("127.0.0.1", "6379");
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), ptr::null_mut()), FiorResult::NullArgument);
 
-    let bad_port = options(b"127.0.0.1", 0);
-    assert_eq!(fior_conn_open(e, &bad_port, &mut id), FiorResult::InvalidArgument);
+    let bad_port = options("127.0.0.1", "0");
+    assert_eq!(fior_conn_open(e, bad_port.as_ptr(), bad_port.len(), &mut id), FiorResult::InvalidArgument);
     let why = fior_engine_last_error(e);
     let why = String::from_utf8(copy_view(why)).unwrap();
     assert!(why.contains("port"), "{why}");
 
-    let mut tls = options(b"localhost", 6379);
-    tls.tls = true;
-    tls.tls_ca_file = FiorSlice::of(b"/nonexistent/ca.pem");
-    assert_eq!(fior_conn_open(e, &tls, &mut id), FiorResult::InvalidArgument);
+    let mut tls = options("localhost", "6379");
+    tls.push(opt("tls.ca_file", "/nonexistent/ca.pem"));
+    assert_eq!(fior_conn_open(e, tls.as_ptr(), tls.len(), &mut id), FiorResult::InvalidArgument);
     let why = String::from_utf8(copy_view(fior_engine_last_error(e))).unwrap();
     assert!(why.contains("ca_file"), "{why}");
 
-    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Ok);
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Ok);
     assert!(id > 0);
     // No arguments, NULL argv, NULL batch.
     assert_eq!(fior_conn_submit(e, id, 2, -1.0, 0, ptr::null()), FiorResult::InvalidArgument);
@@ -144,6 +116,21 @@ fn read_byte(p: *const u8, i: usize) -> u8 {
 }
 
 #[test]
+fn options_are_checked_without_an_engine() {
+    let good = options("127.0.0.1", "6379");
+    assert_eq!(fior_options_check(good.as_ptr(), good.len()), FiorResult::Ok);
+    assert_eq!(fior_options_check(ptr::null(), 0), FiorResult::Ok);
+    assert_eq!(fior_options_check(ptr::null(), 1), FiorResult::NullArgument);
+    let bad = [opt("port", "99999"), opt("password", "hunter2")];
+    assert_eq!(fior_options_check(bad.as_ptr(), bad.len()), FiorResult::InvalidArgument);
+    let why = String::from_utf8(copy_view(fior_options_last_error())).unwrap();
+    assert!(why.contains("port must be an integer from 1 to 65535, not '99999'"), "{why}");
+    assert!(!why.contains("hunter2"));
+    let nul_name = [FiorOption { name: FiorSlice { ptr: ptr::null(), len: 2 }, value: FiorSlice::EMPTY, is_ref: false }];
+    assert_eq!(fior_options_check(nul_name.as_ptr(), 1), FiorResult::InvalidArgument);
+}
+
+#[test]
 fn every_result_code_has_a_message() {
     for code in 0..=7u32 {
         // SAFETY: fior_result_message returns static NUL-terminated strings.
@@ -161,9 +148,9 @@ fn a_panic_becomes_a_value_and_poisons_the_handle() {
     // Poisoned: every later call returns its neutral value, or POISONED.
     assert!(!fior_engine_is_running(e));
     assert_eq!(fior_engine_fd(e), -1);
-    let o = options(b"127.0.0.1", 6379);
+    let o = options("127.0.0.1", "6379");
     let mut id = 0;
-    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Poisoned);
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Poisoned);
     assert_eq!(fior_conn_connect(e, 1, 2), FiorResult::Poisoned);
     assert_eq!(fior_conn_submit_batch(e, 1, 2, 0, ptr::null()), FiorResult::Poisoned);
     let mut c = FiorCompletion::empty();
@@ -174,9 +161,9 @@ fn a_panic_becomes_a_value_and_poisons_the_handle() {
 #[test]
 fn submit_batch_refuses_bad_arguments() {
     let e = engine();
-    let o = options(b"127.0.0.1", 6379);
+    let o = options("127.0.0.1", "6379");
     let mut id = 0u64;
-    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Ok);
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Ok);
     assert_eq!(fior_conn_submit_batch(e, id, 2, 1, ptr::null()), FiorResult::NullArgument);
     let ping = [FiorSlice::of(b"PING")];
     let good = FiorBatchCommand { timeout: -1.0, argc: 1, argv: ping.as_ptr() };
@@ -218,9 +205,9 @@ fn next_completion(e: *mut FiorEngine) -> FiorCompletion {
 #[test]
 fn a_batch_completes_as_one_completion_whose_items_are_views() {
     let e = engine();
-    let o = options(b"127.0.0.1", 6379);
+    let o = options("127.0.0.1", "6379");
     let mut id = 0u64;
-    assert_eq!(fior_conn_open(e, &o, &mut id), FiorResult::Ok);
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Ok);
     // Released: every command of the batch fails at once, each in its own slot.
     assert_eq!(fior_conn_drop(e, id), FiorResult::Ok);
     let get = [FiorSlice::of(b"GET"), FiorSlice::of(b"k")];

@@ -35,62 +35,15 @@ impl FiorSlice {
     }
 }
 
-/// How to reach a server and behave. Durations are seconds; zero or negative means "none".
+/// One connection option as the user gave it: its name (`port`, `tls.ca_file`,
+/// `timeout.DEBUG SLEEP`, ...) and value as bytes. `is_ref`: the value was a reference where
+/// the user gave it (refused for every option but the flattened hashes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct FiorConnOptions {
-    /// Host name or IP literal (TCP), when `path` is absent.
-    pub host: FiorSlice,
-    pub port: u16,
-    /// Unix socket path; when present, `host` and `port` are ignored.
-    pub path: FiorSlice,
-    pub connect_timeout: f64,
-    pub read_timeout: f64,
-    pub write_timeout: f64,
-    pub request_timeout: f64,
-    pub blocking_timeout_buffer: f64,
-    pub username: FiorSlice,
-    pub password: FiorSlice,
-    /// Negative: do not SELECT.
-    pub database: i64,
-    pub client_name: FiorSlice,
-    pub reconnect: bool,
-    pub reconnect_delay: f64,
-    pub reconnect_delay_max: f64,
-    pub reconnect_jitter: f64,
-    /// Send commands again after LOADING/BUSY-style replies, and read-only commands after a
-    /// lost connection (bounded by their deadlines).
-    pub retry: bool,
-    pub queue_size: u64,
-    /// Most commands written and awaiting replies at once; 0: no limit.
-    pub pipeline_depth: u64,
-    pub read_buffer_size: u64,
-    pub write_buffer_size: u64,
-    /// Longest bulk string accepted in a reply, in bytes; 0 for the default (512 MB).
-    pub max_bulk_len: u64,
-    /// Per-command deadlines (`timeouts_len` entries, or NULL).
-    pub timeouts: *const FiorCommandTimeout,
-    pub timeouts_len: usize,
-    /// Speak TLS (TCP only).
-    pub tls: bool,
-    /// PEM file of the CAs to trust; absent: the system's roots.
-    pub tls_ca_file: FiorSlice,
-    /// PEM files of a client certificate chain and its key (mutual TLS); both or neither.
-    pub tls_cert_file: FiorSlice,
-    pub tls_key_file: FiorSlice,
-    /// Verify the server's certificate and name. Turning it off is for testing only.
-    pub tls_verify: bool,
-    /// The name to verify the certificate against; absent: `host`.
-    pub tls_server_name: FiorSlice,
-}
-
-/// A per-command deadline: `name` is a command ("KEYS") or command and subcommand
-/// ("DEBUG SLEEP"), any case; `seconds` 0 means no deadline.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct FiorCommandTimeout {
+pub struct FiorOption {
     pub name: FiorSlice,
-    pub seconds: f64,
+    pub value: FiorSlice,
+    pub is_ref: bool,
 }
 
 /// One command of a batch.

@@ -21,40 +21,13 @@ use parent 'Future::IO::Redis::Commands';
 # Croaks name the caller's line, not a line of these modules.
 our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands );
 
-# Defaults (design section 1-2). A timeout of 0 or undef means "none".
-my %DEFAULTS = (
-    host                    => 'localhost',
-    port                    => 6379,
-    connect_timeout         => 10,
-    read_timeout            => 30,
-    write_timeout           => 30,
-    request_timeout         => 5,
-    blocking_timeout_buffer => 2,
-    reconnect               => 1,
-    reconnect_delay         => 0.1,
-    reconnect_delay_max     => 60,
-    reconnect_jitter        => 0.25,
-    queue_size              => 1000,
-    pipeline_depth          => 0,
-    read_buffer_size        => 65536,
-    write_buffer_size       => 65536,
-    max_bulk_len            => 512 * 1024 * 1024,
-);
-
-my %SECONDS = map { $_ => 1 }
-  qw( connect_timeout read_timeout write_timeout request_timeout blocking_timeout_buffer
-      reconnect_delay reconnect_delay_max );
+# Options that are this module's own policy (the connection's options -- address, timeouts,
+# reconnect, TLS, buffers, ... -- are the engine's: their defaults and rules live in Rust,
+# src/conn/options.rs, and a bad one croaks here at new with the engine's words).
 my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
-my %KNOWN = (
-    %DEFAULTS, %CALLBACK,
-    map { $_ => 1 } qw( path uri username password database client_name timeout auto_pipeline tls retry prefix )
-);
 
 sub new {
     my ( $class, %args ) = @_;
-    for my $k ( sort keys %args ) {
-        Carp::croak("Future::IO::Redis->new: unknown option '$k'") unless exists $KNOWN{$k};
-    }
     if ( defined( my $uri = delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
@@ -63,136 +36,50 @@ sub new {
         delete $u{tls} if ref $args{tls};
         %args = ( %u, %args, map { $_ => $u{$_} } grep { exists $u{$_} } qw( host port path ) );
     }
-    my %o = ( %DEFAULTS, %args );
-    delete @o{qw( host port )} if defined $o{path};
+    delete $args{uri};
+    delete $args{auto_pipeline};    # always on: commands issued together leave together
 
-    for my $k ( sort keys %SECONDS ) {
-        next unless defined $o{$k};
-        Carp::croak("Future::IO::Redis->new: $k must be a number of seconds >= 0, not '$o{$k}'")
-          unless _is_number( $o{$k} ) && $o{$k} >= 0;
+    my %callbacks = map { $_ => delete $args{$_} } grep { exists $args{$_} } keys %CALLBACK;
+    for my $k ( sort keys %callbacks ) {
+        Carp::croak("Future::IO::Redis->new: $k must be a code reference")
+          if defined $callbacks{$k} && ref $callbacks{$k} ne 'CODE';
     }
-    if ( !defined $o{path} ) {
-        Carp::croak("Future::IO::Redis->new: host must be a non-empty string")
-          unless defined $o{host} && !ref $o{host} && length $o{host};
-        Carp::croak( "Future::IO::Redis->new: port must be an integer from 1 to 65535, not "
-              . ( defined $o{port} ? "'$o{port}'" : 'undef' ) )
-          unless defined $o{port} && $o{port} =~ /\A[0-9]+\z/ && $o{port} >= 1 && $o{port} <= 65535;
-    }
-    elsif ( ref $o{path} || !length $o{path} ) {
-        Carp::croak("Future::IO::Redis->new: path must be a non-empty string");
-    }
-    for my $k (qw( queue_size pipeline_depth read_buffer_size write_buffer_size max_bulk_len )) {
-        Carp::croak("Future::IO::Redis->new: $k must be a non-negative integer, not '$o{$k}'")
-          unless defined $o{$k} && $o{$k} =~ /\A[0-9]+\z/;
-    }
-    Carp::croak("Future::IO::Redis->new: reconnect_jitter must be between 0 and 1")
-      unless _is_number( $o{reconnect_jitter} ) && $o{reconnect_jitter} >= 0 && $o{reconnect_jitter} <= 1;
-    if ( defined $o{database} ) {
-        Carp::croak("Future::IO::Redis->new: database must be a non-negative integer, not '$o{database}'")
-          unless $o{database} =~ /\A[0-9]+\z/;
-    }
-    if ( defined $o{client_name} ) {
-        Carp::croak("Future::IO::Redis->new: client_name must not contain spaces or newlines")
-          if $o{client_name} =~ /[\s]/ || ref $o{client_name};
-    }
-    for my $k ( qw( username password ) ) {
-        Carp::croak("Future::IO::Redis->new: $k must be a string") if defined $o{$k} && ref $o{$k};
-    }
-    Carp::croak("Future::IO::Redis->new: username needs a password (AUTH username password)")
-      if defined $o{username} && !defined $o{password};
+
     # prefix: kept as the bytes it is sent as; an empty prefix is none.
-    my $prefix;
-    if ( defined $o{prefix} ) {
-        Carp::croak("Future::IO::Redis->new: prefix must be a string") if ref $o{prefix};
-        $prefix = "$o{prefix}";
+    my $prefix = delete $args{prefix};
+    if ( defined $prefix ) {
+        Carp::croak("Future::IO::Redis->new: prefix must be a string") if ref $prefix;
+        $prefix = "$prefix";
         utf8::encode($prefix) if utf8::is_utf8($prefix);
         undef $prefix unless length $prefix;
-    }
-    for my $k ( sort keys %CALLBACK ) {
-        Carp::croak("Future::IO::Redis->new: $k must be a code reference")
-          if defined $o{$k} && ref $o{$k} ne 'CODE';
-    }
-    my $tls;
-    if ( $o{tls} ) {
-        $tls = ref $o{tls} ? $o{tls} : {};
-        Carp::croak("Future::IO::Redis->new: tls must be 1 or a hash of ca_file, cert_file, key_file, verify, server_name")
-          unless ref $tls eq 'HASH';
-        my %ok = map { $_ => 1 } qw( ca_file cert_file key_file verify server_name );
-        for my $k ( sort keys %$tls ) {
-            Carp::croak("Future::IO::Redis->new: unknown tls option '$k'") unless $ok{$k};
-        }
-        for my $k (qw( ca_file cert_file key_file )) {
-            next unless defined $tls->{$k};
-            Carp::croak("Future::IO::Redis->new: tls $k '$tls->{$k}' is not a readable file")
-              unless !ref $tls->{$k} && -f $tls->{$k} && -r _;
-        }
-        Carp::croak("Future::IO::Redis->new: tls cert_file and key_file go together (mutual TLS needs both)")
-          if defined $tls->{cert_file} xor defined $tls->{key_file};
-        Carp::croak("Future::IO::Redis->new: TLS needs host and port, not a unix socket path")
-          if defined $o{path};
-        $tls = { %$tls, verify => ( $tls->{verify} // 1 ) ? 1 : 0 };
     }
 
     # retry: 'exponential' (default: the engine retries), 0 / 'none', or a policy coderef (the
     # engine does not retry; each failure goes to the coderef).
-    my $retry = $o{retry} // 'exponential';
     my $retry_cb;
-    if ( ref $retry eq 'CODE' ) {
-        $retry_cb = $retry;
-    }
-    elsif ( ref $retry || !( $retry eq 'exponential' || $retry eq 'none' || $retry eq '0' ) ) {
-        Carp::croak("Future::IO::Redis->new: retry must be 'exponential', 'none' (or 0) or a code reference");
+    if ( ref $args{retry} eq 'CODE' ) {
+        $retry_cb = delete $args{retry};
+        $args{retry} = 'none';
     }
 
-    my $timeouts;
-    if ( defined $o{timeout} ) {
-        Carp::croak("Future::IO::Redis->new: timeout must be a hash of command => seconds")
-          unless ref $o{timeout} eq 'HASH';
-        for my $name ( keys %{ $o{timeout} } ) {
-            my $v = $o{timeout}{$name};
-            Carp::croak("Future::IO::Redis->new: timeout for '$name' must be a number of seconds >= 0")
-              unless defined $v && _is_number($v) && $v >= 0;
-            my $key = join ' ', map { uc } split ' ', $name;
-            Carp::croak("Future::IO::Redis->new: timeout names a command of at most two words, not '$name'")
-              unless $key =~ /\A\S+(?: \S+)?\z/;
-            $timeouts->{$key} = $v;
-        }
+    if ( defined( my $why = Future::IO::Redis::Engine::check_options( \%args ) ) ) {
+        Carp::croak("Future::IO::Redis->new: $why");
     }
-
-    my %engine_opts = (
-        ( map { $_ => $o{$_} } grep { defined $o{$_} } qw( host port path username database client_name ) ),
-        ( map { $_ => ( $o{$_} // 0 ) } keys %SECONDS ),
-        reconnect         => $o{reconnect} ? 1 : 0,
-        retry             => ( !$retry_cb && $retry eq 'exponential' ) ? 1 : 0,
-        reconnect_jitter  => $o{reconnect_jitter},
-        queue_size        => $o{queue_size},
-        pipeline_depth    => $o{pipeline_depth},
-        read_buffer_size  => $o{read_buffer_size},
-        write_buffer_size => $o{write_buffer_size},
-        max_bulk_len      => $o{max_bulk_len},
-        ( $timeouts ? ( timeout => $timeouts ) : () ),
-        ( $tls      ? ( tls     => $tls )      : () ),
-    );
 
     # The password lives in a closure, not in the object, so that dumping the client (Data::Dumper,
     # a debugger, an error report that serialises it) never shows it.
-    my $password = $o{password};
+    my $password = delete $args{password};
     my $self = bless {
-        opts      => \%engine_opts,
+        opts      => \%args,
         secret    => sub { $password },
         retry_cb  => $retry_cb,
         prefix    => $prefix,
         conn      => 0,
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
-        ( map { $_ => $o{$_} } grep { defined $o{$_} } keys %CALLBACK ),
+        ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
     }, $class;
     return $self;
-}
-
-sub _is_number {
-    my ($v) = @_;
-    return defined $v && !ref $v && $v =~ /\A(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\z/;
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
