@@ -49,6 +49,9 @@ enum FiorCompletionKind
   // Every command of a batch (`fior_conn_submit_batch`) completed: `item_count` results, one
   // per command in order, each read with `fior_engine_batch_item`.
   FIOR_COMPLETION_KIND_BATCH = 5,
+  // A message on a subscribed connection (`token` 0): `message_kind`, `channel`, `data`, and
+  // `pattern` for a pmessage (absent otherwise).
+  FIOR_COMPLETION_KIND_MESSAGE = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -69,6 +72,8 @@ enum FiorErrorKind
   FIOR_ERROR_KIND_PROTOCOL = 3,
   FIOR_ERROR_KIND_REDIS = 4,
   FIOR_ERROR_KIND_DISCONNECTED = 5,
+  // Refused on a subscribed connection (never sent).
+  FIOR_ERROR_KIND_PUB_SUB = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -89,6 +94,9 @@ enum FiorEvent
   FIOR_EVENT_DISCONNECTED = 2,
   // Something failed that no request waits for; `error_kind` and `message` describe it.
   FIOR_EVENT_ERROR = 3,
+  // After `Connected`: a reconnect subscribed again to every channel, pattern and shard
+  // channel; messages published while it was down were missed.
+  FIOR_EVENT_RESUBSCRIBED = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -158,6 +166,31 @@ typedef uint32_t FiorNodeKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The kind of a message completion.
+enum FiorMessageKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  FIOR_MESSAGE_KIND_NONE = 0,
+  // Published to a channel (SUBSCRIBE).
+  FIOR_MESSAGE_KIND_MESSAGE = 1,
+  // Published to a channel matching a pattern (PSUBSCRIBE).
+  FIOR_MESSAGE_KIND_P_MESSAGE = 2,
+  // Published to a shard channel (SSUBSCRIBE).
+  FIOR_MESSAGE_KIND_S_MESSAGE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum FiorMessageKind FiorMessageKind;
+#else
+typedef uint32_t FiorMessageKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Which kind of subscription.
+typedef struct Family Family;
+
 // Opaque handle on an engine (its Poll, sockets and timer).
 typedef struct FiorEngine FiorEngine;
 
@@ -220,6 +253,14 @@ typedef struct FiorCompletion {
   struct FiorSlice command;
   // How many results a batch completion carries; 0 for other kinds.
   size_t item_count;
+  // A message completion's kind; `None` for other kinds.
+  FiorMessageKind message_kind;
+  // A message's channel; absent for other kinds.
+  struct FiorSlice channel;
+  // A pmessage's pattern; absent otherwise.
+  struct FiorSlice pattern;
+  // A message's payload; absent for other kinds.
+  struct FiorSlice data;
 } FiorCompletion;
 
 #ifdef __cplusplus

@@ -89,6 +89,7 @@ fn wait_events(engine: &mut Engine, want: &[u64], events: &mut Vec<(u64, ConnEve
                     got.insert(token, c);
                 }
                 Completion::Event(e) => events.push((id, e)),
+                Completion::Message(m) => panic!("a message on a connection that never subscribed: {m:?}"),
             }
         }
         if want.iter().all(|t| got.contains_key(t)) {

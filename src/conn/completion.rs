@@ -1,5 +1,6 @@
 //! What a connection reports back: replies, typed failures, and connection events.
 
+use super::pubsub::Message;
 use super::request::CommandName;
 use crate::protocol::Reply;
 use std::time::Duration;
@@ -18,6 +19,9 @@ pub enum ErrorKind {
     Redis = 4,
     /// The command was never sent: no connection, and it could not wait for one.
     Disconnected = 5,
+    /// The command was never sent: the connection is subscribed, where only the SUBSCRIBE
+    /// family, PING, QUIT and RESET may be sent.
+    PubSub = 6,
 }
 
 /// Which deadline a `Timeout` came from.
@@ -97,6 +101,9 @@ pub enum ConnEvent {
     Disconnected { reason: DisconnectReason, message: String },
     /// Something failed that no request is waiting for (a reconnect attempt, ...).
     Error(ClientError),
+    /// After `Connected`: the reconnect subscribed again to every channel, pattern and shard
+    /// channel; messages published while the connection was down are lost.
+    Resubscribed,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +116,8 @@ pub enum Completion {
     Failed { token: u64, error: ClientError },
     /// Something happened to the connection.
     Event(ConnEvent),
+    /// A message on a subscribed connection (no request asked for it).
+    Message(Message),
     /// Every command of a batch (`Engine::submit_batch`) completed: one result per command, in
     /// the order they were submitted. The driver makes these; a connection never does.
     Batch { token: u64, results: Vec<BatchItem> },

@@ -19,6 +19,7 @@ mod completion;
 mod config;
 mod deadlines;
 mod options;
+mod pubsub;
 mod readonly;
 mod request;
 mod write_buf;
@@ -26,6 +27,7 @@ mod write_buf;
 pub use completion::{BatchItem, ClientError, Completion, ConnEvent, DisconnectReason, ErrorKind, TimeoutKind};
 pub use config::{Address, ConnConfig, Handshake, Reconnect, Retry};
 pub use options::{parse as parse_options, Options, RawOption, TlsOptions};
+pub use pubsub::{Family, Message, MessageKind, PubSubRequest, Subscriptions};
 pub use request::{blocking_wait, unsupported_mode, Blocking, CommandName, Deadline, Request, SessionEffect};
 pub use write_buf::WriteBuf;
 
@@ -33,6 +35,7 @@ use crate::protocol::{encode_command, Decoder, Node, ProtocolError, Reply};
 use backoff::Backoff;
 use bytes::{Bytes, BytesMut};
 use deadlines::Deadlines;
+use pubsub::{Expect, Push};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,6 +81,8 @@ enum Step {
     /// When nothing else is sent: proves the server speaks RESP before `connect` succeeds (a
     /// plain connection to a TLS port fails here instead of at the first command).
     Ping,
+    /// Subscribing again, after a reconnect, to what the connection was subscribed to.
+    Resubscribe(Family),
 }
 
 impl Step {
@@ -87,6 +92,7 @@ impl Step {
             Step::Select => "SELECT",
             Step::SetName => "CLIENT SETNAME",
             Step::Ping => "PING",
+            Step::Resubscribe(f) => f.subscribe_command(),
         }
     }
 }
@@ -109,6 +115,8 @@ struct Req {
     attempt: u32,
     /// What it changes of `Conn::session` (or of the MULTI bookkeeping) once accepted.
     effect: SessionEffect,
+    /// A SUBSCRIBE-family command: what it waits for.
+    pubsub: Option<PubSubRequest>,
 }
 
 enum Slot {
@@ -122,6 +130,8 @@ struct Inflight {
     start: u64,
     end: u64,
     slot: Slot,
+    /// One reply, or confirmations (SUBSCRIBE family).
+    expect: Expect,
 }
 
 impl Inflight {
@@ -221,6 +231,12 @@ pub struct Conn {
     /// Between an accepted MULTI and its EXEC / DISCARD: the effects of the commands the server
     /// answered QUEUED, in order, applied when EXEC's reply says each of them succeeded.
     multi: Option<Vec<SessionEffect>>,
+    /// Used for subscribing (see `pubsub`): modal until every subscription is gone.
+    subscribed: bool,
+    /// What the server confirmed; replayed on reconnect.
+    subs: Subscriptions,
+    /// The handshake under way subscribes again: report it once ready.
+    resubscribing: bool,
 }
 
 impl Conn {
@@ -256,6 +272,9 @@ impl Conn {
             backoff: Backoff::new(seed),
             session,
             multi: None,
+            subscribed: false,
+            subs: Subscriptions::default(),
+            resubscribing: false,
         }
     }
 
@@ -313,6 +332,18 @@ impl Conn {
         self.session.client_name.as_deref()
     }
 
+    /// In subscribe mode: a SUBSCRIBE-family command was issued and not every subscription has
+    /// ended since. Only that family, PING, QUIT and RESET may be sent; messages may arrive at
+    /// any time, so the runtime keeps watching the connection.
+    pub fn is_subscribed(&self) -> bool {
+        self.subscribed
+    }
+
+    /// The channels, patterns and shard channels the server confirmed (replayed on reconnect).
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.subs
+    }
+
     /// Reconnect attempts since the connection was last ready.
     pub fn reconnect_attempts(&self) -> u32 {
         self.backoff.attempt()
@@ -335,6 +366,20 @@ impl Conn {
     }
 
     pub fn submit(&mut self, req: Request, now: Instant) {
+        if req.pubsub.is_some() {
+            self.subscribed = true;
+        } else if self.subscribed && !pubsub::allowed_while_subscribed(&req.name) {
+            let err = ClientError::new(
+                ErrorKind::PubSub,
+                format!(
+                    "{} cannot be sent on a subscribed connection: only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET can (use another client for commands)",
+                    req.name
+                ),
+            )
+            .with_command(req.name);
+            self.out.push(Completion::Failed { token: req.token, error: err });
+            return;
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let timeout = self.timeout_for(&req);
@@ -353,6 +398,7 @@ impl Conn {
             idempotent: req.idempotent,
             attempt: 0,
             effect: req.effect,
+            pubsub: req.pubsub,
         };
         match self.state {
             State::Ready => {
@@ -409,6 +455,9 @@ impl Conn {
         let msg = "connection closed by client";
         self.fail_inflight(msg, false, false);
         self.fail_queue(ErrorKind::Disconnected, msg);
+        // An explicit close ends the subscriptions: nothing is replayed on a later connect.
+        self.subs.clear();
+        self.subscribed = false;
         for t in std::mem::take(&mut self.connect_waiters) {
             self.out.push(Completion::Failed { token: t, error: ClientError::new(ErrorKind::Disconnected, msg) });
         }
@@ -478,6 +527,25 @@ impl Conn {
         }
         if let Some(name) = self.session.client_name.clone() {
             self.write_internal(Step::SetName, encode_command(&[&b"CLIENT"[..], b"SETNAME", &name]));
+        }
+        // The subscriptions the server confirmed before the connection was lost: their
+        // confirmations end the handshake, and messages may arrive in between.
+        self.resubscribing = false;
+        for family in Family::ALL {
+            let names = self.subs.of(family);
+            if names.is_empty() {
+                continue;
+            }
+            let mut args: Vec<&[u8]> = Vec::with_capacity(names.len() + 1);
+            args.push(family.subscribe_command().as_bytes());
+            args.extend(names.iter().map(|n| n.as_slice()));
+            let expect = Expect::Confirmations { op: pubsub::Op { family, subscribe: true }, left: names.len() };
+            let bytes = encode_command(&args);
+            self.write_internal(Step::Resubscribe(family), bytes);
+            if let Some(e) = self.inflight.back_mut() {
+                e.expect = expect;
+            }
+            self.resubscribing = true;
         }
         if self.inflight.is_empty() {
             self.write_internal(Step::Ping, encode_command(&[&b"PING"[..]]));
@@ -743,7 +811,8 @@ impl Conn {
         }
         let len = r.bytes.len() as u64;
         let start = self.wbuf.push(r.bytes.clone());
-        self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::User(r) });
+        let expect = Expect::of(r.pubsub);
+        self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::User(r), expect });
     }
 
     fn write_internal(&mut self, step: Step, bytes: Vec<u8>) {
@@ -751,7 +820,7 @@ impl Conn {
         self.next_seq += 1;
         let len = bytes.len() as u64;
         let start = self.wbuf.push(Bytes::from(bytes));
-        self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::Handshake { seq, step } });
+        self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::Handshake { seq, step }, expect: Expect::Reply });
     }
 
     /// Send `r` again after the policy's delay, if its deadline allows it and it has attempts
@@ -799,6 +868,15 @@ impl Conn {
     }
 
     fn on_reply(&mut self, reply: Reply, now: Instant) {
+        let reply = if self.subscribed {
+            match pubsub::classify(reply) {
+                Push::Message(m) => return self.out.push(Completion::Message(m)),
+                Push::Confirmation { op, name } => return self.on_confirmation(op, name, now),
+                Push::Reply(r) => r,
+            }
+        } else {
+            reply
+        };
         let Some(entry) = self.inflight.pop_front() else {
             return self.protocol_failure(ProtocolError("a reply arrived with no command waiting for it".into()), now);
         };
@@ -832,6 +910,58 @@ impl Conn {
                     self.become_ready(now);
                 }
             }
+        }
+    }
+
+    /// A subscribe-mode confirmation: record it, and count it for the request at the head that
+    /// asked for it. One that no request asked for (the server unsubscribing by itself, as it
+    /// does for shard channels whose slot moved) only updates the subscriptions.
+    fn on_confirmation(&mut self, op: pubsub::Op, name: Option<Vec<u8>>, now: Instant) {
+        self.subs.confirmed(op, name.as_deref());
+        let Some(head) = self.inflight.front_mut() else { return self.maybe_leave_subscribe_mode() };
+        let left = match head.expect {
+            Expect::Confirmations { op: o, left } if o == op => left - 1,
+            // The subscriptions of its family when the server ran it are the ones confirmed so
+            // far (confirmations come in the order the server ran the commands).
+            Expect::All(o) if o == op => {
+                if name.is_none() {
+                    0
+                } else {
+                    self.subs.of(op.family).len()
+                }
+            }
+            _ => return self.maybe_leave_subscribe_mode(),
+        };
+        if left > 0 {
+            head.expect = Expect::Confirmations { op, left };
+            return;
+        }
+        let entry = self.inflight.pop_front().expect("the head was just seen");
+        match entry.slot {
+            Slot::User(r) => {
+                let count = self.subs.of(op.family).len();
+                self.out.push(Completion::Reply { token: r.token, reply: Reply::integer(count as i64) });
+                if !self.queue.is_empty() {
+                    self.send_queued(now);
+                }
+            }
+            Slot::Handshake { .. } => {
+                if self.inflight.is_empty() {
+                    self.become_ready(now);
+                }
+            }
+        }
+        self.maybe_leave_subscribe_mode();
+    }
+
+    /// Every subscription has ended and no SUBSCRIBE-family command waits: the server has left
+    /// subscribe mode, and so does the connection (it takes any command again).
+    fn maybe_leave_subscribe_mode(&mut self) {
+        let pending = self.inflight.iter().any(|e| e.expect != Expect::Reply)
+            || self.queue.iter().any(|r| r.pubsub.is_some())
+            || self.retries.iter().any(|(_, r)| r.pubsub.is_some());
+        if self.subscribed && self.subs.is_empty() && !pending {
+            self.subscribed = false;
         }
     }
 
@@ -894,6 +1024,9 @@ impl Conn {
             SessionEffect::Reset => {
                 self.session.database = 0;
                 self.session.client_name = None;
+                // And leaves subscribe mode.
+                self.subs.clear();
+                self.subscribed = false;
             }
             SessionEffect::None | SessionEffect::Multi | SessionEffect::Exec | SessionEffect::Discard => {}
         }
@@ -906,6 +1039,9 @@ impl Conn {
         self.backoff.reset();
         // The event first, so that on_connect runs before code awaiting `connect` resumes.
         self.out.push(Completion::Event(ConnEvent::Connected));
+        if std::mem::take(&mut self.resubscribing) {
+            self.out.push(Completion::Event(ConnEvent::Resubscribed));
+        }
         for token in std::mem::take(&mut self.connect_waiters) {
             self.out.push(Completion::Done { token });
         }

@@ -1124,3 +1124,198 @@ fn a_select_inside_multi_counts_only_when_exec_ran_it() {
     h.run(26, &["SELECT", "2"], OK);
     assert_eq!(h.conn.database(), 2);
 }
+
+// ----- subscribe mode ----------------------------------------------------------------------------
+
+fn bulk_text(s: &str) -> String {
+    format!("${}\r\n{}\r\n", s.len(), s)
+}
+
+fn confirm(kind: &str, name: Option<&str>, count: i64) -> String {
+    let name = name.map_or_else(|| "$-1\r\n".to_string(), bulk_text);
+    format!("*3\r\n{}{}:{}\r\n", bulk_text(kind), name, count)
+}
+
+fn message(channel: &str, data: &str) -> String {
+    format!("*3\r\n{}{}{}", bulk_text("message"), bulk_text(channel), bulk_text(data))
+}
+
+fn pmessage(pattern: &str, channel: &str, data: &str) -> String {
+    format!("*4\r\n{}{}{}{}", bulk_text("pmessage"), bulk_text(pattern), bulk_text(channel), bulk_text(data))
+}
+
+/// A message as (kind, pattern, channel, data).
+type MessageParts = (MessageKind, Option<String>, String, String);
+
+/// Messages, and the other completions as reply text.
+fn sorted_out(cs: &[Completion]) -> (Vec<MessageParts>, Vec<(u64, String)>) {
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut msgs = Vec::new();
+    let mut replies = Vec::new();
+    for c in cs {
+        match c {
+            Completion::Message(m) => msgs.push((m.kind, m.pattern().map(s), s(m.channel()), s(m.data()))),
+            Completion::Reply { .. } => replies.push(reply_text(c)),
+            _ => {}
+        }
+    }
+    (msgs, replies)
+}
+
+#[test]
+fn confirmations_complete_their_request_and_messages_are_routed_at_every_split() {
+    let stream = [
+        confirm("subscribe", Some("a"), 1),
+        message("a", "early"),
+        confirm("subscribe", Some("b"), 2),
+        confirm("subscribe", Some("c"), 3),
+        pmessage("n*", "news", "p1"),
+        confirm("psubscribe", Some("n*"), 4),
+        message("b", "x"),
+        "*2\r\n$4\r\npong\r\n$0\r\n\r\n".to_string(),
+        message("c", "y"),
+    ]
+    .concat();
+    let stream = stream.as_bytes();
+    for split in 0..=stream.len() {
+        let mut h = H::ready(cfg());
+        h.submit(1, &["SUBSCRIBE", "a", "b", "c"]);
+        h.submit(2, &["PSUBSCRIBE", "n*"]);
+        h.submit(3, &["PING"]);
+        assert!(h.conn.is_subscribed());
+        h.feed(&stream[..split]);
+        h.feed(&stream[split..]);
+        let (msgs, replies) = sorted_out(&h.take());
+        assert_eq!(replies, vec![(1, "3".into()), (2, "1".into()), (3, "array(2)".into())], "split at {split}");
+        let m = |k, p: Option<&str>, c: &str, d: &str| (k, p.map(String::from), c.to_string(), d.to_string());
+        assert_eq!(
+            msgs,
+            vec![
+                m(MessageKind::Message, None, "a", "early"),
+                m(MessageKind::PMessage, Some("n*"), "news", "p1"),
+                m(MessageKind::Message, None, "b", "x"),
+                m(MessageKind::Message, None, "c", "y"),
+            ],
+            "split at {split}"
+        );
+        let chans: Vec<&[u8]> = h.conn.subscriptions().of(Family::Channel).iter().map(|v| v.as_slice()).collect();
+        assert_eq!(chans, vec![&b"a"[..], b"b", b"c"]);
+    }
+}
+
+#[test]
+fn unsubscribe_without_names_waits_for_one_confirmation_per_subscription() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SUBSCRIBE", "a", "b"]);
+    h.feed([confirm("subscribe", Some("a"), 1), confirm("subscribe", Some("b"), 2)].concat().as_bytes());
+    h.submit(2, &["UNSUBSCRIBE", "a"]);
+    h.feed(confirm("unsubscribe", Some("a"), 1).as_bytes());
+    h.submit(3, &["UNSUBSCRIBE"]);
+    h.feed(confirm("unsubscribe", Some("b"), 0).as_bytes());
+    let (_, replies) = sorted_out(&h.take());
+    assert_eq!(replies, vec![(1, "2".into()), (2, "1".into()), (3, "0".into())]);
+    assert!(h.conn.subscriptions().is_empty());
+    assert!(!h.conn.is_subscribed(), "no subscription left: an ordinary connection again");
+    // None left: the server answers with one nil-name confirmation.
+    h.submit(4, &["PUNSUBSCRIBE"]);
+    assert!(h.conn.is_subscribed());
+    h.feed(confirm("punsubscribe", None, 0).as_bytes());
+    let (_, replies) = sorted_out(&h.take());
+    assert_eq!(replies, vec![(4, "0".into())]);
+    assert!(!h.conn.is_subscribed());
+    h.take_wire();
+    h.submit(5, &["GET", "k"]);
+    assert_eq!(h.take_wire(), b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+}
+
+#[test]
+fn other_commands_are_refused_while_subscribed_and_never_written() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SUBSCRIBE", "a"]);
+    h.take_wire();
+    h.submit(2, &["GET", "k"]);
+    h.submit(3, &["ping"]);
+    let (token, kind, msg) = failure(&h.take()[0]);
+    assert_eq!((token, kind), (2, ErrorKind::PubSub));
+    assert!(msg.contains("GET cannot be sent on a subscribed connection"), "{msg}");
+    assert_eq!(h.take_wire(), b"*1\r\n$4\r\nping\r\n", "only PING went out");
+    h.feed([confirm("subscribe", Some("a"), 1), message("a", "m"), "*2\r\n$4\r\npong\r\n$0\r\n\r\n".into()].concat().as_bytes());
+    let (msgs, replies) = sorted_out(&h.take());
+    assert_eq!(replies, vec![(1, "1".into()), (3, "array(2)".into())]);
+    assert_eq!(msgs.len(), 1);
+}
+
+#[test]
+fn a_reconnect_subscribes_again_and_reports_it() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SUBSCRIBE", "a", "b"]);
+    h.submit(2, &["PSUBSCRIBE", "p*"]);
+    h.submit(3, &["SSUBSCRIBE", "s"]);
+    h.feed(
+        [
+            confirm("subscribe", Some("a"), 1),
+            confirm("subscribe", Some("b"), 2),
+            confirm("psubscribe", Some("p*"), 3),
+            confirm("ssubscribe", Some("s"), 1),
+        ]
+        .concat()
+        .as_bytes(),
+    );
+    h.take();
+    h.conn.eof(h.now);
+    h.pump();
+    h.advance(Duration::from_millis(100));
+    h.take_wire();
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(
+        h.take_wire(),
+        b"*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$10\r\nPSUBSCRIBE\r\n$2\r\np*\r\n*2\r\n$10\r\nSSUBSCRIBE\r\n$1\r\ns\r\n",
+        "no probing PING: the subscriptions are the handshake"
+    );
+    assert!(!h.conn.is_ready());
+    h.feed(
+        [
+            confirm("subscribe", Some("a"), 1),
+            message("a", "during"),
+            confirm("subscribe", Some("b"), 2),
+            confirm("psubscribe", Some("p*"), 3),
+        ]
+        .concat()
+        .as_bytes(),
+    );
+    assert!(!h.conn.is_ready());
+    h.feed(confirm("ssubscribe", Some("s"), 1).as_bytes());
+    assert!(h.conn.is_ready());
+    let done = h.take();
+    let evs = events(&done);
+    assert!(matches!(evs[..], [ConnEvent::Disconnected { .. }, ConnEvent::Connected, ConnEvent::Resubscribed]), "{evs:?}");
+    assert_eq!(sorted_out(&done).0.len(), 1);
+    // A plain reconnect (nothing subscribed) reports no resubscription.
+    h.conn.close(None, h.now);
+    assert!(!h.conn.is_subscribed() && h.conn.subscriptions().is_empty());
+}
+
+#[test]
+fn a_subscribe_in_flight_when_the_connection_drops_fails_and_is_not_replayed() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SUBSCRIBE", "a", "b"]);
+    h.feed(confirm("subscribe", Some("a"), 1).as_bytes());
+    h.conn.eof(h.now);
+    h.pump();
+    assert_eq!(failures(&h.take()), vec![(1, ErrorKind::Connection)]);
+    h.advance(Duration::from_millis(100));
+    h.take_wire();
+    h.conn.transport_ready(h.now);
+    h.pump();
+    assert_eq!(h.take_wire(), b"*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n", "only what the server confirmed");
+}
+
+#[test]
+fn an_error_reply_to_a_subscribe_completes_it() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SSUBSCRIBE", "a"]);
+    h.feed(b"-ERR unknown command 'SSUBSCRIBE'\r\n");
+    let (_, replies) = sorted_out(&h.take());
+    assert_eq!(replies, vec![(1, "ERR:ERR unknown command 'SSUBSCRIBE'".into())]);
+}

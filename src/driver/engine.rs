@@ -203,12 +203,13 @@ impl Engine {
     /// is being resolved, or a connection is connecting, in its handshake or waiting to
     /// reconnect. A ready, quiet connection needs no wait: a close by the server while nobody
     /// watches is found by the next submission (see `STALE_AFTER`), and clients that want
-    /// connection events keep the pump armed on the Perl side.
+    /// connection events keep the pump armed on the Perl side. A subscribed connection needs the
+    /// wait: messages come unasked.
     pub fn busy(&self) -> bool {
         self.outstanding.len() > 0
             || !self.completions.is_empty()
             || self.resolving > 0
-            || self.conns.values().any(|e| e.conn.needs_turns())
+            || self.conns.values().any(|e| e.conn.needs_turns() || e.conn.is_subscribed())
     }
 
     /// Where the timer cannot wake the Poll fd by itself (systems without timerfd): how long

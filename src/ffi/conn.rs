@@ -174,6 +174,10 @@ pub extern "C" fn fior_conn_submit_batch(
             // SAFETY: as above, each command's argv holds argc slices. The token given here is
             // replaced by the engine's own.
             match unsafe { request_from(0, c.timeout, c.argc, c.argv) } {
+                Ok(r) if r.pubsub.is_some() => {
+                    e.last_error = format!("{} cannot be part of a pipeline: subscribe on a client of its own", r.name);
+                    return FiorResult::InvalidArgument;
+                }
                 Ok(r) => requests.push(r),
                 Err(why) => {
                     e.last_error = why;

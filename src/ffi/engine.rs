@@ -3,7 +3,7 @@
 use super::boundary::{boundary, with_engine};
 use super::fork;
 use super::types::*;
-use crate::conn::{BatchItem, ClientError, Completion, ConnEvent};
+use crate::conn::{BatchItem, ClientError, Completion, ConnEvent, MessageKind};
 use crate::driver::Engine;
 use crate::protocol::Node;
 
@@ -221,6 +221,19 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
                 c.kind = FiorCompletionKind::Batch;
                 c.item_count = results.len();
             }
+            Completion::Message(m) => {
+                c.kind = FiorCompletionKind::Message;
+                c.message_kind = match m.kind {
+                    MessageKind::Message => FiorMessageKind::Message,
+                    MessageKind::PMessage => FiorMessageKind::PMessage,
+                    MessageKind::SMessage => FiorMessageKind::SMessage,
+                };
+                c.channel = FiorSlice::of(m.channel());
+                c.data = FiorSlice::of(m.data());
+                if let Some(p) = m.pattern() {
+                    c.pattern = FiorSlice::of(p);
+                }
+            }
             Completion::Event(ev) => {
                 c.kind = FiorCompletionKind::Event;
                 match ev {
@@ -230,6 +243,7 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
                         c.reason = (*reason).into();
                         c.message = FiorSlice::of(message.as_bytes());
                     }
+                    ConnEvent::Resubscribed => c.event = FiorEvent::Resubscribed,
                     ConnEvent::Error(error) => {
                         c.event = FiorEvent::Error;
                         c.error_kind = error.kind.into();

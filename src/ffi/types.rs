@@ -104,6 +104,22 @@ pub enum FiorCompletionKind {
     /// Every command of a batch (`fior_conn_submit_batch`) completed: `item_count` results, one
     /// per command in order, each read with `fior_engine_batch_item`.
     Batch = 5,
+    /// A message on a subscribed connection (`token` 0): `message_kind`, `channel`, `data`, and
+    /// `pattern` for a pmessage (absent otherwise).
+    Message = 6,
+}
+
+/// The kind of a message completion.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorMessageKind {
+    None = 0,
+    /// Published to a channel (SUBSCRIBE).
+    Message = 1,
+    /// Published to a channel matching a pattern (PSUBSCRIBE).
+    PMessage = 2,
+    /// Published to a shard channel (SSUBSCRIBE).
+    SMessage = 3,
 }
 
 #[repr(u32)]
@@ -115,6 +131,9 @@ pub enum FiorEvent {
     Disconnected = 2,
     /// Something failed that no request waits for; `error_kind` and `message` describe it.
     Error = 3,
+    /// After `Connected`: a reconnect subscribed again to every channel, pattern and shard
+    /// channel; messages published while it was down were missed.
+    Resubscribed = 4,
 }
 
 #[repr(u32)]
@@ -126,6 +145,8 @@ pub enum FiorErrorKind {
     Protocol = 3,
     Redis = 4,
     Disconnected = 5,
+    /// Refused on a subscribed connection (never sent).
+    PubSub = 6,
 }
 
 impl From<ErrorKind> for FiorErrorKind {
@@ -136,6 +157,7 @@ impl From<ErrorKind> for FiorErrorKind {
             ErrorKind::Protocol => FiorErrorKind::Protocol,
             ErrorKind::Redis => FiorErrorKind::Redis,
             ErrorKind::Disconnected => FiorErrorKind::Disconnected,
+            ErrorKind::PubSub => FiorErrorKind::PubSub,
         }
     }
 }
@@ -205,6 +227,14 @@ pub struct FiorCompletion {
     pub command: FiorSlice,
     /// How many results a batch completion carries; 0 for other kinds.
     pub item_count: usize,
+    /// A message completion's kind; `None` for other kinds.
+    pub message_kind: FiorMessageKind,
+    /// A message's channel; absent for other kinds.
+    pub channel: FiorSlice,
+    /// A pmessage's pattern; absent otherwise.
+    pub pattern: FiorSlice,
+    /// A message's payload; absent for other kinds.
+    pub data: FiorSlice,
 }
 
 impl FiorCompletion {
@@ -223,6 +253,10 @@ impl FiorCompletion {
             message: FiorSlice::EMPTY,
             command: FiorSlice::EMPTY,
             item_count: 0,
+            message_kind: FiorMessageKind::None,
+            channel: FiorSlice::EMPTY,
+            pattern: FiorSlice::EMPTY,
+            data: FiorSlice::EMPTY,
         }
     }
 }

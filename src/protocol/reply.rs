@@ -58,6 +58,12 @@ impl Reply {
         Reply::new(Bytes::copy_from_slice(text.as_bytes()), Node::Simple(0..text.len()), Vec::new())
     }
 
+    /// An integer reply made up in the client (the subscription count a SUBSCRIBE-family
+    /// command completes with).
+    pub fn integer(n: i64) -> Self {
+        Reply::new(Bytes::new(), Node::Integer(n), Vec::new())
+    }
+
     /// Heap memory this reply keeps alive: the allocation its bytes live in plus its node list.
     /// A decoded reply's is at most about twice its wire size plus its nodes.
     pub fn retained_bytes(&self) -> usize {

@@ -233,8 +233,13 @@ mod tests {
             if c.has(PUBSUB) && !PLAIN.contains(&name) {
                 assert!(c.has(SUBSCRIBES), "{name} is a pub/sub command the generator's %MODE does not name");
             }
-            if c.has(SUBSCRIBES | MONITORS | REPLICATES) {
+            if c.has(MONITORS | REPLICATES) {
                 assert!(unsupported_mode(&[c.name, b"x"]).is_some(), "{name} changes the mode but is sent");
+            }
+            if c.has(SUBSCRIBES) {
+                // Sent, and tracked as subscribe mode by the connection.
+                assert!(unsupported_mode(&[c.name, b"x"]).is_none(), "{name}");
+                assert!(super::super::pubsub::PubSubRequest::of(&[c.name, b"x"]).is_some(), "{name} is not tracked as subscribe mode");
             }
         }
         for name in PLAIN {
