@@ -279,9 +279,10 @@ submit_batch(engine, conn, future, commands)
     RETVAL
 
 void
-deliver(engine, handlers)
+deliver(engine, handlers, messages = NULL)
     Future::IO::Redis::Engine engine
     HV *handlers
+    SV *messages
   PREINIT:
     dMY_CXT;
     SV *first_error = NULL;
@@ -290,7 +291,8 @@ deliver(engine, handlers)
     /*
      * Run one engine turn (fior_engine_turn), then hand every completion to what waits for it
      * (fp_deliver): Futures named by their tokens (a pipeline's batch completes as one), and
-     * connection events to the connection's handler, $handlers{$conn}->(\%event). Each call
+     * connection events to the connection's handler, $handlers{$conn}->(\%event), and messages
+     * of subscribed connections to $messages{$conn}->($type, $channel, $data, $pattern). Each call
      * into Perl is protected, so that a callback that dies cannot lose the other completions;
      * the first such error is reported with warn once all were delivered. Returns the number of
      * completions handled, or -1 if the engine is unusable (poisoned, or a fork child's copy):
@@ -298,7 +300,9 @@ deliver(engine, handlers)
      */
     fior_engine_turn(engine);
     PUTBACK;
-    delivered = fp_deliver(aTHX_ engine, &MY_CXT.futures, handlers, &first_error);
+    delivered = fp_deliver(aTHX_ engine, &MY_CXT.futures, handlers,
+                           messages && SvROK(messages) && SvTYPE(SvRV(messages)) == SVt_PVHV ? (HV *)SvRV(messages) : NULL,
+                           &first_error);
     SPAGAIN;
     if (first_error) {
         /* Code run by a Future's callbacks (or an event handler) died. Everything else was still

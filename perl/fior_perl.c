@@ -31,6 +31,7 @@ const char *fp_error_kind_name(FiorErrorKind k) {
     case FIOR_ERROR_KIND_PROTOCOL: return "protocol";
     case FIOR_ERROR_KIND_REDIS: return "redis";
     case FIOR_ERROR_KIND_DISCONNECTED: return "disconnected";
+    case FIOR_ERROR_KIND_PUB_SUB: return "pubsub";
     default: return "connection";
     }
 }
@@ -114,6 +115,8 @@ static const char *error_class(const char *kind) {
         return "Future::IO::Redis::Error::Protocol";
     if (strEQ(kind, "disconnected"))
         return "Future::IO::Redis::Error::Disconnected";
+    if (strEQ(kind, "pubsub"))
+        return "Future::IO::Redis::Error::PubSub";
     return "Future::IO::Redis::Error";
 }
 
@@ -478,6 +481,8 @@ static SV *event_value(pTHX_ const FiorCompletion *c) {
     HV *ev = newHV();
     if (c->event == FIOR_EVENT_CONNECTED) {
         (void)hv_stores(ev, "event", newSVpvs("connected"));
+    } else if (c->event == FIOR_EVENT_RESUBSCRIBED) {
+        (void)hv_stores(ev, "event", newSVpvs("resubscribed"));
     } else if (c->event == FIOR_EVENT_DISCONNECTED) {
         (void)hv_stores(ev, "event", newSVpvs("disconnected"));
         (void)hv_stores(ev, "reason", newSVpv(fp_reason_name(c->reason), 0));
@@ -510,27 +515,75 @@ static SV *batch_value(pTHX_ FiorEngine *engine, const FiorCompletion *c) {
     return newRV_noinc((SV *)results);
 }
 
+/* The handler registered for a connection in `handlers` (keyed by its id), or NULL. */
+static SV *conn_handler(pTHX_ HV *handlers, uint64_t conn) {
+    char key[24];
+    int klen;
+    SV **handler;
+    if (!handlers)
+        return NULL;
+    klen = snprintf(key, sizeof key, "%" UVuf, (UV)conn);
+    handler = hv_fetch(handlers, key, klen, 0);
+    if (!handler || !SvROK(*handler) || SvTYPE(SvRV(*handler)) != SVt_PVCV)
+        return NULL;
+    return *handler;
+}
+
+/* A message to its connection's message handler: ->($type, $channel, $data, $pattern), the
+ * pattern undef except for a pmessage. */
+static void deliver_message(pTHX_ SV *handler, const FiorCompletion *c, SV **first_error) {
+    dSP;
+    const char *type = c->message_kind == FIOR_MESSAGE_KIND_P_MESSAGE ? "pmessage"
+                     : c->message_kind == FIOR_MESSAGE_KIND_S_MESSAGE ? "smessage"
+                                                                      : "message";
+    ENTER;
+    SAVETMPS;
+    PUSHMARK(SP);
+    EXTEND(SP, 4);
+    mPUSHs(newSVpv(type, 0));
+    mPUSHs(newSVpvn((const char *)c->channel.ptr, c->channel.len));
+    mPUSHs(newSVpvn((const char *)c->data.ptr, c->data.len));
+    if (c->pattern.ptr)
+        mPUSHs(newSVpvn((const char *)c->pattern.ptr, c->pattern.len));
+    else
+        PUSHs(&PL_sv_undef);
+    PUTBACK;
+    (void)call_sv(handler, G_DISCARD | G_EVAL);
+    if (SvTRUE(ERRSV) && !*first_error)
+        *first_error = newSVsv(ERRSV);
+    FREETMPS;
+    LEAVE;
+}
+
 /*
  * Each completion goes to what waits for it:
  *   a command, connect, close or batch: the Future its token names, ->done($value) or
  *     ->fail($error); a batch is done with an array of its commands' replies, a failed
  *     command's slot holding its error object;
- *   a connection event: the connection's handler, $handlers->{$conn}->(\%event).
+ *   a connection event: the connection's handler, $handlers->{$conn}->(\%event);
+ *   a message (subscribe mode): the connection's message handler,
+ *     $message_handlers->{$conn}->($type, $channel, $data, $pattern); dropped when none.
  */
-IV fp_deliver(pTHX_ FiorEngine *engine, fp_future_cache *cache, HV *handlers, SV **first_error) {
+IV fp_deliver(pTHX_ FiorEngine *engine, fp_future_cache *cache, HV *handlers, HV *message_handlers, SV **first_error) {
     FiorCompletion c;
     IV delivered = 0;
     while (fior_engine_next(engine, &c)) {
         SV *value, *target;
         const char *method;
         delivered++;
-        if (c.kind == FIOR_COMPLETION_KIND_EVENT) {
-            char key[24];
-            int klen = snprintf(key, sizeof key, "%" UVuf, (UV)c.conn);
-            SV **handler = hv_fetch(handlers, key, klen, 0);
-            if (!handler || !SvROK(*handler) || SvTYPE(SvRV(*handler)) != SVt_PVCV)
+        if (c.kind == FIOR_COMPLETION_KIND_MESSAGE) {
+            SV *handler = conn_handler(aTHX_ message_handlers, c.conn);
+            if (handler) {
+                SvREFCNT_inc_simple_void_NN(handler);
+                deliver_message(aTHX_ handler, &c, first_error);
+                SvREFCNT_dec(handler);
+            }
+            continue;
+        } else if (c.kind == FIOR_COMPLETION_KIND_EVENT) {
+            SV *handler = conn_handler(aTHX_ handlers, c.conn);
+            if (!handler)
                 continue;
-            target = SvREFCNT_inc_simple_NN(*handler);
+            target = SvREFCNT_inc_simple_NN(handler);
             value = event_value(aTHX_ &c);
             method = NULL;
         } else if (c.token == 0) {

@@ -59,7 +59,7 @@ void fp_croak_refused(pTHX_ FiorEngine *engine, const char *fallback);
 /* Hand every completion waiting in the engine to what waits for it (call after a turn); returns
  * how many were handled. A callback that dies does not stop the others: the first such error
  * is stored in *first_error (a new SV) for the caller to rethrow. */
-IV fp_deliver(pTHX_ FiorEngine *engine, fp_future_cache *cache, HV *handlers, SV **first_error);
+IV fp_deliver(pTHX_ FiorEngine *engine, fp_future_cache *cache, HV *handlers, HV *message_handlers, SV **first_error);
 /* Fail, with `error`, every Future whose work was submitted and will never complete (a fork
  * child, or a stopped engine); returns how many. */
 IV fp_fail_orphans(pTHX_ FiorEngine *engine, SV *error);

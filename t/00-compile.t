@@ -10,10 +10,12 @@ my @modules = qw(
   Future::IO::Redis::Error::Connection
   Future::IO::Redis::Error::Disconnected
   Future::IO::Redis::Error::Protocol
+  Future::IO::Redis::Error::PubSub
   Future::IO::Redis::Error::Redis
   Future::IO::Redis::Error::Timeout
   Future::IO::Redis::Iterator
   Future::IO::Redis::Pipeline
+  Future::IO::Redis::Subscription
   Future::IO::Redis::URI
 );
 

@@ -15,6 +15,7 @@ use Future::IO::Redis::URI;
 use Future::IO::Redis::Engine;
 use Future::IO::Redis::Pipeline;
 use Future::IO::Redis::Iterator;
+use Future::IO::Redis::Subscription;
 
 use parent 'Future::IO::Redis::Commands';
 
@@ -296,6 +297,37 @@ sub _submit_batch {
     return $f;
 }
 
+# ----- pub/sub ---------------------------------------------------------------------------------
+
+sub subscribe  { _subscribe( SUBSCRIBE  => @_ ) }
+sub psubscribe { _subscribe( PSUBSCRIBE => @_ ) }
+sub ssubscribe { _subscribe( SSUBSCRIBE => @_ ) }
+
+# Subscribe to @names (a hash ref of subscription options may come last): a Future of the
+# client's Subscription, once the server confirmed every name.
+sub _subscribe {
+    my ( $command, $self, @names ) = @_;
+    my %opts = @names && ref $names[-1] eq 'HASH' ? %{ pop @names } : ();
+    Carp::croak( 'Future::IO::Redis: ' . lc($command) . ' needs at least one name' ) unless @names;
+    my $sub = $self->{subscription};
+    if ($sub) { $sub->_options(%opts) }
+    else {
+        $sub = Future::IO::Redis::Subscription->_new( $self, %opts );
+        # The client holds its subscription weakly, the subscription holds its client.
+        $self->{subscription} = $sub;
+        Scalar::Util::weaken( $self->{subscription} );
+    }
+    $self->_conn;
+    Future::IO::Redis::Engine::set_message_handler( $self->{conn}, $self->{gen}, $sub->_handler );
+    my $f = $self->command( $command, @names )->then(
+        sub {
+            $sub->_added( $command, @names );
+            Future->done($sub);
+        }
+    );
+    return _in_context($f);
+}
+
 # Commands.pm calls this to apply a reply transformer.
 sub _transform {
     my ( $self, $f, $code ) = @_;
@@ -314,6 +346,9 @@ sub _on_event {
     if ( $what eq 'connected' ) {
         $self->{connected} = 1;
         $self->_callback( on_connect => $self );
+    }
+    elsif ( $what eq 'resubscribed' ) {
+        $self->{subscription}->_resubscribed if $self->{subscription};
     }
     elsif ( $what eq 'disconnected' ) {
         $self->{connected} = 0;

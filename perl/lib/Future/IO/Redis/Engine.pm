@@ -39,6 +39,7 @@ our $FH;             # our duplicate of the engine's fd (the Poll fd), which the
 our $PUMP;           # the pending wait on $FH, if any (see arm)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
 our %HANDLERS;       # conn id => the client's event handler (a code reference)
+our %MESSAGES;       # conn id => its subscription's message handler (subscribe mode)
 our %WATCHING;       # conn ids whose client wants events even when no command is pending
 our $WATCHERS = 0;   # how many (keeps the pump armed)
 our $TICKING;        # the engine's timer cannot wake its fd (no timerfd): the pump also sleeps
@@ -94,6 +95,7 @@ sub _cloned {
     undef $ENGINE;
     $pump->cancel if $pump && !$pump->is_ready && ( $Future::IO::IMPL // '' ) eq 'Future::IO::_DefaultImpl';
     %HANDLERS = ();
+    %MESSAGES = ();
     %WATCHING = ();
     $WATCHERS = 0;
     undef $PUMP;
@@ -143,6 +145,16 @@ sub open_connection {
         arm();
     }
     return ( $conn, $GENERATION );
+}
+
+# Messages of connection $conn (subscribe mode) go to $code->($type, $channel, $data, $pattern)
+# (undef: dropped). Keeps the pump armed: messages come unasked.
+sub set_message_handler {
+    my ( $conn, $gen, $code ) = @_;
+    return unless is_current($gen);
+    if ($code) { $MESSAGES{$conn} = $code }
+    else       { delete $MESSAGES{$conn} }
+    arm();
 }
 
 # Whether a connection opened on engine generation $gen is open on this process's engine.
@@ -201,6 +213,7 @@ sub release_connection {
     my ( $conn, $gen ) = @_;
     return unless is_current($gen);
     delete $HANDLERS{$conn};
+    delete $MESSAGES{$conn};
     $WATCHERS-- if delete $WATCHING{$conn} && $WATCHERS > 0;
     $ENGINE->release($conn);
 }
@@ -285,7 +298,7 @@ sub _on_ready {
         return;
     }
     $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS ) < 0;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
@@ -293,7 +306,7 @@ sub _on_ready {
 # one, with all its replies), or to its client for connection events: see deliver in
 # perl/Redis.xs.
 sub dispatch {
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS ) < 0;
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
 }
 
 # Fail every Future that waits on the engine (single commands and pipeline batches).
@@ -308,6 +321,7 @@ sub _engine_failed {
     my ( $why ) = @_;
     my @handlers = values %HANDLERS;
     %HANDLERS = ();
+    %MESSAGES = ();
     %WATCHING = ();
     $WATCHERS = 0;
     # Deliver what the engine completed before it stopped, then fail the rest.

@@ -19,6 +19,7 @@ my %KIND_CLASS = (
     protocol     => 'Future::IO::Redis::Error::Protocol',
     redis        => 'Future::IO::Redis::Error::Redis',
     disconnected => 'Future::IO::Redis::Error::Disconnected',
+    pubsub       => 'Future::IO::Redis::Error::PubSub',
 );
 
 sub new {
@@ -98,6 +99,7 @@ require Future::IO::Redis::Error::Timeout;
 require Future::IO::Redis::Error::Protocol;
 require Future::IO::Redis::Error::Redis;
 require Future::IO::Redis::Error::Disconnected;
+require Future::IO::Redis::Error::PubSub;
 
 1;
 

@@ -1,0 +1,278 @@
+package Future::IO::Redis::Subscription 0.001;
+use v5.14;
+use warnings;
+
+use Carp ();
+use Future;
+use Scalar::Util ();
+
+our @CARP_NOT = qw( Future::IO::Redis );
+
+# The default bound of undelivered messages (see "Buffering" in the POD).
+our $MAX_PENDING = 10_000;
+
+my %FAMILY_OF = (
+    SUBSCRIBE  => 'channels',
+    PSUBSCRIBE => 'patterns',
+    SSUBSCRIBE => 'shard_channels',
+);
+my %UNSUBSCRIBE = (
+    channels       => 'UNSUBSCRIBE',
+    patterns       => 'PUNSUBSCRIBE',
+    shard_channels => 'SUNSUBSCRIBE',
+);
+
+# Made by Future::IO::Redis->subscribe and friends.
+sub _new {
+    my ( $class, $redis, %opts ) = @_;
+    my $self = bless {
+        redis          => $redis,
+        queue          => [],
+        waiters        => [],
+        channels       => {},
+        patterns       => {},
+        shard_channels => {},
+        dropped        => 0,
+        reconnects     => 0,
+        max_pending    => $MAX_PENDING,
+    }, $class;
+    $self->_options(%opts);
+    return $self;
+}
+
+sub _options {
+    my ( $self, %opts ) = @_;
+    for my $k ( sort keys %opts ) {
+        Carp::croak("Future::IO::Redis: unknown subscription option '$k'")
+          unless $k eq 'on_message' || $k eq 'on_reconnect' || $k eq 'max_pending';
+        if ( $k eq 'max_pending' ) {
+            Carp::croak('Future::IO::Redis: max_pending must be a whole number (0: no limit)')
+              unless defined $opts{$k} && $opts{$k} =~ /\A[0-9]+\z/;
+        }
+        elsif ( defined $opts{$k} && ref $opts{$k} ne 'CODE' ) {
+            Carp::croak("Future::IO::Redis: $k must be a code reference");
+        }
+        $self->{$k} = $opts{$k};
+    }
+}
+
+# The handler the engine calls for each message of the connection.
+sub _handler {
+    my ($self) = @_;
+    my $weak = $self;
+    Scalar::Util::weaken($weak);
+    return sub { $weak->_message(@_) if $weak };
+}
+
+sub _message {
+    my ( $self, $type, $channel, $data, $pattern ) = @_;
+    my $msg = { type => $type, channel => $channel, data => $data };
+    $msg->{pattern} = $pattern if defined $pattern;
+    if ( my $cb = $self->{on_message} ) {
+        local $@;
+        eval { $cb->( $msg, $self ); 1 } or warn "Future::IO::Redis: on_message callback died: $@";
+        return;
+    }
+    my $waiters = $self->{waiters};
+    while (@$waiters) {
+        my $w = shift @$waiters;
+        next if $w->is_ready;    # cancelled
+        $w->done($msg);
+        return;
+    }
+    my $q = $self->{queue};
+    push @$q, $msg;
+    if ( $self->{max_pending} && @$q > $self->{max_pending} ) {
+        shift @$q;
+        $self->{dropped}++;
+    }
+}
+
+# The connection came back and subscribed again to everything.
+sub _resubscribed {
+    my ($self) = @_;
+    $self->{reconnects}++;
+    if ( my $cb = $self->{on_reconnect} ) {
+        local $@;
+        eval { $cb->($self); 1 } or warn "Future::IO::Redis: on_reconnect callback died: $@";
+    }
+}
+
+# The server confirmed these names.
+sub _added {
+    my ( $self, $command, @names ) = @_;
+    my $set = $self->{ $FAMILY_OF{$command} };
+    $set->{$_} = 1 for @names;
+    delete $self->{closed};
+}
+
+sub next {
+    my ($self) = @_;
+    return Future->done( shift @{ $self->{queue} } ) if @{ $self->{queue} };
+    return Future->done(undef) if $self->{closed};
+    my $f = Future::IO::Redis::Engine::new_future();
+    push @{ $self->{waiters} }, $f;
+    Future::IO::Redis::Engine::arm();
+    return $f;
+}
+
+sub subscribe  { my $self = shift; $self->{redis}->subscribe(@_) }
+sub psubscribe { my $self = shift; $self->{redis}->psubscribe(@_) }
+sub ssubscribe { my $self = shift; $self->{redis}->ssubscribe(@_) }
+
+sub unsubscribe {
+    my ( $self, @names ) = @_;
+    my @sends;
+    if (@names) {
+        for my $family (qw( channels patterns shard_channels )) {
+            my @mine = grep { $self->{$family}{$_} } @names;
+            push @sends, [ $family, @mine ] if @mine;
+        }
+        return Future->done($self) unless @sends;
+    }
+    else {
+        @sends = map { [$_] } grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
+    }
+    my $redis = $self->{redis};
+    my @fs = map {
+        my ( $family, @these ) = @$_;
+        $redis->command( $UNSUBSCRIBE{$family}, @these )->on_done(
+            sub {
+                if (@these) { delete @{ $self->{$family} }{@these} }
+                else        { %{ $self->{$family} } = () }
+            }
+        );
+    } @sends;
+    return Future->needs_all(@fs)->then(
+        sub {
+            $self->_close unless @names && grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
+            Future->done($self);
+        }
+    );
+}
+
+# Every subscription ended: `next` gives undef from now on.
+sub _close {
+    my ($self) = @_;
+    $self->{closed} = 1;
+    my $waiters = $self->{waiters};
+    while ( my $w = shift @$waiters ) {
+        $w->done(undef) unless $w->is_ready;
+    }
+}
+
+sub channels       { sort keys %{ $_[0]{channels} } }
+sub patterns       { sort keys %{ $_[0]{patterns} } }
+sub shard_channels { sort keys %{ $_[0]{shard_channels} } }
+sub pending        { scalar @{ $_[0]{queue} } }
+sub dropped        { $_[0]{dropped} }
+sub reconnects     { $_[0]{reconnects} }
+sub is_closed      { $_[0]{closed} ? 1 : 0 }
+sub redis          { $_[0]{redis} }
+
+sub on_message {
+    my ( $self, $cb ) = @_;
+    $self->_options( on_message => $cb );
+    # Messages that waited go to the callback now, in order.
+    if ($cb) {
+        my @q = splice @{ $self->{queue} };
+        $self->_message( @{$_}{qw( type channel data pattern )} ) for @q;
+    }
+    return $self;
+}
+
+1;
+
+__END__
+
+=head1 NAME
+
+Future::IO::Redis::Subscription - messages of channels, patterns and shard channels
+
+=head1 SYNOPSIS
+
+    my $sub = await $redis->subscribe( 'news', 'alerts' );
+    while ( my $msg = await $sub->next ) {
+        say "$msg->{channel}: $msg->{data}";
+    }
+
+    my $psub = await $redis->psubscribe('news:*');
+    my $msg  = await $psub->next;    # { type => 'pmessage', pattern => 'news:*', channel => ..., data => ... }
+
+    # Callback form
+    my $sub = await $redis->subscribe( 'news', { on_message => sub { my ($msg) = @_; ... } } );
+
+    # Keyspace notifications (the server must emit them)
+    await $other->config_set( 'notify-keyspace-events', 'KEA' );
+    my $ks = await $redis->psubscribe('__keyspace@0__:*');
+    my $ev = await $ks->next;    # { channel => '__keyspace@0__:mykey', data => 'set', ... }
+
+    await $sub->unsubscribe('news');    # partial
+    await $sub->unsubscribe;            # all: next gives undef from now on
+
+=head1 DESCRIPTION
+
+C<subscribe>, C<psubscribe> and C<ssubscribe> (Redis 7, sharded) of L<Future::IO::Redis> put
+the client into subscribe mode and resolve to its subscription (one per client: subscribing
+again adds to it). While subscribed, the client only sends the subscribe family and C<ping>;
+every other command fails at once with L<Future::IO::Redis::Error::PubSub>, without reaching
+the server or disturbing the messages. Use another client for commands (C<publish> and
+C<spublish> work on any normal client).
+
+If the connection is lost and reconnect is on, the engine connects again and subscribes again
+to every channel, pattern and shard channel the server had confirmed; C<next> keeps working.
+Messages published while the connection was down are lost: C<on_reconnect> is called (and
+C<reconnects> counts up) once the subscriptions are back.
+
+Messages arrive in the order the server sent them.
+
+=head2 Buffering
+
+Messages that arrive while nobody awaits C<next> wait in a queue of at most C<max_pending>
+messages (default 10,000, C<$Future::IO::Redis::Subscription::MAX_PENDING>; 0 for no limit).
+When a message arrives with the queue full, the B<oldest> waiting message is dropped and
+C<dropped> counts it: a consumer slower than the publisher loses the oldest messages instead of
+growing memory without bound. With C<on_message> nothing is queued.
+
+=head1 METHODS
+
+=head2 next
+
+    my $msg = await $sub->next;
+
+The next message: C<< { type => 'message' | 'pmessage' | 'smessage', channel => $channel,
+data => $payload, pattern => $pattern } >> (C<pattern> for pmessage only). Gives undef once
+the subscription ended (C<unsubscribe> without names, or of every name).
+
+=head2 unsubscribe
+
+    await $sub->unsubscribe(@names);
+    await $sub->unsubscribe;
+
+Ends the subscriptions named (channels, patterns and shard channels alike), or all of them.
+When none is left, the subscription ends: waiting and later C<next> calls give undef, and the
+client takes ordinary commands again.
+
+=head2 subscribe, psubscribe, ssubscribe
+
+Add channels, patterns or shard channels (as the client's methods of the same names).
+
+=head2 on_message
+
+    $sub->on_message( sub { my ( $msg, $sub ) = @_; ... } );
+
+Deliver every message to the code instead of C<next> (messages already queued first). Also an
+option: C<< $redis->subscribe( @channels, { on_message => sub { ... } } ) >>. Options given
+that way: C<on_message>, C<on_reconnect> (called with the subscription after a reconnect
+subscribed again), C<max_pending>.
+
+=head2 channels, patterns, shard_channels
+
+The names subscribed to, sorted.
+
+=head2 pending, dropped, reconnects, is_closed, redis
+
+Messages waiting for C<next>; messages dropped at the C<max_pending> limit; reconnects that
+subscribed again; whether the subscription ended; the client.
+
+=cut

@@ -1,0 +1,141 @@
+# Pub/Sub against a real redis-server: subscribe / psubscribe / ssubscribe, next, unsubscribe,
+# a 20,000-message burst in order, the modal client, PING, the buffer limit, reconnect after
+# CLIENT KILL and after a server restart, keyspace notifications.
+use v5.14;
+use warnings;
+use lib 't/lib';
+use Test2::V0;
+use Test::FIORedis;
+use Future::AsyncAwait;
+
+my $srv = start_server();
+my $pub = client($srv);
+
+sub version_at_least {
+    my ($want) = @_;
+    my ($v) = run( $pub->command( 'INFO', 'server' ) ) =~ /redis_version:(\d+)/;
+    return $v >= $want;
+}
+
+subtest 'subscribe, publish, next' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe( 'ps:a', 'ps:b' ) );
+    isa_ok( $sub, 'Future::IO::Redis::Subscription' );
+    is( [ $sub->channels ], [ 'ps:a', 'ps:b' ], 'channels' );
+    is( run( $pub->publish( 'ps:a', 'hello' ) ), 1, 'one receiver' );
+    run( $pub->publish( 'ps:b', "bin\0ary" ) );
+    is( run( $sub->next ), { type => 'message', channel => 'ps:a', data => 'hello' }, 'first message' );
+    is( run( $sub->next ), { type => 'message', channel => 'ps:b', data => "bin\0ary" }, 'second, binary safe' );
+    run( $sub->unsubscribe );
+};
+
+subtest 'psubscribe gives the pattern' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->psubscribe('pp:*') );
+    run( $pub->publish( 'pp:x', 'm' ) );
+    is( run( $sub->next ), { type => 'pmessage', pattern => 'pp:*', channel => 'pp:x', data => 'm' } );
+};
+
+subtest 'ssubscribe (Redis 7)' => sub {
+    skip_all 'needs Redis 7' unless version_at_least(7);
+    my $r   = client($srv);
+    my $sub = run( $r->ssubscribe('sh:a') );
+    is( run( $pub->spublish( 'sh:a', 'x' ) ), 1 );
+    is( run( $sub->next ), { type => 'smessage', channel => 'sh:a', data => 'x' } );
+};
+
+subtest 'unsubscribe partial and total' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe( 'u:a', 'u:b' ) );
+    run( $sub->unsubscribe('u:a') );
+    is( [ $sub->channels ], ['u:b'], 'one left' );
+    run( $pub->publish( 'u:a', 'gone' ) );
+    run( $pub->publish( 'u:b', 'kept' ) );
+    is( run( $sub->next )->{data}, 'kept', 'only the remaining channel delivers' );
+    my $waiting = $sub->next;
+    run( $sub->unsubscribe );
+    is( run($waiting), undef, 'a waiting next gives undef' );
+    is( run( $sub->next ), undef, 'and later ones too' );
+    is( run( $r->set( 'u:k', 1 ) ), 'OK', 'the client takes commands again' );
+};
+
+subtest '20,000 messages arrive whole and in order' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe('burst') );
+    my $n   = 20_000;
+    my @f   = map { $pub->publish( 'burst', "m$_" ) } 1 .. $n;
+    my $bad;
+    run( ( async sub {
+        for my $i ( 1 .. $n ) {
+            my $m = await $sub->next;
+            if ( $m->{data} ne "m$i" ) { $bad = "message $i is $m->{data}"; last }
+        }
+    } )->(), 60 );
+    run( Future->needs_all(@f) );
+    is( $bad, undef, 'every message, in order' );
+    is( $sub->dropped, 0, 'none dropped' );
+};
+
+subtest 'commands are refused on the subscribed client; messages keep flowing; PING works' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe('mode') );
+    run( $pub->publish( 'mode', 'before' ) );
+    my $err = error_of( $r->get('k') );
+    isa_ok( $err, 'Future::IO::Redis::Error::PubSub' );
+    like( "$err", qr/GET cannot be sent on a subscribed connection/ );
+    is( run( $r->ping ), [ 'pong', '' ], 'PING answers in subscribe mode' );
+    run( $pub->publish( 'mode', 'after' ) );
+    is( run( $sub->next )->{data}, 'before' );
+    is( run( $sub->next )->{data}, 'after', 'the stream is undisturbed' );
+};
+
+subtest 'on_message callback and the max_pending limit' => sub {
+    my $r = client($srv);
+    my @got;
+    my $sub = run( $r->subscribe( 'cb', { on_message => sub { push @got, $_[0]{data} } } ) );
+    run( $pub->publish( 'cb', $_ ) ) for 1 .. 5;
+    ok( wait_until( sub { @got == 5 }, 5 ), 'callback got all' );
+    is( \@got, [ 1 .. 5 ], 'in order' );
+
+    my $r2   = client($srv);
+    my $sub2 = run( $r2->subscribe( 'lim', { max_pending => 3 } ) );
+    run( $pub->publish( 'lim', $_ ) ) for 1 .. 5;
+    ok( wait_until( sub { $sub2->dropped == 2 }, 5 ), 'two dropped' );
+    is( [ map { run( $sub2->next )->{data} } 1 .. 3 ], [ 3, 4, 5 ], 'the oldest were dropped' );
+};
+
+subtest 'CLIENT KILL TYPE pubsub: subscriptions come back' => sub {
+    my $r = client( $srv, reconnect_delay => 0.05 );
+    my $re = 0;
+    my $sub = run( $r->subscribe( 'kill:a', { on_reconnect => sub { $re++ } } ) );
+    run( $r->psubscribe('killp:*') );
+    run( $pub->client_kill( 'TYPE', 'pubsub' ) );
+    ok( wait_until( sub { $re }, 5 ), 'on_reconnect called' );
+    run( $pub->publish( 'kill:a', 'back' ) );
+    run( $pub->publish( 'killp:x', 'pback' ) );
+    is( run( $sub->next )->{data}, 'back', 'channel replayed' );
+    is( run( $sub->next )->{pattern}, 'killp:*', 'pattern replayed' );
+};
+
+subtest 'keyspace notifications' => sub {
+    run( $pub->config_set( 'notify-keyspace-events', 'KEA' ) );
+    my $r   = client($srv);
+    my $sub = run( $r->psubscribe('__keyspace@0__:ks:*') );
+    run( $pub->set( 'ks:k', 1 ) );
+    is( run( $sub->next ), { type => 'pmessage', pattern => '__keyspace@0__:ks:*', channel => '__keyspace@0__:ks:k', data => 'set' } );
+    run( $pub->config_set( 'notify-keyspace-events', '' ) );
+};
+
+subtest 'server restart: subscriptions come back, next keeps working' => sub {
+    my $r = client( $srv, reconnect_delay => 0.05, reconnect_delay_max => 0.25 );
+    my $sub = run( $r->subscribe('rs:a') );
+    my $waiting = $sub->next;
+    $srv->kill9;
+    $srv->restart;
+    ok( wait_until( sub { $sub->reconnects }, 10 ), 'resubscribed after the restart' );
+    my $p = client($srv);
+    run( $p->publish( 'rs:a', 'after restart' ) );
+    is( run($waiting)->{data}, 'after restart', 'the next issued before the crash gets it' );
+};
+
+done_testing;
