@@ -121,16 +121,19 @@ subtest 'commands that change the connection mode croak' => sub {
         [ sort qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe monitor sync psync ) ],
         'the subscribe family, MONITOR, SYNC, PSYNC'
     );
+    # The client's subscribe, psubscribe and ssubscribe (Future::IO::Redis) return a
+    # Subscription (t/60-pubsub); the generated methods still croak everywhere else.
+    my %client_has = map { $_ => 1 } qw( subscribe psubscribe ssubscribe );
     for my $m ( sort keys %unsupported ) {
-        like( dies { $redis->$m('x') }, qr/\AFuture::IO::Redis: \U$m\E /, "$m croaks" );
+        like( dies { $redis->$m('x') }, qr/\AFuture::IO::Redis: \U$m\E /, "$m croaks" ) unless $client_has{$m};
         like( dies { $redis->pipeline->$m('x') }, qr/\AFuture::IO::Redis: \U$m\E /, "pipeline $m croaks" );
     }
     like(
-        dies { $redis->subscribe('news') },
-        qr/SUBSCRIBE puts the connection into pub\/sub mode, which needs the Subscription API \(not in this version\)/,
+        dies { $redis->unsubscribe('news') },
+        qr/UNSUBSCRIBE puts the connection into pub\/sub mode/,
         'the message says why'
     );
-    like( dies { $redis->subscribe('news') }, qr/ at \Q${\ __FILE__ }\E line \d+/, 'reported at the caller' );
+    like( dies { $redis->unsubscribe('news') }, qr/ at \Q${\ __FILE__ }\E line \d+/, 'reported at the caller' );
     is( run( $redis->ping ), 'PONG', 'the connection still works' );
 };
 
