@@ -126,6 +126,21 @@ subtest 'keyspace notifications' => sub {
     run( $pub->config_set( 'notify-keyspace-events', '' ) );
 };
 
+subtest 'no reconnect: a waiting next fails instead of waiting for ever' => sub {
+    my $r = client( $srv, reconnect => 0 );
+    my $sub = run( $r->subscribe('gone:a') );
+    my $waiting = $sub->next;
+    run( $pub->client_kill( 'TYPE', 'pubsub' ) );
+    isa_ok( error_of($waiting), ['Future::IO::Redis::Error::Connection'], 'the waiting next fails with a Connection error' );
+    is( run( $sub->next ), undef, 'and later next calls give undef' );
+
+    my $d = client($srv);
+    my $dsub = run( $d->subscribe('gone:b') );
+    my $dwait = $dsub->next;
+    run( $d->disconnect );
+    isa_ok( error_of($dwait), ['Future::IO::Redis::Error::Connection'], 'disconnect ends a waiting next too' );
+};
+
 subtest 'server restart: subscriptions come back, next keeps working' => sub {
     my $r = client( $srv, reconnect_delay => 0.05, reconnect_delay_max => 0.25 );
     my $sub = run( $r->subscribe('rs:a') );

@@ -352,6 +352,14 @@ sub _on_event {
     }
     elsif ( $what eq 'disconnected' ) {
         $self->{connected} = 0;
+        # Without a reconnect (turned off -- the engine's default is on -- or a disconnect asked
+        # for by the client) the subscriptions are over: nothing may wait in `next` for ever.
+        my $sub = $self->{subscription};
+        if ( $sub && ( $ev->{reason} eq 'client' || ( defined $self->{opts}{reconnect} && !$self->{opts}{reconnect} ) ) ) {
+            $sub->_lost( Future::IO::Redis::Error::Connection->new(
+                message => "the subscribed connection was lost and will not reconnect ($ev->{reason})",
+            ) );
+        }
         $self->_callback( on_disconnect => $self, $ev->{reason} );
     }
     elsif ( $what eq 'error' ) {

@@ -151,6 +151,19 @@ sub unsubscribe {
     );
 }
 
+# The subscribed connection is gone for good (lost with reconnect off, or closed by the client):
+# what waits in `next` fails with $error; later `next` calls give undef, as after a total
+# unsubscribe. Messages already queued stay readable.
+sub _lost {
+    my ( $self, $error ) = @_;
+    $self->{closed} = 1;
+    %{ $self->{$_} } = () for grep { ref $self->{$_} eq 'HASH' } qw( channels patterns shard_channels );
+    my $waiters = $self->{waiters};
+    while ( my $w = shift @$waiters ) {
+        $w->fail($error) unless $w->is_ready;
+    }
+}
+
 # Every subscription ended: `next` gives undef from now on.
 sub _close {
     my ($self) = @_;
