@@ -14,6 +14,7 @@ my @modules = qw(
   Future::IO::Redis::Error::Timeout
   Future::IO::Redis::Iterator
   Future::IO::Redis::Pipeline
+  Future::IO::Redis::Pool
   Future::IO::Redis::URI
 );
 

@@ -1128,7 +1128,7 @@ fn a_select_inside_multi_counts_only_when_exec_ran_it() {
 #[test]
 fn session_flags_follow_multi_watch_and_pending_commands() {
     use session_flags::*;
-    let mut h = H::new(cfg());
+    let h = H::new(cfg());
     assert_eq!(h.conn.session_flags(), NOT_CONNECTED, "never connected");
     let mut h = H::ready(cfg());
     assert_eq!(h.conn.session_flags(), 0, "ready and quiet");
