@@ -270,7 +270,6 @@ sub _open {
         else {
             # The server cannot be reached: the first waiter learns why now, rather than at its
             # acquire_timeout (and the next one starts its own attempt).
-            my ($err) = $f->failure;
             $redis->disconnect;
             if ( my $w = shift @{ $weak->{waiters} } ) {
                 $w->fail( $f->failure );
@@ -402,3 +401,133 @@ sub DESTROY {
 }
 
 1;
+
+__END__
+
+=head1 NAME
+
+Future::IO::Redis::Pool - a pool of Future::IO::Redis connections that never hands out a dirty one
+
+=head1 SYNOPSIS
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis::Pool;
+
+    my $pool = Future::IO::Redis::Pool->new(
+        host => 'localhost', port => 6379,   # any Future::IO::Redis->new option
+        min  => 2,  max => 10,
+        acquire_timeout => 5,  idle_timeout => 60,
+        on_dirty => 'destroy',               # or 'cleanup'
+    );
+
+    # Scoped (recommended): released even when the code dies.
+    my $n = await $pool->with( async sub {
+        my ($redis) = @_;
+        await $redis->incr('counter');
+    } );
+
+    # By hand.
+    my $redis = await $pool->acquire;
+    await $redis->set( foo => 'bar' );
+    $pool->release($redis);
+
+    my $stats = $pool->stats;   # { active, idle, waiting, total, destroyed, ... }
+
+=head1 DESCRIPTION
+
+Hands out L<Future::IO::Redis> connections, at most C<max> at a time, and takes them back. A
+connection comes back into the pool only when it is clean: the engine, which sees every
+command and reply, reports its state (L<Future::IO::Redis/session_state>), and a connection
+released inside MULTI, with keys WATCHed, with commands still in flight (a blocking one
+included) or not connected is not handed to the next user as it is. By default it is closed and
+replaced (C<< on_dirty => 'destroy' >>); with C<< on_dirty => 'cleanup' >> the pool waits for
+what is in flight, sends DISCARD and UNWATCH as needed, and keeps it if that leaves it clean
+within C<cleanup_timeout>. (Subscribed connections will count as dirty too; pub/sub belongs on
+a dedicated client, not on a pooled one.)
+
+Waiters are served first come, first served. Connections are opened on demand up to C<max>
+(the first demand opens C<min> of them); idle connections above C<min> are closed after
+C<idle_timeout>. A connection that reports a disconnect (a server restart, C<CLIENT KILL>) is
+dropped from the pool at once when idle, or destroyed when released; an idle connection is
+PINGed before it is handed out when it idled C<health_check_idle> seconds or more.
+
+Every pooled connection has an C<on_disconnect> handler (the pool's, which calls yours), so the
+event loop keeps watching the engine's descriptor while the pool holds connections.
+
+=head1 CONSTRUCTOR
+
+=head2 new
+
+    my $pool = Future::IO::Redis::Pool->new( %connection_options, %pool_options );
+
+Pool options (the rest go to L<Future::IO::Redis/new> for every connection; a bad one croaks
+here, with the client's words):
+
+=over
+
+=item min (2) - connections kept open while idle; the first demand opens this many.
+
+=item max (10) - connections at most, in use and idle together.
+
+=item acquire_timeout (5) - seconds an C<acquire> waits for a connection before it fails with a
+L<Future::IO::Redis::Error::Timeout> of C<kind> C<acquire>; undef waits for ever.
+
+=item idle_timeout (60) - seconds after which an idle connection above C<min> is closed; undef
+keeps them.
+
+=item on_dirty ('destroy') - what C<release> does with a dirty connection: C<'destroy'> closes
+it (commands still in flight on it fail), C<'cleanup'> cleans it as described above.
+
+=item cleanup_timeout (5) - seconds a cleanup may take before the connection is destroyed
+instead (a BLPOP left waiting never drains).
+
+=item health_check_idle (1) - an idle connection is PINGed (1 second allowed) before it is
+handed out when it idled at least this long; 0 checks every time, undef never. A connection
+that fails its check is destroyed and the next one tried.
+
+=back
+
+=head1 METHODS
+
+=head2 acquire
+
+    my $redis = await $pool->acquire;
+
+Resolves to a connected client for your use alone, until you C<release> it. Fails with a
+L<Future::IO::Redis::Error::Timeout> (C<< kind => 'acquire' >>) when none came free within
+C<acquire_timeout>, or with the connection error when a new connection could not be made.
+Cancelling the Future gives its place in the queue up.
+
+=head2 release
+
+    $pool->release($redis);
+
+Gives a connection back: clean, it serves the next waiter or idles; dirty or lost, it is
+destroyed (or cleaned, see C<on_dirty>). Croaks for a client this pool did not hand out, or one
+released twice. Do not use C<$redis> afterwards.
+
+=head2 with
+
+    my $result = await $pool->with( async sub { my ($redis) = @_; ...; return $result } );
+
+Acquires a connection, runs the code with it and releases it however the code ends; resolves
+to what the code returned, or fails with what it died with. Cancelling the returned Future
+releases the connection (a command still in flight makes it dirty).
+
+=head2 stats
+
+    my $s = $pool->stats;
+
+A hash ref: C<active> (handed out), C<idle>, C<waiting> (acquires queued), C<total> (active +
+idle), C<destroyed> (closed because dirty, lost or unhealthy; not counting idle shrinking),
+C<cleaned>, C<opening> and C<checking> (connections on their way: connecting, being
+health-checked or cleaned).
+
+=head2 shutdown
+
+    $pool->shutdown;
+
+Fails every waiting C<acquire>, closes the idle connections, and closes the others as they are
+released. Later C<acquire>s fail.
+
+=cut
