@@ -38,6 +38,20 @@ subtest 'health check: an idle connection killed on the server is replaced' => s
     is( $pool->stats, hash { field destroyed => 1; field total => 1; etc }, 'the dead one destroyed' );
 };
 
+subtest 'health check: PING on acquire after health_check_idle, not before' => sub {
+    my $pings = sub { ( $srv->cli( 'INFO', 'commandstats' ) =~ /cmdstat_ping:calls=(\d+)/ )[0] // 0 };
+    for ( [ 0, 1, 'health_check_idle 0: every acquire of an idle connection PINGs' ],
+          [ undef, 0, 'health_check_idle undef: never' ],
+          [ 30, 0, 'health_check_idle 30: not after a short idle' ] ) {
+        my ( $limit, $want, $name ) = @$_;
+        my $pool = Future::IO::Redis::Pool->new( %addr, min => 0, max => 1, health_check_idle => $limit );
+        run( $pool->with( async sub { await $_[0]->set( 'h:k', 1 ) } ) );    # opens (its handshake PINGs)
+        my $before = $pings->();
+        run( $pool->with( async sub { await $_[0]->get('h:k') } ) );
+        is( $pings->() - $before, $want, $name );
+    }
+};
+
 subtest 'min warm connections' => sub {
     my $pool = Future::IO::Redis::Pool->new( %addr, min => 3, max => 5 );
     run( $pool->with( async sub { await $_[0]->ping } ) );
