@@ -188,6 +188,34 @@ typedef uint32_t FiorMessageKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Bits of the state that `fior_conn_flags` reports: what of a connection's state its next
+// user would not expect. Numbers are never reused.
+enum FiorConnFlag
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // In a transaction: an accepted MULTI without its EXEC, DISCARD or RESET yet.
+  FIOR_CONN_FLAG_IN_MULTI = 1,
+  // Keys are watched: an accepted WATCH not cleared by EXEC, DISCARD, UNWATCH or RESET.
+  FIOR_CONN_FLAG_WATCHING = 2,
+  // In subscribe mode (reserved: this version refuses the SUBSCRIBE family).
+  FIOR_CONN_FLAG_SUBSCRIBED = 4,
+  // Commands in flight, waiting for the connection or waiting out a retry delay.
+  FIOR_CONN_FLAG_PENDING = 8,
+  // One of those is a blocking command (BLPOP, XREAD BLOCK, WAIT, ...).
+  FIOR_CONN_FLAG_BLOCKING = 16,
+  // Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
+  FIOR_CONN_FLAG_NOT_CONNECTED = 32,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum FiorConnFlag FiorConnFlag;
+#else
+typedef uint32_t FiorConnFlag;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Which kind of subscription.
 typedef struct Family Family;
 
@@ -325,6 +353,11 @@ FiorResult fior_conn_close(struct FiorEngine *engine,
 // Release the connection: commands already issued still complete, then it closes and its id
 // becomes invalid.
 FiorResult fior_conn_drop(struct FiorEngine *engine, uint64_t conn);
+
+// The state of connection `conn` that its next user would not expect, as bits of
+// `FiorConnFlag` in `*flags` (0: ready, idle, no transaction, no watched keys), as of the last
+// turn. `INVALID_ARGUMENT` when the engine holds no such connection (released, or never opened).
+FiorResult fior_conn_flags(struct FiorEngine *engine, uint64_t conn, uint32_t *flags);
 
 // Make an engine. On success `*out` owns it; free with `fior_engine_free`.
 FiorResult fior_engine_new(struct FiorEngine **out);

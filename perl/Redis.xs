@@ -224,6 +224,28 @@ release(engine, conn)
   OUTPUT:
     RETVAL
 
+void
+conn_state(engine, conn)
+    Future::IO::Redis::Engine engine
+    UV conn
+  PPCODE:
+    /* What of the connection's state its next user would not expect (fior_conn_flags), as a hash
+     * ref of booleans named after the flags; undef when the engine holds no such connection. */
+    {
+        uint32_t flags = 0;
+        HV *hv;
+        if (fior_conn_flags(engine, conn, &flags) != FIOR_RESULT_OK)
+            XSRETURN_UNDEF;
+        hv = newHV();
+        (void)hv_stores(hv, "in_multi",      boolSV(flags & FIOR_CONN_FLAG_IN_MULTI));
+        (void)hv_stores(hv, "watching",      boolSV(flags & FIOR_CONN_FLAG_WATCHING));
+        (void)hv_stores(hv, "subscribed",    boolSV(flags & FIOR_CONN_FLAG_SUBSCRIBED));
+        (void)hv_stores(hv, "pending",       boolSV(flags & FIOR_CONN_FLAG_PENDING));
+        (void)hv_stores(hv, "blocking",      boolSV(flags & FIOR_CONN_FLAG_BLOCKING));
+        (void)hv_stores(hv, "not_connected", boolSV(flags & FIOR_CONN_FLAG_NOT_CONNECTED));
+        mXPUSHs(newRV_noinc((SV *)hv));
+    }
+
 UV
 submit(engine, conn, future, timeout, ...)
     Future::IO::Redis::Engine engine

@@ -40,6 +40,23 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Bits of [`Conn::session_flags`]: the state of a connection that its next user would not
+/// expect, which a pool must not hand on as it is. The C ABI mirrors them (`FiorConnFlag`).
+pub mod session_flags {
+    /// Between an accepted MULTI and its EXEC, DISCARD or RESET: commands would be queued.
+    pub const IN_MULTI: u32 = 1 << 0;
+    /// Keys are watched (an accepted WATCH, not yet cleared by EXEC, DISCARD, UNWATCH or RESET).
+    pub const WATCHING: u32 = 1 << 1;
+    /// In subscribe mode. Reserved: this version refuses the SUBSCRIBE family.
+    pub const SUBSCRIBED: u32 = 1 << 2;
+    /// Commands in flight, waiting for the connection, or waiting out a retry delay.
+    pub const PENDING: u32 = 1 << 3;
+    /// One of those is a blocking command (BLPOP, XREAD BLOCK, WAIT, ...).
+    pub const BLOCKING_COMMAND: u32 = 1 << 4;
+    /// Not connected and ready (never connected, closed, lost, reconnecting, in its handshake).
+    pub const NOT_CONNECTED: u32 = 1 << 5;
+}
+
 /// What the runtime is doing to establish the transport (for error messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectPhase {
@@ -117,6 +134,8 @@ struct Req {
     effect: SessionEffect,
     /// A SUBSCRIBE-family command: what it waits for.
     pubsub: Option<PubSubRequest>,
+    /// A blocking command (see [`Blocking`]).
+    blocking: bool,
 }
 
 enum Slot {
@@ -237,6 +256,8 @@ pub struct Conn {
     subs: Subscriptions,
     /// The handshake under way subscribes again: report it once ready.
     resubscribing: bool,
+    /// Keys are watched on the server connection (WATCH accepted, not cleared since).
+    watching: bool,
 }
 
 impl Conn {
@@ -275,6 +296,7 @@ impl Conn {
             subscribed: false,
             subs: Subscriptions::default(),
             resubscribing: false,
+            watching: false,
         }
     }
 
@@ -344,6 +366,38 @@ impl Conn {
         &self.subs
     }
 
+    /// What of this connection's state its next user would not expect: bits of
+    /// [`session_flags`]. Empty for a ready connection with nothing outstanding, no
+    /// transaction and no watched keys.
+    pub fn session_flags(&self) -> u32 {
+        use session_flags::*;
+        let mut flags = 0;
+        if self.multi.is_some() {
+            flags |= IN_MULTI;
+        }
+        if self.subscribed {
+            flags |= SUBSCRIBED;
+        }
+        if self.watching {
+            flags |= WATCHING;
+        }
+        if self.state != State::Ready {
+            flags |= NOT_CONNECTED;
+        }
+        let inflight = self.inflight.iter().filter_map(|e| match &e.slot {
+            Slot::User(r) => Some(r),
+            Slot::Handshake { .. } => None,
+        });
+        for r in inflight.chain(self.queue.iter()).chain(self.retries.iter().map(|(_, r)| r)) {
+            flags |= PENDING;
+            if r.blocking {
+                flags |= BLOCKING_COMMAND;
+                break;
+            }
+        }
+        flags
+    }
+
     /// Reconnect attempts since the connection was last ready.
     pub fn reconnect_attempts(&self) -> u32 {
         self.backoff.attempt()
@@ -399,6 +453,7 @@ impl Conn {
             attempt: 0,
             effect: req.effect,
             pubsub: req.pubsub,
+            blocking: req.blocking.is_some(),
         };
         match self.state {
             State::Ready => {
@@ -507,8 +562,9 @@ impl Conn {
         }
         self.last_read = now;
         self.last_write = now;
-        // A new server-side connection: no transaction open on it.
+        // A new server-side connection: no transaction open on it, no keys watched.
         self.multi = None;
+        self.watching = false;
         let cfg = Arc::clone(&self.cfg);
         let hs = &cfg.handshake;
         if let Some(pass) = &hs.password {
@@ -976,6 +1032,8 @@ impl Conn {
         if let Some(queued) = &mut self.multi {
             match effect {
                 SessionEffect::Exec => {
+                    // The server unwatches at EXEC whatever EXEC answers (nil, EXECABORT).
+                    self.watching = false;
                     let queued = self.multi.take().unwrap_or_default();
                     if matches!(reply.root(), Node::Array(_)) {
                         let accepted: Vec<SessionEffect> = top_level(reply)
@@ -991,6 +1049,7 @@ impl Conn {
                 SessionEffect::Discard => {
                     if !reply.is_error() {
                         self.multi = None;
+                        self.watching = false;
                     }
                 }
                 SessionEffect::Reset => {
@@ -1012,6 +1071,9 @@ impl Conn {
             // HELLO answers with a map (an array in RESP2), the others with +OK.
             SessionEffect::SetName(_) if !reply.is_error() => self.apply_session(effect),
             SessionEffect::Select(_) if is_simple(reply, reply.root(), b"OK") => self.apply_session(effect),
+            SessionEffect::Watch | SessionEffect::Unwatch if is_simple(reply, reply.root(), b"OK") => {
+                self.apply_session(effect)
+            }
             _ => {}
         }
     }
@@ -1027,7 +1089,10 @@ impl Conn {
                 // And leaves subscribe mode.
                 self.subs.clear();
                 self.subscribed = false;
+                self.watching = false;
             }
+            SessionEffect::Watch => self.watching = true,
+            SessionEffect::Unwatch => self.watching = false,
             SessionEffect::None | SessionEffect::Multi | SessionEffect::Exec | SessionEffect::Discard => {}
         }
     }

@@ -122,6 +122,10 @@ pub enum SessionEffect {
     Multi,
     Exec,
     Discard,
+    /// `WATCH key [key ...]`: keys watched until EXEC, DISCARD, UNWATCH or RESET.
+    Watch,
+    /// `UNWATCH`.
+    Unwatch,
 }
 
 impl SessionEffect {
@@ -161,7 +165,13 @@ impl SessionEffect {
             }
             return name.map_or(SessionEffect::None, set_name);
         }
+        if is(b"WATCH") && args.len() >= 2 {
+            return SessionEffect::Watch;
+        }
         if args.len() == 1 {
+            if is(b"UNWATCH") {
+                return SessionEffect::Unwatch;
+            }
             if is(b"RESET") {
                 return SessionEffect::Reset;
             }
@@ -368,6 +378,10 @@ mod tests {
         assert_eq!(e(&["Multi"]), SessionEffect::Multi);
         assert_eq!(e(&["EXEC"]), SessionEffect::Exec);
         assert_eq!(e(&["discard"]), SessionEffect::Discard);
+        assert_eq!(e(&["watch", "a", "b"]), SessionEffect::Watch);
+        assert_eq!(e(&["WATCH"]), SessionEffect::None);
+        assert_eq!(e(&["unwatch"]), SessionEffect::Unwatch);
+        assert_eq!(e(&["UNWATCH", "x"]), SessionEffect::None);
         assert_eq!(e(&["GET", "select"]), SessionEffect::None);
         assert_eq!(e(&["SET", "k", "v"]), SessionEffect::None);
         assert_eq!(e(&[]), SessionEffect::None);

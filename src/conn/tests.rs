@@ -1319,3 +1319,95 @@ fn an_error_reply_to_a_subscribe_completes_it() {
     let (_, replies) = sorted_out(&h.take());
     assert_eq!(replies, vec![(1, "ERR:ERR unknown command 'SSUBSCRIBE'".into())]);
 }
+
+#[test]
+fn session_flags_follow_multi_watch_and_pending_commands() {
+    use session_flags::*;
+    let h = H::new(cfg());
+    assert_eq!(h.conn.session_flags(), NOT_CONNECTED, "never connected");
+    let mut h = H::ready(cfg());
+    assert_eq!(h.conn.session_flags(), 0, "ready and quiet");
+    // A command in flight, until its reply.
+    h.submit(1, &["GET", "k"]);
+    assert_eq!(h.conn.session_flags(), PENDING);
+    h.feed(b"$-1\r\n");
+    assert_eq!(h.conn.session_flags(), 0);
+    // MULTI counts once the server accepted it; EXEC ends it.
+    h.run(2, &["MULTI"], OK);
+    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    h.run(3, &["INCR", "a"], b"+QUEUED\r\n");
+    h.run(4, &["EXEC"], b"*1\r\n:1\r\n");
+    assert_eq!(h.conn.session_flags(), 0);
+    // A refused MULTI opens nothing; a nested MULTI (refused) does not end one.
+    h.run(5, &["MULTI"], b"-NOPERM no\r\n");
+    assert_eq!(h.conn.session_flags(), 0);
+    h.run(6, &["MULTI"], OK);
+    h.run(7, &["MULTI"], b"-ERR MULTI calls can not be nested\r\n");
+    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    h.run(8, &["DISCARD"], OK);
+    assert_eq!(h.conn.session_flags(), 0);
+    // WATCH: cleared by UNWATCH ...
+    h.run(9, &["WATCH", "a", "b"], OK);
+    assert_eq!(h.conn.session_flags(), WATCHING);
+    h.run(10, &["UNWATCH"], OK);
+    assert_eq!(h.conn.session_flags(), 0);
+    // ... by EXEC, whatever it answers (nil: a watched key changed; EXECABORT) ...
+    for (t, exec_reply) in [(11u64, &b"*-1\r\n"[..]), (15, b"*0\r\n"), (19, b"-EXECABORT Transaction discarded\r\n")] {
+        h.run(t, &["WATCH", "a"], OK);
+        h.run(t + 1, &["MULTI"], OK);
+        assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI);
+        h.run(t + 2, &["EXEC"], exec_reply);
+        assert_eq!(h.conn.session_flags(), 0, "after EXEC answering {:?}", String::from_utf8_lossy(exec_reply));
+    }
+    // ... by DISCARD, and by RESET; not by an EXEC or DISCARD without MULTI (refused).
+    h.run(30, &["WATCH", "a"], OK);
+    h.run(31, &["EXEC"], b"-ERR EXEC without MULTI\r\n");
+    h.run(32, &["DISCARD"], b"-ERR DISCARD without MULTI\r\n");
+    assert_eq!(h.conn.session_flags(), WATCHING);
+    h.run(33, &["MULTI"], OK);
+    h.run(34, &["DISCARD"], OK);
+    assert_eq!(h.conn.session_flags(), 0);
+    h.run(35, &["WATCH", "a"], OK);
+    h.run(36, &["MULTI"], OK);
+    h.run(37, &["RESET"], b"+RESET\r\n");
+    assert_eq!(h.conn.session_flags(), 0);
+    // WATCH inside MULTI is refused by the server and watches nothing.
+    h.run(38, &["MULTI"], OK);
+    h.run(39, &["WATCH", "a"], b"-ERR WATCH inside MULTI is not allowed\r\n");
+    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    h.run(40, &["DISCARD"], OK);
+    // A refused WATCH (wrong arguments, ACL) watches nothing.
+    h.run(41, &["WATCH", "a"], b"-NOPERM no\r\n");
+    assert_eq!(h.conn.session_flags(), 0);
+}
+
+#[test]
+fn session_flags_name_a_blocking_command_and_a_lost_connection() {
+    use session_flags::*;
+    let mut h = H::ready(cfg());
+    h.submit(1, &["BLPOP", "q", "0"]);
+    h.submit(2, &["GET", "k"]);
+    assert_eq!(h.conn.session_flags(), PENDING | BLOCKING_COMMAND);
+    h.feed(b"*2\r\n$1\r\nq\r\n$1\r\nv\r\n");
+    assert_eq!(h.conn.session_flags(), PENDING, "the GET still waits");
+    h.feed(b"$-1\r\n");
+    assert_eq!(h.conn.session_flags(), 0);
+    // Lost inside MULTI with keys watched: not connected until the new connection is ready,
+    // and the new connection has neither.
+    h.run(3, &["WATCH", "a"], OK);
+    h.run(4, &["MULTI"], OK);
+    h.conn.eof(h.now);
+    h.pump();
+    assert_eq!(h.conn.session_flags() & NOT_CONNECTED, NOT_CONNECTED);
+    h.take_wire();
+    h.advance(Duration::from_millis(100));
+    h.pump();
+    h.up();
+    assert_eq!(h.conn.session_flags(), 0);
+    // A command waiting for the connection is pending too.
+    h.conn.close(None, h.now);
+    h.pump();
+    h.conn.connect(5, h.now);
+    h.submit(6, &["BRPOP", "q", "1"]);
+    assert_eq!(h.conn.session_flags(), NOT_CONNECTED | PENDING | BLOCKING_COMMAND);
+}

@@ -212,6 +212,13 @@ impl Engine {
             || self.conns.values().any(|e| e.conn.needs_turns() || e.conn.is_subscribed())
     }
 
+    /// What of connection `conn`'s state its next user would not expect (bits of
+    /// `conn::session_flags`), as of the last turn; None when the engine holds no such
+    /// connection.
+    pub fn conn_flags(&self, conn: u64) -> Option<u32> {
+        self.conns.get(&conn).map(|e| e.conn.session_flags())
+    }
+
     /// Where the timer cannot wake the Poll fd by itself (systems without timerfd): how long
     /// Perl may wait before the next turn, the next deadline or `EXTERNAL_TICK`, whichever is
     /// sooner (a deadline set by a later submission is then late by at most the tick). None

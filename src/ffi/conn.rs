@@ -212,6 +212,25 @@ pub extern "C" fn fior_conn_drop(engine: *mut FiorEngine, conn: u64) -> FiorResu
     with_engine_result!(engine, |e| status(e.engine.release(conn)))
 }
 
+/// The state of connection `conn` that its next user would not expect, as bits of
+/// `FiorConnFlag` in `*flags` (0: ready, idle, no transaction, no watched keys), as of the last
+/// turn. `INVALID_ARGUMENT` when the engine holds no such connection (released, or never opened).
+#[no_mangle]
+pub extern "C" fn fior_conn_flags(engine: *mut FiorEngine, conn: u64, flags: *mut u32) -> FiorResult {
+    with_engine_result!(engine, |e| {
+        if flags.is_null() {
+            return FiorResult::NullArgument;
+        }
+        let Some(f) = e.engine.conn_flags(conn) else {
+            e.last_error = format!("no connection {conn}");
+            return FiorResult::InvalidArgument;
+        };
+        // SAFETY: non-null and writable (caller's contract).
+        unsafe { *flags = f };
+        FiorResult::Ok
+    })
+}
+
 fn status(r: Result<(), EngineGone>) -> FiorResult {
     match r {
         Ok(()) => FiorResult::Ok,

@@ -53,6 +53,40 @@ fn null_handles_are_refused_not_dereferenced() {
     assert_eq!(fior_conn_submit_many(null, 1, 0, ptr::null()), FiorResult::NullArgument);
     assert_eq!(fior_conn_submit_batch(null, 1, 2, 0, ptr::null()), FiorResult::NullArgument);
     assert!(!fior_engine_batch_item(null, 0, &mut c));
+    let mut flags = 0u32;
+    assert_eq!(fior_conn_flags(null, 1, &mut flags), FiorResult::NullArgument);
+}
+
+#[test]
+fn conn_flags_of_a_live_engine() {
+    let e = engine();
+    let mut flags = 99u32;
+    assert_eq!(fior_conn_flags(e, 12345, &mut flags), FiorResult::InvalidArgument, "no such connection");
+    assert_eq!(flags, 99);
+    let o = options("127.0.0.1", "6379");
+    let mut id = 0u64;
+    assert_eq!(fior_conn_open(e, o.as_ptr(), o.len(), &mut id), FiorResult::Ok);
+    assert_eq!(fior_conn_flags(e, id, ptr::null_mut()), FiorResult::NullArgument);
+    assert_eq!(fior_conn_flags(e, id, &mut flags), FiorResult::Ok);
+    assert_eq!(flags, FiorConnFlag::NotConnected as u32, "opened, not connected");
+    assert_eq!(fior_conn_drop(e, id), FiorResult::Ok);
+    fior_engine_free(e);
+}
+
+#[test]
+fn conn_flags_of_the_abi_are_the_engines() {
+    use crate::conn::session_flags as f;
+    let pairs = [
+        (FiorConnFlag::InMulti, f::IN_MULTI),
+        (FiorConnFlag::Watching, f::WATCHING),
+        (FiorConnFlag::Subscribed, f::SUBSCRIBED),
+        (FiorConnFlag::Pending, f::PENDING),
+        (FiorConnFlag::Blocking, f::BLOCKING_COMMAND),
+        (FiorConnFlag::NotConnected, f::NOT_CONNECTED),
+    ];
+    for (abi, engine) in pairs {
+        assert_eq!(abi as u32, engine, "{abi:?}");
+    }
 }
 
 #[test]

@@ -19,6 +19,25 @@ pub enum FiorResult {
     Poisoned = 6,
 }
 
+/// Bits of the state that `fior_conn_flags` reports: what of a connection's state its next
+/// user would not expect. Numbers are never reused.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FiorConnFlag {
+    /// In a transaction: an accepted MULTI without its EXEC, DISCARD or RESET yet.
+    InMulti = 1,
+    /// Keys are watched: an accepted WATCH not cleared by EXEC, DISCARD, UNWATCH or RESET.
+    Watching = 2,
+    /// In subscribe mode (reserved: this version refuses the SUBSCRIBE family).
+    Subscribed = 4,
+    /// Commands in flight, waiting for the connection or waiting out a retry delay.
+    Pending = 8,
+    /// One of those is a blocking command (BLPOP, XREAD BLOCK, WAIT, ...).
+    Blocking = 16,
+    /// Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
+    NotConnected = 32,
+}
+
 /// A borrowed byte string. A NULL `ptr` means "absent" (distinct from empty).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -141,6 +141,16 @@ subtest 'no reconnect: a waiting next fails instead of waiting for ever' => sub 
     isa_ok( error_of($dwait), ['Future::IO::Redis::Error::Connection'], 'disconnect ends a waiting next too' );
 };
 
+subtest 'a subscribed connection is dirty (a pool would not hand it out)' => sub {
+    my $r = client($srv);
+    run( $r->ping );
+    is( $r->is_dirty, '', 'clean before' );
+    my $sub = run( $r->subscribe('dirty:a') );
+    like( $r->is_dirty, qr/\bsubscribed\b/, 'subscribed after SUBSCRIBE' );
+    run( $sub->unsubscribe );
+    is( $r->is_dirty, '', 'clean again once every subscription ended' );
+};
+
 subtest 'server restart: subscriptions come back, next keeps working' => sub {
     my $r = client( $srv, reconnect_delay => 0.05, reconnect_delay_max => 0.25 );
     my $sub = run( $r->subscribe('rs:a') );

@@ -243,6 +243,30 @@ sub _control {
 
 sub is_connected { $_[0]{connected} ? 1 : 0 }
 
+# The engine's view of this connection's session (see session_state in the POD).
+my %DIRTY = map { $_ => 1 } qw( in_multi watching subscribed pending blocking );
+
+sub session_state {
+    my ($self) = @_;
+    my $state = $self->{conn} ? Future::IO::Redis::Engine::session_state( $self->{conn}, $self->{gen} ) : undef;
+    # Not open on this engine (never used, or a fork child): nothing of it is in progress.
+    return $state // {
+        in_multi      => !!0,
+        watching      => !!0,
+        subscribed    => !!0,
+        pending       => !!0,
+        blocking      => !!0,
+        not_connected => !!1,
+    };
+}
+
+sub is_dirty {
+    my ($self) = @_;
+    my $state = $self->session_state;
+    my @why = grep { $state->{$_} } sort keys %DIRTY;
+    return @why ? join( ' ', @why ) : '';
+}
+
 # SCAN-family iterators (Future::IO::Redis::Iterator).
 sub scan_iter {
     my ( $self, @opts ) = @_;
@@ -616,6 +640,41 @@ command that failed is its error object.
     if ( $redis->is_connected ) { ... }
 
 True while the connection is established (as last reported by the engine).
+
+=head2 session_state
+
+    my $state = $redis->session_state;
+    warn "still in MULTI" if $state->{in_multi};
+
+The engine's view of this connection's session, as of the last time the event loop ran it (the
+engine sees every command and reply, so this is what the server was told, not a guess): a hash
+ref of booleans.
+
+=over
+
+=item in_multi - a MULTI was accepted and no EXEC, DISCARD or RESET ended it yet;
+
+=item watching - keys are watched (WATCH accepted; EXEC, DISCARD, UNWATCH, RESET or a new
+connection clear it, as on the server);
+
+=item subscribed - in subscribe mode (reserved: this version refuses the SUBSCRIBE family);
+
+=item pending - commands are in flight, waiting for the connection, or waiting to be retried;
+
+=item blocking - one of those is a blocking command (BLPOP, XREAD BLOCK, WAIT, ...);
+
+=item not_connected - the connection is not established and ready (never used, closed, lost,
+reconnecting).
+
+=back
+
+=head2 is_dirty
+
+    $pool->release($redis) unless $redis->is_dirty;
+
+False (the empty string) when handing this connection to other code is safe: no transaction,
+no watched keys, no subscriptions, nothing in flight. Otherwise a true string that names what is
+left, e.g. C<'in_multi watching'>. L<Future::IO::Redis::Pool> asks this on every release.
 
 =head2 scan_iter
 

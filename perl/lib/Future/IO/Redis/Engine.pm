@@ -10,7 +10,7 @@ use warnings;
 #
 # Clients use the functions below and nothing else of this package: open_connection,
 # is_current, command, batch, connect_connection, close_connection, release_connection,
-# new_future.
+# session_state, new_future.
 # A connection is named by its id and the engine generation it was opened on; a function given
 # a connection that is not open on the current engine (first use, a fork child, a new engine)
 # returns undef, and the client opens it again. The engine reaches a client only through the
@@ -18,7 +18,7 @@ use warnings;
 #
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
 # external_timeout, wait_readable, guard_fd, unguard_fd, outstanding, open, connect, close,
-# release, submit, submit_batch, deliver, fail_orphans.
+# release, conn_state, submit, submit_batch, deliver, fail_orphans.
 
 use Carp ();
 use Future;
@@ -216,6 +216,15 @@ sub release_connection {
     delete $MESSAGES{$conn};
     $WATCHERS-- if delete $WATCHING{$conn} && $WATCHERS > 0;
     $ENGINE->release($conn);
+}
+
+# What of connection $conn's state its next user would not expect, as the engine tracks it: a
+# hash ref of booleans (in_multi, watching, subscribed, pending, blocking, not_connected), or
+# undef when the connection is not open on the current engine.
+sub session_state {
+    my ( $conn, $gen ) = @_;
+    return undef unless $conn && is_current($gen);
+    return $ENGINE->conn_state($conn);
 }
 
 # The engine refused a submission: in a fork child the engine is the parent's (the caller opens

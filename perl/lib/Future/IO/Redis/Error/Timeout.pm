@@ -7,7 +7,7 @@ use Scalar::Util ();
 use Future::IO::Redis::Error ();
 our @ISA = ('Future::IO::Redis::Error');
 
-my %KINDS = map { $_ => 1 } qw( request connect read write );
+my %KINDS = map { $_ => 1 } qw( request connect read write acquire );
 
 # Commands whose second word is a subcommand that belongs to the name: the containers of the
 # server's command table (generated into Future::IO::Redis::Commands), and DEBUG, whose
@@ -111,11 +111,11 @@ All methods of L<Future::IO::Redis::Error> are available. In addition:
         message => $message,
         command => 'DEBUG SLEEP',   # optional: command name only
         timeout => 120,             # optional: seconds
-        kind    => 'request',       # optional: request|connect|read|write
+        kind    => 'request',       # optional: request|connect|read|write|acquire
     );
 
 Croaks if C<timeout> is not a non-negative number or C<kind> is not one of the
-four values.
+five values.
 
 =head2 command
 
@@ -140,7 +140,8 @@ The timeout that expired, in seconds, or C<undef>.
 
     my $kind = $err->kind;
 
-Which timeout fired: C<request>, C<connect>, C<read> or C<write>, or C<undef>.
+Which timeout fired: C<request>, C<connect>, C<read> or C<write>, C<acquire> (no connection
+of a L<Future::IO::Redis::Pool> came free in its C<acquire_timeout>), or C<undef>.
 
 =head2 category
 
