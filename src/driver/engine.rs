@@ -530,8 +530,7 @@ impl Engine {
             if writable {
                 if let Err(err) = t.flush() {
                     if err.kind() != io::ErrorKind::WouldBlock {
-                        let msg = format!("write to {} failed: {err}", e.conn.config().address);
-                        e.conn.io_error(msg, now);
+                        io_failed(&mut e.conn, "write to", err, now);
                     }
                 }
             }
@@ -643,10 +642,7 @@ impl Engine {
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    let msg = format!("read from {} failed: {err}", conn.config().address);
-                    return conn.io_error(msg, now);
-                }
+                Err(err) => return io_failed(conn, "read from", err, now),
             }
         }
     }
@@ -667,10 +663,7 @@ impl Engine {
                 Ok(written) => conn.wrote(written, now),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    let msg = format!("write to {} failed: {err}", conn.config().address);
-                    return conn.io_error(msg, now);
-                }
+                Err(err) => return io_failed(conn, "write to", err, now),
             }
         }
     }
@@ -825,6 +818,12 @@ impl Drop for Engine {
             drop_transport(registry, &self.fds, e);
         }
     }
+}
+
+/// Tell `conn` that an operation on its transport failed ("read from" / "write to" its address).
+fn io_failed(conn: &mut Conn, op: &str, err: impl std::fmt::Display, now: Instant) {
+    let msg = format!("{op} {} failed: {err}", conn.config().address);
+    conn.io_error(msg, now);
 }
 
 /// Close the transport (or abandon the connect attempt) of `e`.

@@ -185,6 +185,16 @@ mod tests {
         dec.read_buf(None).extend_from_slice(bytes);
     }
 
+    /// Move every complete reply into `got`; the size hint for the next read.
+    fn collect(d: &mut Decoder, got: &mut Vec<Reply>) -> Option<usize> {
+        loop {
+            match d.next_reply().unwrap() {
+                Ok(r) => got.push(r),
+                Err(h) => return h,
+            }
+        }
+    }
+
     fn all(dec: &mut Decoder) -> Vec<Reply> {
         let mut out = Vec::new();
         while let Ok(r) = dec.next_reply().unwrap() {
@@ -288,15 +298,7 @@ mod tests {
                 moved += d.buf.len();
             }
             assert!(d.buf.capacity() <= 2 * fed + 4096, "capacity {} after {fed}", d.buf.capacity());
-            loop {
-                match d.next_reply().unwrap() {
-                    Ok(r) => got.push(r),
-                    Err(h) => {
-                        hint = h;
-                        break;
-                    }
-                }
-            }
+            hint = collect(&mut d, &mut got);
         }
         assert_eq!(got.len(), 3);
         let bulk = got[1].as_text().unwrap();
@@ -441,15 +443,7 @@ mod tests {
         for chunk in stream.chunks(1500) {
             d.read_buf(hint).extend_from_slice(chunk);
             assert!(d.buf.capacity() <= 4 * 4096, "capacity {}", d.buf.capacity());
-            loop {
-                match d.next_reply().unwrap() {
-                    Ok(r) => got.push(r),
-                    Err(h) => {
-                        hint = h;
-                        break;
-                    }
-                }
-            }
+            hint = collect(&mut d, &mut got);
         }
         assert_eq!(got.len(), 400);
         for (i, r) in got.iter().enumerate() {
