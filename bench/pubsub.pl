@@ -152,7 +152,7 @@ for my $class ( grep { $have{$_} } 'Redis::Fast', 'Redis' ) {
         my ( $t0, $t1, $count ) = ( 0, 0, 0 );
         $r->subscribe( $ch, sub { $t0 = time if ++$count == 1; $t1 = time if $count == $n } );
         publish_start( $ch, $n );
-        $r->wait_for_messages(5) while $count < $n;
+        $r->wait_for_messages(0.1) while $count < $n;    # returns after 0.1 s without a message
         publish_wait();
         return ( $t0, $t1 );
     };
@@ -204,7 +204,7 @@ printf "redis-server %s on 127.0.0.1:%d; %d messages of %d bytes per row; %d rou
   ( $srv->cli( 'INFO', 'server' ) =~ /redis_version:(\S+)/ )[0], $port, $n_msg, length $payload, $rounds, $loop;
 for my $round ( 1 .. $rounds ) {
     for my $name ( $round % 2 ? @order : reverse @order ) {
-        print STDERR "round $round: $name\n" if $ENV{BENCH_TRACE};
+        printf STDERR "%6.2fs round %d: %s\n", time - $t_start, $round, $name if $ENV{BENCH_TRACE};
         my ( $t0, $t1 ) = $rows{$name}->($n_msg);
         push @{ $rate{$name} }, ( $n_msg - 1 ) / ( $t1 - $t0 );
     }
