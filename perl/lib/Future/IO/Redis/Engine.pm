@@ -42,6 +42,7 @@ our %HANDLERS;       # conn id => the client's event handler (a code reference)
 our %MESSAGES;       # conn id => its subscription's message handler (subscribe mode)
 our %WATCHING;       # conn ids whose client wants events even when no command is pending
 our $WATCHERS = 0;   # how many (keeps the pump armed)
+our @AFTER_DELIVERY; # code to run once the current delivery is over (after_delivery)
 our $TICKING;        # the engine's timer cannot wake its fd (no timerfd): the pump also sleeps
 
 # The engine of this process, started on first use and restarted in a fork child.
@@ -308,14 +309,21 @@ sub _on_ready {
     }
     $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
     _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
+    _after_delivery() if @AFTER_DELIVERY;
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
-# Run an engine turn and hand every completion to its Future (a pipeline's batch completes as
-# one, with all its replies), or to its client for connection events: see deliver in
-# perl/Redis.xs.
-sub dispatch {
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
+# Code to run once the current delivery is over: lets a consumer of many completions of one
+# turn be woken once, after all of them arrived (see Subscription's next).
+sub after_delivery { push @AFTER_DELIVERY, $_[0]; return }
+
+sub _after_delivery {
+    while ( my @run = splice @AFTER_DELIVERY ) {
+        for my $cb (@run) {
+            local $@;
+            eval { $cb->(); 1 } or warn "Future::IO::Redis: code run after delivering replies died: $@";
+        }
+    }
 }
 
 # Fail every Future that waits on the engine (single commands and pipeline batches).
@@ -334,7 +342,8 @@ sub _engine_failed {
     %WATCHING = ();
     $WATCHERS = 0;
     # Deliver what the engine completed before it stopped, then fail the rest.
-    eval { $ENGINE->deliver( {} ) } if $ENGINE;
+    eval { $ENGINE->deliver( {}, {} ) } if $ENGINE;
+    _after_delivery();
     _fail_everything( Future::IO::Redis::Error::Connection->new( message => "Future::IO::Redis: $why" ) );
     _close_fh();
     undef $ENGINE;
