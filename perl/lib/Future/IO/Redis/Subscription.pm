@@ -263,6 +263,11 @@ When a message arrives with the queue full, the B<oldest> waiting message is dro
 C<dropped> counts it: a consumer slower than the publisher loses the oldest messages instead of
 growing memory without bound. With C<on_message> nothing is queued.
 
+The messages that arrive in one turn of the engine (at most what it reads from one connection
+in a turn, 1 MiB) are all queued before a waiting C<next> is served, so that a consumer keeping
+up takes them without waiting again; while a C<next> waits, that turn's messages are not
+dropped even beyond C<max_pending>.
+
 =head1 METHODS
 
 =head2 next
