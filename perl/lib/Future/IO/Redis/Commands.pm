@@ -3112,12 +3112,12 @@ Listen for messages published to channels matching the given patterns.
 Since Redis 2.0.0. Group: pubsub. Complexity: O(N) where N is the number of patterns the client
 is already subscribed to.
 
-Not available in this version: croaks with "PSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client".
+Not available in this version: croaks with "PSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
 
 =cut
 
-sub psubscribe : method { Carp::croak('Future::IO::Redis: PSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
-$UNSUPPORTED{psubscribe} = 'PSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
+sub psubscribe : method { Carp::croak('Future::IO::Redis: PSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client') }
+$UNSUPPORTED{psubscribe} = 'PSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client';
 
 =head3 publish
 
@@ -3241,12 +3241,12 @@ Since Redis 2.0.0. Group: pubsub. Complexity: O(N+M) where N is the number of pa
 client is already subscribed and M is the number of total patterns subscribed in the system (by
 any client).
 
-Not available in this version: croaks with "PUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client".
+Not available in this version: croaks with "PUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
 
 =cut
 
-sub punsubscribe : method { Carp::croak('Future::IO::Redis: PUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
-$UNSUPPORTED{punsubscribe} = 'PUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
+sub punsubscribe : method { Carp::croak('Future::IO::Redis: PUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client') }
+$UNSUPPORTED{punsubscribe} = 'PUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client';
 
 =head3 spublish
 
@@ -3275,12 +3275,12 @@ Listen for messages published to the given shard channels.
 Since Redis 7.0.0. Group: pubsub. Complexity: O(N) where N is the number of shard channels to
 subscribe to.
 
-Not available in this version: croaks with "SSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client".
+Not available in this version: croaks with "SSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
 
 =cut
 
-sub ssubscribe : method { Carp::croak('Future::IO::Redis: SSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
-$UNSUPPORTED{ssubscribe} = 'SSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
+sub ssubscribe : method { Carp::croak('Future::IO::Redis: SSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client') }
+$UNSUPPORTED{ssubscribe} = 'SSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client';
 
 =head3 subscribe
 
@@ -3293,12 +3293,12 @@ Listen for messages published to the given channels.
 Since Redis 2.0.0. Group: pubsub. Complexity: O(N) where N is the number of channels to
 subscribe to.
 
-Not available in this version: croaks with "SUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client".
+Not available in this version: croaks with "SUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
 
 =cut
 
-sub subscribe : method { Carp::croak('Future::IO::Redis: SUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
-$UNSUPPORTED{subscribe} = 'SUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
+sub subscribe : method { Carp::croak('Future::IO::Redis: SUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client') }
+$UNSUPPORTED{subscribe} = 'SUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client';
 
 =head3 sunsubscribe
 
@@ -3311,12 +3311,12 @@ Stop listening for messages posted to the given shard channels.
 Since Redis 7.0.0. Group: pubsub. Complexity: O(N) where N is the number of clients already
 subscribed to a shard channel.
 
-Not available in this version: croaks with "SUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client".
+Not available in this version: croaks with "SUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
 
 =cut
 
-sub sunsubscribe : method { Carp::croak('Future::IO::Redis: SUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
-$UNSUPPORTED{sunsubscribe} = 'SUNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
+sub sunsubscribe : method { Carp::croak('Future::IO::Redis: SUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client') }
+$UNSUPPORTED{sunsubscribe} = 'SUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client';
 
 =head3 unsubscribe
 
@@ -3329,12 +3329,12 @@ Stop listening for messages posted to the given channels.
 Since Redis 2.0.0. Group: pubsub. Complexity: O(N) where N is the number of clients already
 subscribed to a channel.
 
-Not available in this version: croaks with "UNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client".
+Not available in this version: croaks with "UNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
 
 =cut
 
-sub unsubscribe : method { Carp::croak('Future::IO::Redis: UNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client') }
-$UNSUPPORTED{unsubscribe} = 'UNSUBSCRIBE puts the connection into pub/sub mode, which needs the Subscription API (not in this version); PUBLISH works on any client';
+sub unsubscribe : method { Carp::croak('Future::IO::Redis: UNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client') }
+$UNSUPPORTED{unsubscribe} = 'UNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client';
 
 =head2 Scripting and functions
 
