@@ -12,17 +12,9 @@ use Future::IO;
 use Future::IO::Redis;
 use Future::IO::Redis::Pool;
 use ChannelLayer;
+use ExampleServer;
 
-my ( $server, $uri );
-if ( $ENV{REDIS_URL} ) {
-    $uri = $ENV{REDIS_URL};
-}
-else {
-    require Test::FIORedis::Server;
-    $server = Test::FIORedis::Server->start;
-    $uri    = $server->uri;
-    say "started redis-server on $uri";
-}
+my ( $uri, $server ) = ExampleServer::uri();
 
 my $main = async sub {
     my $pool  = Future::IO::Redis::Pool->new( uri => $uri, min => 1, max => 4 );

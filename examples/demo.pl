@@ -3,22 +3,14 @@
 #   perl -Mblib examples/demo.pl            (or with REDIS_URL=redis://host:port to use yours)
 use v5.14;
 use warnings;
-use lib 't/lib';
+use lib 't/lib', 'examples/lib';
+use ExampleServer;
 use Future::AsyncAwait;
 use Future::IO::Redis;
 use Syntax::Keyword::Try;
 use Time::HiRes qw(time);
 
-my ( $server, $uri );
-if ( $ENV{REDIS_URL} ) {
-    $uri = $ENV{REDIS_URL};
-}
-else {
-    require Test::FIORedis::Server;
-    $server = Test::FIORedis::Server->start;
-    $uri    = $server->uri;
-    say "started redis-server on $uri";
-}
+my ( $uri, $server ) = ExampleServer::uri();
 
 my $redis = Future::IO::Redis->new(
     uri           => $uri,
