@@ -128,8 +128,8 @@ subtest 'hosts, ports, paths' => sub {
     is( $U->parse('redis://localhost:1')->port, 1, 'port 1' );
     is( $U->parse('redis://localhost:65535')->port, 65535, 'port 65535' );
     is( $U->parse('redis://[::1]')->port, 6379, 'IPv6 default port' );
-    is( $U->parse('redis://[::ffff:192.0.2.1]:7')->host, '::ffff:192.0.2.1', 'IPv4-mapped IPv6' );
-    is( $U->parse('redis://[fe80::1%25eth0]:6379')->host, 'fe80::1%eth0', 'IPv6 zone id' );
+    is( $U->parse('redis://[::ffff:127.0.0.1]:7')->host, '::ffff:127.0.0.1', 'IPv4-mapped IPv6' );
+    is( $U->parse('redis://[::1%25lo]:6379')->host, '::1%lo', 'IPv6 zone id' );
     is( $U->parse('redis+unix:///tmp/with%20space.sock')->path, '/tmp/with space.sock', 'percent-decoded path' );
     is( $U->parse('redis+unix:///run/user@1000/redis.sock')->path, '/run/user@1000/redis.sock', '"@" in socket path' );
     is( $U->parse('redis+unix:///tmp/r.sock?')->database, undef, 'empty query' );
