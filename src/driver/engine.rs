@@ -293,13 +293,7 @@ impl Engine {
         for &t in &tokens {
             self.outstanding.add(t);
         }
-        let through = self.idle(conn);
-        self.apply(conn, &tokens, through, move |c, now| {
-            for r in requests {
-                c.submit(r, now);
-            }
-        });
-        self.after_call();
+        self.submit_requests(conn, &tokens, requests);
         Ok(())
     }
 
@@ -320,14 +314,20 @@ impl Engine {
         for (r, &t) in requests.iter_mut().zip(&tokens) {
             r.token = t;
         }
+        self.submit_requests(conn, &tokens, requests);
+        Ok(())
+    }
+
+    /// Hand `requests` (named by `tokens`) to connection `conn` together: written at once when
+    /// the connection is idle, else at the next turn.
+    fn submit_requests(&mut self, conn: u64, tokens: &[u64], requests: Vec<Request>) {
         let through = self.idle(conn);
-        self.apply(conn, &tokens, through, move |c, now| {
+        self.apply(conn, tokens, through, move |c, now| {
             for r in requests {
                 c.submit(r, now);
             }
         });
         self.after_call();
-        Ok(())
     }
 
     /// Close now; `token` (if any) completes with Done once closed.
