@@ -206,8 +206,21 @@ pub struct Request {
 
 impl Request {
     pub fn new(token: u64, args: &[&[u8]], deadline: Deadline) -> Self {
-        // One search of the command table serves the name and the resend decision.
+        Self::of(token, args, deadline, commands::lookup(args))
+    }
+
+    /// A request for `args`, or why they cannot be sent on a request/reply connection (see
+    /// `unsupported_mode`): one search of the command table serves both.
+    pub fn checked(token: u64, args: &[&[u8]], deadline: Deadline) -> Result<Self, &'static str> {
         let found = commands::lookup(args);
+        match refusal(args, found) {
+            Some(why) => Err(why),
+            None => Ok(Self::of(token, args, deadline, found)),
+        }
+    }
+
+    /// One search of the command table serves the name and the resend decision.
+    fn of(token: u64, args: &[&[u8]], deadline: Deadline, found: Option<commands::Found>) -> Self {
         Request {
             token,
             bytes: encode_command(args),
@@ -228,7 +241,12 @@ impl Request {
 /// the command table (the generator's mode list, which the Perl methods share); the two that
 /// depend on their arguments are read here.
 pub fn unsupported_mode(args: &[&[u8]]) -> Option<&'static str> {
-    let found = commands::lookup(args)?;
+    refusal(args, commands::lookup(args))
+}
+
+/// `unsupported_mode` for `args` whose place in the command table was already looked up.
+fn refusal(args: &[&[u8]], found: Option<commands::Found>) -> Option<&'static str> {
+    let found = found?;
     let command = found.command;
     if command.has(commands::MONITORS | commands::REPLICATES) {
         return Some("turns the connection into a stream of events, which this client does not read");

@@ -3,7 +3,7 @@
 use super::boundary::{boundary, with_engine_result};
 use super::engine::FiorEngine;
 use super::types::*;
-use crate::conn::{parse_options, unsupported_mode, Address, Deadline, RawOption, Request, TlsOptions};
+use crate::conn::{parse_options, Address, Deadline, RawOption, Request, TlsOptions};
 use crate::driver::{client_config, server_name, EngineGone, TlsClient, TlsSettings, BATCH_BIT, MAX_BATCH};
 use std::time::Duration;
 
@@ -251,18 +251,20 @@ unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorS
     for s in slices {
         args.push(bytes(*s).ok_or("an argument is a NULL pointer with a length")?);
     }
-    if let Some(why) = unsupported_mode(&args) {
-        let name = String::from_utf8_lossy(&args[0][..args[0].len().min(32)]).to_ascii_uppercase();
-        return Err(format!("{name} {why}"));
-    }
     let deadline = if timeout.is_nan() || timeout < 0.0 {
-        Deadline::Default
+        Ok(Deadline::Default)
     } else if timeout == 0.0 {
-        Deadline::Never
+        Ok(Deadline::Never)
     } else {
-        Deadline::After(Duration::try_from_secs_f64(timeout).map_err(|_| "invalid timeout")?)
+        Duration::try_from_secs_f64(timeout).map(Deadline::After).map_err(|_| "invalid timeout")
     };
-    Ok(Request::new(token, &args, deadline))
+    // A command that cannot be sent is refused first, whatever its timeout.
+    let request = Request::checked(token, &args, deadline.unwrap_or(Deadline::Default)).map_err(|why| {
+        let name = String::from_utf8_lossy(&args[0][..args[0].len().min(32)]).to_ascii_uppercase();
+        format!("{name} {why}")
+    })?;
+    let deadline = deadline?;
+    Ok(Request { deadline, ..request })
 }
 
 /// # Safety
