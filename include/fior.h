@@ -237,15 +237,6 @@ typedef struct FiorOption {
   bool is_ref;
 } FiorOption;
 
-// One command of a batch.
-typedef struct FiorCommand {
-  uint64_t token;
-  // Seconds: negative = the connection's default, 0 = no deadline, positive = this long.
-  double timeout;
-  size_t argc;
-  const struct FiorSlice *argv;
-} FiorCommand;
-
 // One command of a batch (`fior_conn_submit_batch`): the engine names it itself.
 typedef struct FiorBatchCommand {
   // Seconds: negative = the connection's default, 0 = no deadline, positive = this long.
@@ -324,12 +315,6 @@ FiorResult fior_conn_submit(struct FiorEngine *engine,
                             double timeout,
                             size_t argc,
                             const struct FiorSlice *argv);
-
-// Submit `count` commands at once: they are written together, in order.
-FiorResult fior_conn_submit_many(struct FiorEngine *engine,
-                                 uint64_t conn,
-                                 size_t count,
-                                 const struct FiorCommand *commands);
 
 // Submit `count` commands as one batch (a pipeline): they are written together, in order, and
 // `token` completes once, when all of them did, with a completion of kind

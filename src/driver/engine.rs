@@ -2,7 +2,7 @@
 //! source and one timer, turned by the interpreter's own event loop.
 //!
 //! Calling order (all on the interpreter's thread; nothing here ever blocks):
-//! - `open`, `connect`, `submit`, `submit_many`, `submit_batch`, `close`, `release`: application inputs. A
+//! - `open`, `connect`, `submit`, `submit_batch`, `close`, `release`: application inputs. A
 //!   command for an idle, ready connection is written in the call itself; anything else is
 //!   left for the next turn, and the engine wakes itself so that the next turn comes.
 //! - when the Poll fd (`fd`) is readable: `turn`, then `next_completion` until `None`.
@@ -286,17 +286,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Submit commands to be written together, in order.
-    pub fn submit_many(&mut self, conn: u64, requests: Vec<Request>) -> Result<(), EngineGone> {
-        self.check()?;
-        let tokens: Vec<u64> = requests.iter().map(|r| r.token).collect();
-        for &t in &tokens {
-            self.outstanding.add(t);
-        }
-        self.submit_requests(conn, &tokens, requests);
-        Ok(())
-    }
-
     /// Submit commands to be written together, in order, that complete together: `token`
     /// completes once, with `Completion::Batch` holding every command's result in order (the
     /// requests' own tokens are not used). At most `MAX_BATCH` requests; none completes at once.
@@ -314,20 +303,14 @@ impl Engine {
         for (r, &t) in requests.iter_mut().zip(&tokens) {
             r.token = t;
         }
-        self.submit_requests(conn, &tokens, requests);
-        Ok(())
-    }
-
-    /// Hand `requests` (named by `tokens`) to connection `conn` together: written at once when
-    /// the connection is idle, else at the next turn.
-    fn submit_requests(&mut self, conn: u64, tokens: &[u64], requests: Vec<Request>) {
         let through = self.idle(conn);
-        self.apply(conn, tokens, through, move |c, now| {
+        self.apply(conn, &tokens, through, move |c, now| {
             for r in requests {
                 c.submit(r, now);
             }
         });
         self.after_call();
+        Ok(())
     }
 
     /// Close now; `token` (if any) completes with Done once closed.

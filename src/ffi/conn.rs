@@ -104,38 +104,6 @@ pub extern "C" fn fior_conn_submit(
     })
 }
 
-/// Submit `count` commands at once: they are written together, in order.
-#[no_mangle]
-pub extern "C" fn fior_conn_submit_many(
-    engine: *mut FiorEngine,
-    conn: u64,
-    count: usize,
-    commands: *const FiorCommand,
-) -> FiorResult {
-    with_engine_result!(engine, |e| {
-        if count == 0 {
-            return FiorResult::Ok;
-        }
-        if commands.is_null() {
-            return FiorResult::NullArgument;
-        }
-        // SAFETY: `commands` holds `count` commands valid for this call (caller's contract).
-        let cmds = unsafe { std::slice::from_raw_parts(commands, count) };
-        let mut requests = Vec::with_capacity(count);
-        for c in cmds {
-            // SAFETY: as above, each command's argv holds argc slices.
-            match unsafe { request_from(c.token, c.timeout, c.argc, c.argv) } {
-                Ok(r) => requests.push(r),
-                Err(why) => {
-                    e.last_error = why;
-                    return FiorResult::InvalidArgument;
-                }
-            }
-        }
-        status(e.engine.submit_many(conn, requests))
-    })
-}
-
 /// Submit `count` commands as one batch (a pipeline): they are written together, in order, and
 /// `token` completes once, when all of them did, with a completion of kind
 /// `FIOR_COMPLETION_KIND_BATCH` carrying one result per command in order (a reply, an error

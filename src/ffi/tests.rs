@@ -50,7 +50,6 @@ fn null_handles_are_refused_not_dereferenced() {
     assert_eq!(fior_conn_drop(null, 1), FiorResult::NullArgument);
     let argv = [FiorSlice::of(b"PING")];
     assert_eq!(fior_conn_submit(null, 1, 2, -1.0, 1, argv.as_ptr()), FiorResult::NullArgument);
-    assert_eq!(fior_conn_submit_many(null, 1, 0, ptr::null()), FiorResult::NullArgument);
     assert_eq!(fior_conn_submit_batch(null, 1, 2, 0, ptr::null()), FiorResult::NullArgument);
     assert!(!fior_engine_batch_item(null, 0, &mut c));
     let mut flags = 0u32;
@@ -119,8 +118,6 @@ fn null_and_invalid_arguments_on_a_live_engine() {
     // No arguments, NULL argv, NULL batch.
     assert_eq!(fior_conn_submit(e, id, 2, -1.0, 0, ptr::null()), FiorResult::InvalidArgument);
     assert_eq!(fior_conn_submit(e, id, 2, -1.0, 1, ptr::null()), FiorResult::InvalidArgument);
-    assert_eq!(fior_conn_submit_many(e, id, 1, ptr::null()), FiorResult::NullArgument);
-    assert_eq!(fior_conn_submit_many(e, id, 0, ptr::null()), FiorResult::Ok);
     // A NULL slice with a length is not an argument.
     let argv = [FiorSlice { ptr: ptr::null(), len: 3 }];
     assert_eq!(fior_conn_submit(e, id, 2, -1.0, 1, argv.as_ptr()), FiorResult::InvalidArgument);

@@ -65,17 +65,6 @@ pub struct FiorOption {
     pub is_ref: bool,
 }
 
-/// One command of a batch.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct FiorCommand {
-    pub token: u64,
-    /// Seconds: negative = the connection's default, 0 = no deadline, positive = this long.
-    pub timeout: f64,
-    pub argc: usize,
-    pub argv: *const FiorSlice,
-}
-
 /// One command of a batch (`fior_conn_submit_batch`): the engine names it itself.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
