@@ -131,14 +131,6 @@ unguard_fd(engine, fd)
   CODE:
     fior_engine_unguard_fd(engine, fd);
 
-UV
-outstanding(engine)
-    Future::IO::Redis::Engine engine
-  CODE:
-    RETVAL = fior_engine_outstanding(engine);
-  OUTPUT:
-    RETVAL
-
 bool
 is_running(engine)
     Future::IO::Redis::Engine engine

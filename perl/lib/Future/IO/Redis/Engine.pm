@@ -17,7 +17,7 @@ use warnings;
 # event handler the client registered (a code reference), never by a method name.
 #
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
-# external_timeout, wait_readable, guard_fd, unguard_fd, outstanding, open, connect, close,
+# external_timeout, wait_readable, guard_fd, unguard_fd, open, connect, close,
 # release, conn_state, submit, submit_batch, deliver, fail_orphans.
 
 use Carp ();
