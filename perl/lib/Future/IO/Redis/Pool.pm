@@ -282,26 +282,9 @@ sub _open {
 # PING a connection that idled longer than health_check_idle before handing it out.
 sub _check {
     my ( $self, $redis ) = @_;
-    my $key = Scalar::Util::refaddr($redis);
-    $self->{checking}++;
-    my $weak = $self;
-    Scalar::Util::weaken($weak);
     my $ping = $redis->command('PING');
-    my $timer = Future::IO->sleep($PING_TIMEOUT);
-    $self->{work}{$key} = Future->wait_any( $ping, $timer->then( sub { Future->fail('health check timed out') } ) )->on_ready( sub {
-        my ($f) = @_;
-        return unless $weak;
-        $weak->{checking}--;
-        delete $weak->{work}{$key};
-        if ( $f->is_done && ( $f->get )[0] eq 'PONG' ) {
-            $weak->_offer($redis);
-        }
-        else {
-            delete $weak->{lost}{$key};
-            $weak->_destroy( $redis, 1 );
-        }
-        $weak->_dispatch;
-    } );
+    $self->_settle( $redis, checking => $ping, $PING_TIMEOUT, 'health check timed out',
+        sub { ( $_[0]->get )[0] eq 'PONG' } );
 }
 
 # on_dirty => 'cleanup': wait for what is in flight (a PING behind it), then DISCARD and
@@ -309,10 +292,6 @@ sub _check {
 # clean within cleanup_timeout.
 sub _cleanup {
     my ( $self, $redis ) = @_;
-    my $key = Scalar::Util::refaddr($redis);
-    $self->{cleaning}++;
-    my $weak = $self;
-    Scalar::Util::weaken($weak);
     my $steps = $redis->command('PING')->then( sub {
         my $state = $redis->session_state;
         my @f;
@@ -320,17 +299,30 @@ sub _cleanup {
         push @f, $redis->command('UNWATCH') if $state->{watching};
         return @f ? Future->needs_all(@f) : Future->done;
     } );
-    my $limit = $self->{cleanup_timeout};
+    my $key = Scalar::Util::refaddr($redis);
+    $self->_settle( $redis, cleaning => $steps, $self->{cleanup_timeout}, 'cleanup timed out',
+        sub { !$redis->is_dirty && !$_[1]{lost}{$key} && ++$_[1]{cleaned} } );
+}
+
+# Work on $redis before it may be handed out again (a health check, a cleanup), counted in
+# $self->{$counter} while it runs, failing with $why after $limit seconds (undef: no limit).
+# Then the connection is offered if the work succeeded and $good->($future, $pool) agrees, and
+# destroyed otherwise.
+sub _settle {
+    my ( $self, $redis, $counter, $work, $limit, $why, $good ) = @_;
+    my $key = Scalar::Util::refaddr($redis);
+    $self->{$counter}++;
+    my $weak = $self;
+    Scalar::Util::weaken($weak);
     my $f = defined $limit
-      ? Future->wait_any( $steps, Future::IO->sleep($limit)->then( sub { Future->fail('cleanup timed out') } ) )
-      : $steps;
+      ? Future->wait_any( $work, Future::IO->sleep($limit)->then( sub { Future->fail($why) } ) )
+      : $work;
     $self->{work}{$key} = $f->on_ready( sub {
         my ($f) = @_;
         return unless $weak;
-        $weak->{cleaning}--;
+        $weak->{$counter}--;
         delete $weak->{work}{$key};
-        if ( $f->is_done && !$redis->is_dirty && !$weak->{lost}{$key} ) {
-            $weak->{cleaned}++;
+        if ( $f->is_done && $good->( $f, $weak ) ) {
             $weak->_offer($redis);
         }
         else {
