@@ -117,6 +117,8 @@ enum FiorDisconnectReason
   FIOR_DISCONNECT_REASON_SERVER_CLOSED = 3,
   FIOR_DISCONNECT_REASON_PROTOCOL_ERROR = 4,
   FIOR_DISCONNECT_REASON_CLIENT = 5,
+  // Only as a failed request's `reason`: connecting failed.
+  FIOR_DISCONNECT_REASON_CONNECT_FAILED = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -261,6 +263,7 @@ typedef struct FiorCompletion {
   FiorCompletionKind kind;
   FiorErrorKind error_kind;
   FiorEvent event;
+  // An event's disconnect reason; for a failure of kind `CONNECTION`, why (or `NONE`).
   FiorDisconnectReason reason;
   FiorTimeoutKind timeout_kind;
   // Seconds of the deadline that passed, or -1.
@@ -278,8 +281,23 @@ typedef struct FiorCompletion {
   struct FiorSlice channel;
   // A pmessage's pattern; absent otherwise.
   struct FiorSlice pattern;
-  // A message's payload; absent for other kinds.
+  // A message's payload; for a failure of kind `PROTOCOL`, a short printable excerpt of the
+  // offending bytes; absent otherwise.
   struct FiorSlice data;
+  // A request timeout: the command's words (bounded; see `command_words`), `word_count` of
+  // them; NULL and 0 otherwise.
+  const struct FiorSlice *words;
+  size_t word_count;
+  // A request timeout: the whole command had been written, so the server may have run it.
+  bool maybe_executed;
+  // A failure of kind `CONNECTION`: the server's host and port (TCP) or socket path (unix);
+  // absent / 0 otherwise.
+  struct FiorSlice host;
+  uint32_t port;
+  struct FiorSlice path;
+  // A failure of kind `DISCONNECTED`: how many commands waited for the connection; -1
+  // otherwise.
+  int64_t queue_size;
 } FiorCompletion;
 
 #ifdef __cplusplus

@@ -470,8 +470,9 @@ impl Conn {
                 return;
             }
             State::Idle if !self.auto_connect => {
-                let err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
+                let mut err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
                     .with_command(r.name);
+                err.queue_size = Some(self.queue.len());
                 self.out.push(Completion::Failed { token: r.token, error: err });
                 return;
             }
@@ -480,11 +481,12 @@ impl Conn {
         // The bound is for outages: a first connect (explicit or by the first commands) takes
         // whatever is issued meanwhile, bounded by connect_timeout.
         if self.ever_ready && self.queue.len() >= self.cfg.queue_size {
-            let err = ClientError::new(
+            let mut err = ClientError::new(
                 ErrorKind::Disconnected,
                 format!("not connected and {} commands already wait (queue_size)", self.queue.len()),
             )
             .with_command(r.name);
+            err.queue_size = Some(self.queue.len());
             self.out.push(Completion::Failed { token: r.token, error: err });
             return;
         }
@@ -498,18 +500,19 @@ impl Conn {
     }
 
     /// Close now. Written requests fail with `Connection`, unwritten ones and pending connects
-    /// with `Disconnected`; `token` (if any) completes with `Done`. No reconnect follows, and
-    /// commands fail until the next `connect`.
+    /// with `Disconnected`; `token` (if any) completes with `Done`. No reconnect follows by
+    /// itself. With reconnect enabled the next command connects again (as on a connection never
+    /// used); without, commands fail until the next `connect`.
     pub fn close(&mut self, token: Option<u64>, now: Instant) {
         let _ = now;
-        self.auto_connect = false;
+        self.auto_connect = self.cfg.reconnect.enabled;
         let was_ready = self.state == State::Ready;
         if matches!(self.state, State::Connecting | State::Handshake | State::Ready) {
             self.actions.push_back(Action::Disconnect);
         }
         let msg = "connection closed by client";
-        self.fail_inflight(msg, false, false);
-        self.fail_queue(ErrorKind::Disconnected, msg);
+        self.fail_inflight(msg, DisconnectReason::Client, false, false);
+        self.fail_queue(ErrorKind::Disconnected, msg, None);
         // An explicit close ends the subscriptions: nothing is replayed on a later connect.
         self.subs.clear();
         self.subscribed = false;
@@ -710,6 +713,7 @@ impl Conn {
                     format!("{} timed out after {} waiting for its reply", e.name(), secs(after)),
                 )
                 .with_command(e.name());
+                let err = self.about_inflight(i, err);
                 self.reset_after(i, err, now);
             } else if let Some(i) = find(&self.queue, seq, |q| q.seq) {
                 let q = self.queue.remove(i).expect("index from find");
@@ -736,6 +740,7 @@ impl Conn {
                     format!("no data from the server for {} while {} waited (read_timeout)", secs(rt), name),
                 )
                 .with_command(name);
+                let err = self.about_inflight(0, err);
                 return self.reset_after(0, err, now);
             }
         }
@@ -749,7 +754,9 @@ impl Conn {
                     format!("could not write to the server for {} (write_timeout)", secs(wt)),
                 );
                 err.command = name;
-                self.reset_after(i.min(self.inflight.len().saturating_sub(1)), err, now);
+                let i = i.min(self.inflight.len().saturating_sub(1));
+                let err = self.about_inflight(i, err);
+                self.reset_after(i, err, now);
             }
         }
     }
@@ -768,6 +775,14 @@ impl Conn {
     /// Move the completions produced so far into `into`.
     pub fn take_completions(&mut self, into: &mut Vec<Completion>, now: Instant) {
         self.close_if_released(now);
+        // Connection errors name the server they are about.
+        for c in self.out.iter_mut() {
+            if let Completion::Failed { error, .. } | Completion::Event(ConnEvent::Error(error)) = c {
+                if error.kind == ErrorKind::Connection && error.address.is_none() {
+                    error.address = Some(self.cfg.address.clone());
+                }
+            }
+        }
         into.append(&mut self.out);
     }
 
@@ -920,7 +935,21 @@ impl Conn {
             format!("{} timed out after {} {while_}", r.name, secs(after)),
         )
         .with_command(r.name);
+        let mut err = err;
+        err.words = Some(request::command_words(&r.bytes));
         self.out.push(Completion::Failed { token: r.token, error: err });
+    }
+
+    /// Complete a timeout error about inflight entry `i`: its command's words, and whether all
+    /// of it was written (the server may have run it).
+    fn about_inflight(&self, i: usize, mut err: ClientError) -> ClientError {
+        if let Some(e) = self.inflight.get(i) {
+            if let Slot::User(r) = &e.slot {
+                err.words = Some(request::command_words(&r.bytes));
+                err.maybe_executed = e.end <= self.wbuf.written();
+            }
+        }
+        err
     }
 
     fn on_reply(&mut self, reply: Reply, now: Instant) {
@@ -1121,6 +1150,7 @@ impl Conn {
         self.wbuf.clear();
         self.inflight.clear();
         self.connect_deadline = None;
+        let err = if err.kind == ErrorKind::Connection { err.with_reason(DisconnectReason::ConnectFailed) } else { err };
         for token in std::mem::take(&mut self.connect_waiters) {
             self.out.push(Completion::Failed { token, error: err.clone() });
         }
@@ -1132,9 +1162,9 @@ impl Conn {
             // A refusal by the server (AUTH, SELECT) is what it would have answered to the
             // waiting commands too; anything else is a connection failure for them.
             if err.kind == ErrorKind::Redis {
-                self.fail_queue(ErrorKind::Redis, &err.message);
+                self.fail_queue(ErrorKind::Redis, &err.message, None);
             } else {
-                self.fail_queue(ErrorKind::Connection, &format!("not connected: {}", err.message));
+                self.fail_queue(ErrorKind::Connection, &format!("not connected: {}", err.message), Some(DisconnectReason::ConnectFailed));
             }
         }
     }
@@ -1150,7 +1180,7 @@ impl Conn {
     fn lost(&mut self, reason: DisconnectReason, message: String, retry_written: bool, now: Instant) {
         self.actions.push_back(Action::Disconnect);
         let failure = format!("connection lost: {message}");
-        let requeued = self.fail_inflight(&failure, true, retry_written);
+        let requeued = self.fail_inflight(&failure, reason, true, retry_written);
         self.decoder.reset();
         self.read_hint = None;
         self.out.push(Completion::Event(ConnEvent::Disconnected { reason, message }));
@@ -1162,7 +1192,7 @@ impl Conn {
         } else {
             self.state = State::Idle;
             self.auto_connect = false;
-            self.fail_queue(ErrorKind::Disconnected, &format!("{failure} (reconnect is off)"));
+            self.fail_queue(ErrorKind::Disconnected, &format!("{failure} (reconnect is off)"), None);
         }
     }
 
@@ -1182,7 +1212,8 @@ impl Conn {
     }
 
     fn protocol_failure(&mut self, e: ProtocolError, now: Instant) {
-        let err = ClientError::new(ErrorKind::Protocol, format!("protocol error: {}", e.0));
+        let mut err = ClientError::new(ErrorKind::Protocol, format!("protocol error: {}", e.0));
+        err.data = self.decoder.error_excerpt();
         match self.state {
             State::Ready if !self.inflight.is_empty() => self.reset_after(0, err, now),
             State::Ready => self.lost(DisconnectReason::ProtocolError, err.message, false, now),
@@ -1194,7 +1225,7 @@ impl Conn {
     /// requeueing when `requeue`, else fail with `Disconnected`. Entries at least partly written
     /// may have run: read-only ones are requeued too when `retry_written` and the retry policy
     /// allows another attempt; the others fail with `Connection` -- never sent twice.
-    fn fail_inflight(&mut self, message: &str, requeue: bool, retry_written: bool) -> Vec<Req> {
+    fn fail_inflight(&mut self, message: &str, reason: DisconnectReason, requeue: bool, retry_written: bool) -> Vec<Req> {
         let written = self.wbuf.written();
         let mut back = Vec::new();
         let retry = &self.cfg.retry;
@@ -1210,7 +1241,7 @@ impl Conn {
                 r.attempt += 1;
                 back.push(r);
             } else {
-                let error = ClientError::new(ErrorKind::Connection, message).with_command(r.name);
+                let error = ClientError::new(ErrorKind::Connection, message).with_command(r.name).with_reason(reason);
                 self.out.push(Completion::Failed { token: r.token, error });
             }
         }
@@ -1219,12 +1250,17 @@ impl Conn {
     }
 
     /// Fail every request that waits for a connection or a retry.
-    fn fail_queue(&mut self, kind: ErrorKind, message: &str) {
+    fn fail_queue(&mut self, kind: ErrorKind, message: &str, reason: Option<DisconnectReason>) {
+        let queued = self.queue.len();
         let waiting = std::mem::take(&mut self.queue).into_iter().chain(self.retries.drain(..).map(|(_, r)| r));
         let mut waiting: Vec<Req> = waiting.collect();
         waiting.sort_by_key(|r| r.seq);
         for r in waiting {
-            let error = ClientError::new(kind, message).with_command(r.name);
+            let mut error = ClientError::new(kind, message).with_command(r.name);
+            error.reason = reason;
+            if kind == ErrorKind::Disconnected {
+                error.queue_size = Some(queued);
+            }
             self.out.push(Completion::Failed { token: r.token, error });
         }
     }

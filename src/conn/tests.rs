@@ -515,13 +515,17 @@ fn a_queued_command_times_out_without_a_reset() {
 }
 
 #[test]
-fn close_fails_everything_and_stops_auto_connect() {
-    let mut h = H::ready(cfg());
+fn close_fails_everything_and_stops_auto_connect_without_reconnect() {
+    let mut c = cfg();
+    c.reconnect.enabled = false;
+    let mut h = H::ready(c);
     h.submit(1, &["GET", "a"]);
     h.conn.close(Some(50), h.now);
     h.pump();
     let done = h.take();
     assert_eq!(failures(&done), vec![(1, ErrorKind::Connection)]);
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.reason, Some(DisconnectReason::Client));
     assert!(matches!(done.last(), Some(Completion::Done { token: 50 })));
     assert!(matches!(
         events(&done)[..],
@@ -529,11 +533,134 @@ fn close_fails_everything_and_stops_auto_connect() {
     ));
     h.actions.clear();
     h.submit(2, &["GET", "a"]);
-    assert_eq!(failures(&h.take()), vec![(2, ErrorKind::Disconnected)]);
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(2, ErrorKind::Disconnected)]);
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.queue_size, Some(0));
     assert!(h.actions.is_empty(), "no reconnect after an explicit close");
     h.conn.connect(3, h.now);
     h.pump();
     assert_eq!(h.actions, vec![Action::Connect]);
+}
+
+#[test]
+fn after_close_with_reconnect_on_the_next_command_connects_again() {
+    let mut h = H::ready(cfg());
+    h.conn.close(None, h.now);
+    h.pump();
+    h.take();
+    h.actions.clear();
+    assert!(h.actions.is_empty(), "nothing by itself");
+    h.advance(Duration::from_secs(120));
+    assert!(h.actions.is_empty(), "no reconnect by itself, however long");
+    h.submit(2, &["GET", "a"]);
+    assert_eq!(h.actions, vec![Action::Connect], "the next command connects, as on a new connection");
+    h.up();
+    assert_eq!(h.take_wire(), b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
+    h.feed(b"$1\r\nx\r\n");
+    assert_eq!(reply_text(h.take().last().unwrap()), (2, "x".into()));
+}
+
+#[test]
+fn a_request_timeout_says_whether_the_command_was_written_and_what_it_was() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.reconnect.enabled = false;
+    let mut h = H::ready(c);
+    h.submit(1, &["SET", "k", "v"]);
+    h.advance(Duration::from_secs(2));
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(error.maybe_executed, "written, so the server may have run it");
+    assert_eq!(error.words.as_deref(), Some(&[b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()][..]));
+    // The other commands written on the connection fail with a Connection error, reason timeout.
+
+    // Not written: the connection is not there (reconnect off: connect again, stay connecting).
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    let mut h = H::new(c);
+    h.submit(2, &["GET", "a"]);
+    h.advance(Duration::from_secs(2));
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(!error.maybe_executed, "never written");
+    assert_eq!(error.words.as_deref(), Some(&[b"GET".to_vec(), b"a".to_vec()][..]));
+}
+
+#[test]
+fn a_partly_written_command_was_not_executed() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.write_timeout = None;
+    let mut h = H::ready(c);
+    h.conn.submit(Request::new(1, &args(&["SET", "k", "v"]), Deadline::Default), h.now);
+    // Only part of it leaves.
+    h.conn.wrote(3, h.now);
+    h.advance(Duration::from_secs(2));
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(!error.maybe_executed);
+}
+
+#[test]
+fn connection_errors_name_the_server_and_the_reason() {
+    let mut c = cfg();
+    c.reconnect.enabled = false;
+    let mut h = H::new(c);
+    h.submit(1, &["GET", "a"]);
+    h.conn.transport_failed("connection refused".into(), h.now);
+    h.pump();
+    let done = h.take();
+    let Some(Completion::Failed { error, .. }) = done.iter().find(|c| matches!(c, Completion::Failed { .. })) else {
+        panic!("{done:?}")
+    };
+    assert_eq!(error.kind, ErrorKind::Connection);
+    assert_eq!(error.reason, Some(DisconnectReason::ConnectFailed));
+    assert_eq!(error.address, Some(Address::Tcp { host: "127.0.0.1".into(), port: 6379 }));
+    let ev = events(&done);
+    let ConnEvent::Error(e) = &ev[0] else { panic!("{ev:?}") };
+    assert_eq!(e.reason, Some(DisconnectReason::ConnectFailed));
+    assert!(e.address.is_some());
+
+    let mut h = H::ready(cfg());
+    h.submit(2, &["INCR", "a"]);
+    h.conn.eof(h.now);
+    h.pump();
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Connection);
+    assert_eq!(error.reason, Some(DisconnectReason::ServerClosed));
+}
+
+#[test]
+fn a_protocol_error_carries_an_excerpt() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["GET", "a"]);
+    h.feed(b"HTTP/1.1 200 OK\r\n");
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Protocol);
+    assert_eq!(error.data.as_deref(), Some("HTTP/1.1 200 OK\\x0D\\x0A"));
+}
+
+#[test]
+fn a_full_queue_refusal_says_how_many_wait() {
+    let mut c = cfg();
+    c.queue_size = 2;
+    let mut h = H::ready(c);
+    h.conn.eof(h.now);
+    h.pump();
+    h.take();
+    for t in 1..=3 {
+        h.submit(t, &["GET", "a"]);
+    }
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(3, ErrorKind::Disconnected)]);
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.queue_size, Some(2));
 }
 
 #[test]

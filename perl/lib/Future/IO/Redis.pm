@@ -223,10 +223,17 @@ sub connect {
     return $self->_control( \&Future::IO::Redis::Engine::connect_connection, 'connect' );
 }
 
+# Takes effect at once: the engine closes the connection in this call, and the client is
+# disconnected (on_disconnect has run) when it returns; the Future it returns is done already.
 sub disconnect {
     my ($self) = @_;
-    return Future->done($self) unless $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} );
-    return $self->_control( \&Future::IO::Redis::Engine::close_connection, 'disconnect' );
+    if ( $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} ) ) {
+        Future::IO::Redis::Engine::close_connection( $self->{conn}, $self->{gen} );
+        # The engine's own disconnected event, delivered at the next turn, finds the client
+        # disconnected already and is dropped.
+        $self->_disconnected('client');
+    }
+    return Future->done($self);
 }
 
 # Send a connect or close request ($send->($conn, $gen) gives a Future, or undef if the
@@ -375,20 +382,29 @@ sub _on_event {
         $self->{subscription}->_resubscribed if $self->{subscription};
     }
     elsif ( $what eq 'disconnected' ) {
-        $self->{connected} = 0;
-        # Without a reconnect (turned off -- the engine's default is on -- or a disconnect asked
-        # for by the client) the subscriptions are over: nothing may wait in `next` for ever.
-        my $sub = $self->{subscription};
-        if ( $sub && ( $ev->{reason} eq 'client' || ( defined $self->{opts}{reconnect} && !$self->{opts}{reconnect} ) ) ) {
-            $sub->_lost( Future::IO::Redis::Error::Connection->new(
-                message => "the subscribed connection was lost and will not reconnect ($ev->{reason})",
-            ) );
-        }
-        $self->_callback( on_disconnect => $self, $ev->{reason} );
+        # Not after `disconnect`, which reported it already.
+        $self->_disconnected( $ev->{reason} ) if $self->{connected};
     }
     elsif ( $what eq 'error' ) {
         $self->_callback( on_error => $self, $ev->{error} );
     }
+}
+
+# The connection went away ($reason as on_disconnect gives it).
+sub _disconnected {
+    my ( $self, $reason ) = @_;
+    my $was = $self->{connected};
+    $self->{connected} = 0;
+    # Without a reconnect (turned off -- the engine's default is on -- or a disconnect asked
+    # for by the client) the subscriptions are over: nothing may wait in `next` for ever.
+    my $sub = $self->{subscription};
+    if ( $sub && ( $reason eq 'client' || ( defined $self->{opts}{reconnect} && !$self->{opts}{reconnect} ) ) ) {
+        $sub->_lost( Future::IO::Redis::Error::Connection->new(
+            message => "the subscribed connection was lost and will not reconnect ($reason)",
+            reason  => $reason,
+        ) );
+    }
+    $self->_callback( on_disconnect => $self, $reason ) if $was;
 }
 
 # Callbacks run inside the engine's dispatch loop: one that dies must not stop the others.
@@ -611,11 +627,37 @@ C<Error::Redis> (AUTH or SELECT refused), leaving the client disconnected.
 
 =head2 disconnect
 
-    await $redis->disconnect;
+    await $redis->disconnect;    # or just $redis->disconnect;
 
-Closes the connection now. Commands already written fail with C<Error::Connection>, commands not
-yet written with C<Error::Disconnected>. Later commands fail with C<Error::Disconnected> until
-the next L</connect>.
+Closes the connection now, in this call: when it returns, L</is_connected> is false and
+C<on_disconnect> has run (reason C<client>; only if the connection was established). It returns
+a Future that is done already (resolving to C<$redis>), so C<await> works. Commands already
+written fail with C<Error::Connection> (reason C<client>), commands not yet written with
+C<Error::Disconnected>, as the event loop next runs the engine. A subscription ends (its C<next>
+fails). Nothing reconnects by itself. Then:
+
+=over 4
+
+=item with C<reconnect> on (the default)
+
+the next command connects again, as on a client that was never connected (and
+C<on_connect> runs again);
+
+=item with C<< reconnect => 0 >>
+
+commands fail with C<Error::Disconnected> until the next L</connect> (a client that was never
+connected still connects on its first command).
+
+=back
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis;
+
+    my $redis = Future::IO::Redis->new( on_disconnect => sub { print "gone: $_[1]\n" } );
+    await $redis->ping;
+    $redis->disconnect;                 # prints "gone: client" before returning
+    print $redis->is_connected ? "connected\n" : "not connected\n";    # not connected
+    print await $redis->ping, "\n";     # PONG: connects again
 
 =head2 command
 

@@ -193,10 +193,21 @@ sub batch {
     return $f;
 }
 
-# Connect (a Future that completes when the connection is ready), or close now (a Future that
-# completes once closed); undef when the connection is not open on the current engine.
+# Connect (a Future that completes when the connection is ready); undef when the connection is
+# not open on the current engine.
 sub connect_connection { _control( 'connect', @_ ) }
-sub close_connection   { _control( 'close',   @_ ) }
+
+# Close now: the engine closes the socket in this call; what waited on the connection fails at
+# the next turn. True, or undef when the connection is not open on the current engine.
+sub close_connection {
+    my ( $conn, $gen ) = @_;
+    return undef unless is_current($gen);
+    if ( my $rc = $ENGINE->close( $conn, undef ) ) {
+        return _refused($rc);
+    }
+    arm();
+    return 1;
+}
 
 sub _control {
     my ( $what, $conn, $gen ) = @_;

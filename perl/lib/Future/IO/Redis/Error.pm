@@ -121,7 +121,7 @@ Future::IO::Redis::Error - base class for Future::IO::Redis exceptions
         die $e unless ref $e && $e->isa('Future::IO::Redis::Error');
 
         if ( $e->isa('Future::IO::Redis::Error::Timeout') ) {
-            warn "timed out after ", $e->timeout, "s running ", $e->command;
+            warn "timed out after ", $e->timeout, "s running ", $e->command_name;
         }
         elsif ( $e->isa('Future::IO::Redis::Error::Redis') ) {
             warn "server said ", $e->code, ": $e";
