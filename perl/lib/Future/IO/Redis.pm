@@ -29,10 +29,11 @@ my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
 
 sub new {
     my ( $class, %args ) = @_;
-    if ( defined( my $uri = delete $args{uri} ) ) {
+    # An undef or empty uri is none (Future::IO::Redis::URI->parse gives undef for it).
+    if ( my $parsed = Future::IO::Redis::URI->parse( delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
-        my %u = Future::IO::Redis::URI->parse($uri)->to_options;
+        my %u = $parsed->to_options;
         delete @args{qw( host port path )};
         delete $u{tls} if ref $args{tls};
         %args = ( %u, %args, map { $_ => $u{$_} } grep { exists $u{$_} } qw( host port path ) );
@@ -55,6 +56,11 @@ sub new {
         undef $prefix unless length $prefix;
     }
 
+    # pipeline_max_depth: the most commands an explicit pipeline takes (0: no limit).
+    my $max_depth = delete $args{pipeline_max_depth};
+    Carp::croak( "Future::IO::Redis->new: pipeline_max_depth must be a non-negative integer, not '" . ( $max_depth // 'undef' ) . "'" )
+      if defined $max_depth && ( ref $max_depth || $max_depth !~ /\A[0-9]+\z/ );
+
     # retry: 'exponential' (default: the engine retries), 0 / 'none', or a policy coderef (the
     # engine does not retry; each failure goes to the coderef).
     my $retry_cb;
@@ -75,6 +81,7 @@ sub new {
         secret    => sub { $password },
         retry_cb  => $retry_cb,
         prefix    => $prefix,
+        pipeline_max_depth => $max_depth || 0,
         conn      => 0,
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
@@ -294,8 +301,9 @@ sub _key_iter {
 }
 
 sub pipeline {
-    my ($self) = @_;
-    return Future::IO::Redis::Pipeline->new($self);
+    my ( $self, @opts ) = @_;
+    Carp::croak("Future::IO::Redis: pipeline takes name => value options") if @opts % 2;
+    return Future::IO::Redis::Pipeline->new( $self, max_depth => $self->{pipeline_max_depth}, @opts );
 }
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
@@ -502,7 +510,8 @@ Unix socket path; replaces host and port.
 
 C<redis://[[user:]pass@]host[:port][/db]>, C<redis+unix:///path?db=N> (see
 L<Future::IO::Redis::URI>). Overrides host, port and path; credentials and database from the
-URI apply unless given as options; C<rediss://> turns TLS on (a C<tls> hash refines it).
+URI apply unless given as options; C<rediss://> turns TLS on (a C<tls> hash refines it). An
+undef or empty C<uri> is ignored (as if none were given).
 
 =item username, password
 
@@ -553,6 +562,13 @@ is not retried: its failure is reported.
 
 Commands issued while the connection is down wait (in order) for the reconnect; beyond this
 many they fail at once with C<Error::Disconnected>.
+
+=item pipeline_max_depth (0)
+
+The most commands one explicit L</pipeline> takes; queuing one more croaks with
+C<Pipeline depth limit (N) exceeded>. 0, the default, is no limit (the design names no
+default; the earlier pure-Perl client's 10000 came from its C<pipeline_depth>, which means
+something else here). C<< $redis->pipeline( max_depth => N ) >> overrides it for one pipeline.
 
 =item pipeline_depth (0)
 
@@ -672,10 +688,14 @@ nested inside arrays, as in EXEC replies, are such objects in place).
 =head2 pipeline
 
     my $results = await $redis->pipeline->set( a => 1 )->get('a')->execute;
+    my $pipe    = $redis->pipeline( max_depth => 1000 );
 
 Returns a L<Future::IO::Redis::Pipeline>: command methods queue and return the pipeline;
 C<execute> sends them in one write and resolves to an array reference of replies, where a
-command that failed is its error object.
+command that failed is its error object. C<max_depth> (default: the C<pipeline_max_depth>
+option, no limit) is the most commands it takes: one more croaks with
+C<Pipeline depth limit (N) exceeded>. Unknown options and a C<max_depth> that is not a
+non-negative integer croak.
 
 =head2 is_connected
 

@@ -9,8 +9,12 @@ use parent -norequire, 'Future::IO::Redis::Commands';
 require Future::IO::Redis::Commands;
 
 sub new {
-    my ( $class, $redis ) = @_;
-    return bless { redis => $redis, commands => [], transforms => [], executed => 0 }, $class;
+    my ( $class, $redis, %opts ) = @_;
+    my $max = delete $opts{max_depth};
+    Carp::croak( "Future::IO::Redis::Pipeline: unknown option '" . ( sort keys %opts )[0] . "' (options: max_depth)" ) if %opts;
+    Carp::croak( "Future::IO::Redis::Pipeline: max_depth must be a non-negative integer, not '" . ( $max // 'undef' ) . "'" )
+      if defined $max && ( ref $max || $max !~ /\A[0-9]+\z/ );
+    return bless { redis => $redis, commands => [], transforms => [], executed => 0, max_depth => $max || 0 }, $class;
 }
 
 sub command {
@@ -23,6 +27,8 @@ sub command {
         Carp::croak("Future::IO::Redis::Pipeline: the command name is $what") if $i == 0;
         Carp::croak("Future::IO::Redis::Pipeline: $args[0]: argument $i after the command name is $what; commands take strings and numbers");
     }
+    Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded")
+      if $self->{max_depth} && @{ $self->{commands} } >= $self->{max_depth};
     @args = Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, \@args ) if defined $self->{redis}{prefix};
     push @{ $self->{commands} },   \@args;
     push @{ $self->{transforms} }, undef;
@@ -35,7 +41,8 @@ sub _transform {
     return $self;
 }
 
-sub count { scalar @{ $_[0]{commands} } }
+sub count     { scalar @{ $_[0]{commands} } }
+sub max_depth { $_[0]{max_depth} }
 
 sub execute {
     my ($self) = @_;
@@ -84,6 +91,24 @@ client's C<prefix> option, the command's key arguments get the prefix (as on the
     my $n = $pipe->count;
 
 Number of queued commands.
+
+=head2 max_depth
+
+    my $limit = $pipe->max_depth;    # 0: no limit
+
+The most commands this pipeline takes: C<< $redis->pipeline( max_depth => N ) >>, else the
+client's C<pipeline_max_depth> option (0, no limit, by default). Queuing one more croaks with
+C<Pipeline depth limit (N) exceeded>; the commands already queued stay queued and can still be
+executed. Not to be confused with the client's C<pipeline_depth>, which limits the commands in
+flight on the connection (a pipeline's commands count one by one) and never croaks.
+
+    use Future::IO::Redis;
+    my $redis = Future::IO::Redis->new;
+    my $pipe  = $redis->pipeline( max_depth => 2 );
+    $pipe->incr('a')->incr('b');
+    eval { $pipe->incr('c') };
+    print $@;                                     # Pipeline depth limit (2) exceeded at ...
+    my $results = $pipe->execute->get;            # [ 1, 1 ]: the two queued ones
 
 =head2 execute
 
