@@ -274,6 +274,8 @@ sub session_state {
     };
 }
 
+sub in_pubsub { $_[0]->session_state->{subscribed} ? 1 : 0 }
+
 sub is_dirty {
     my ($self) = @_;
     my $state = $self->session_state;
@@ -730,6 +732,21 @@ reconnecting).
 
 =back
 
+=head2 in_pubsub
+
+    warn "still subscribed" if $redis->in_pubsub;
+
+1 while the connection is in subscribe mode (L</session_state>'s C<subscribed>), else 0: the
+name earlier Perl clients of this design use.
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis;
+    my $redis = Future::IO::Redis->new;
+    my $sub   = await $redis->subscribe('news');
+    print $redis->in_pubsub, "\n";    # 1
+    await $sub->unsubscribe;
+    print $redis->in_pubsub, "\n";    # 0
+
 =head2 is_dirty
 
     $pool->release($redis) unless $redis->is_dirty;
@@ -766,6 +783,13 @@ references, C<info> to a hash of sections, C<time> to C<[seconds, microseconds]>
 reply is as the server sent it. The methods of commands that switch the connection into a mode
 this version cannot read (C<subscribe> and the rest of that family, C<monitor>, C<sync>,
 C<psync>) croak. Any command, known or not, can be sent with L</command>.
+
+Methods take the command's own arguments, in Redis' syntax (so that every command and option
+Redis has works the same way, as the design's generated methods do), not option hashes: where
+earlier pure-Perl clients of this design had hand-written C<set($key, $value, ex => 60,
+nx => 1)> and C<keys()> defaulting to C<*>, write C<< set( $key, $value, EX => 60, 'NX' ) >>
+(Redis reads option words in any case, so C<< ex => 60 >> works as it is; a flag such as
+C<< nx => 1 >> would send a stray C<1>) and C<keys('*')>.
 
 =head1 LIFETIME
 

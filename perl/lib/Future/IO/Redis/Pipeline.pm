@@ -35,6 +35,9 @@ sub command {
     return $self;
 }
 
+# The earlier clients of this design name it add.
+sub add { shift->command(@_) }
+
 sub _transform {
     my ( $self, $pipe, $code ) = @_;
     $self->{transforms}[-1] = $code;
@@ -85,6 +88,12 @@ and return the pipeline, so calls chain. Nothing is sent until L</execute>.
 
 Queues any command; returns the pipeline. Croaks on undef or reference arguments. With the
 client's C<prefix> option, the command's key arguments get the prefix (as on the client).
+
+=head2 add
+
+    $pipe->add( 'SET', $key, $value )->add( 'INCR', 'n' );
+
+The same as L</command> (the name earlier Perl clients of this design use).
 
 =head2 count
 
