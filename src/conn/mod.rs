@@ -506,6 +506,8 @@ impl Conn {
     pub fn close(&mut self, token: Option<u64>, now: Instant) {
         let _ = now;
         self.auto_connect = self.cfg.reconnect.enabled;
+        // The next connect is a first one again: its failure is reported, not retried.
+        self.ever_ready = false;
         let was_ready = self.state == State::Ready;
         if matches!(self.state, State::Connecting | State::Handshake | State::Ready) {
             self.actions.push_back(Action::Disconnect);

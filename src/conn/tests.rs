@@ -559,6 +559,20 @@ fn after_close_with_reconnect_on_the_next_command_connects_again() {
     assert_eq!(h.take_wire(), b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
     h.feed(b"$1\r\nx\r\n");
     assert_eq!(reply_text(h.take().last().unwrap()), (2, "x".into()));
+
+    // As on a new connection, a failed first connect is reported, not retried.
+    h.conn.close(None, h.now);
+    h.pump();
+    h.take();
+    h.actions.clear();
+    h.submit(3, &["GET", "a"]);
+    assert_eq!(h.actions, vec![Action::Connect]);
+    h.conn.transport_failed("connection refused".into(), h.now);
+    h.pump();
+    assert_eq!(failures(&h.take()), vec![(3, ErrorKind::Connection)]);
+    h.actions.clear();
+    h.advance(Duration::from_secs(120));
+    assert!(h.actions.is_empty(), "no reconnect attempts after it: {:?}", h.actions);
 }
 
 #[test]

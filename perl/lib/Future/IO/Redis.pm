@@ -659,7 +659,8 @@ fails). Nothing reconnects by itself. Then:
 =item with C<reconnect> on (the default)
 
 the next command connects again, as on a client that was never connected (and
-C<on_connect> runs again);
+C<on_connect> runs again): if that connect fails, the commands waiting for it fail with
+C<Error::Connection> (reason C<connect_failed>) and nothing retries until the next command;
 
 =item with C<< reconnect => 0 >>
 
