@@ -38,4 +38,12 @@ subtest 'URI to_hash into new; an empty uri is none' => sub {
     is( run( $plain->ping ), 'PONG', "uri => '' is ignored" );
 };
 
+subtest 'Pool min and max' => sub {
+    require Future::IO::Redis::Pool;
+    my $pool = Future::IO::Redis::Pool->new( host => '127.0.0.1', port => $srv->port, min => 1, max => 3 );
+    is( [ $pool->min, $pool->max ], [ 1, 3 ], 'min and max' );
+    is( run( $pool->with( sub { $_[0]->ping } ) ), 'PONG', 'and the pool works' );
+    $pool->shutdown;
+};
+
 done_testing;

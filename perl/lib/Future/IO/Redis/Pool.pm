@@ -147,6 +147,10 @@ sub with {
     } );
 }
 
+# The configured sizes (accessors earlier clients of this design have).
+sub min { $_[0]{min} }
+sub max { $_[0]{max} }
+
 sub stats {
     my ($self) = @_;
     my $active = keys %{ $self->{active} };
@@ -514,6 +518,12 @@ A hash ref: C<active> (handed out), C<idle>, C<waiting> (acquires queued), C<tot
 idle), C<destroyed> (closed because dirty, lost or unhealthy; not counting idle shrinking),
 C<cleaned>, C<opening> and C<checking> (connections on their way: connecting, being
 health-checked or cleaned).
+
+=head2 min, max
+
+    printf "between %d and %d connections\n", $pool->min, $pool->max;
+
+The C<min> and C<max> the pool was made with.
 
 =head2 shutdown
 
