@@ -38,6 +38,30 @@ subtest 'URI to_hash into new; an empty uri is none' => sub {
     is( run( $plain->ping ), 'PONG', "uri => '' is ignored" );
 };
 
+subtest 'Subscription: next_message, channel_count, sharded_channels, punsubscribe, sunsubscribe' => sub {
+    my $redis = client($srv);
+    my $pub   = client($srv);
+    my $sub   = run( $redis->subscribe('cp:ch') );
+    run( $redis->psubscribe('cp:p:*') );
+    run( $redis->ssubscribe('cp:sh') );
+    is( $sub->channel_count, 3, 'channel_count: one of each family' );
+    is( [ $sub->sharded_channels ], ['cp:sh'], 'sharded_channels' );
+    run( $pub->publish( 'cp:ch', 'hello' ) );
+    is( run( $sub->next_message ), { type => 'message', channel => 'cp:ch', pattern => undef, message => 'hello' },
+        'next_message: the payload under message' );
+    run( $sub->punsubscribe );
+    is( [ $sub->patterns ], [], 'punsubscribe without names: every pattern' );
+    is( [ $sub->channels ], ['cp:ch'], '... channels stay' );
+    run( $sub->sunsubscribe('cp:sh') );
+    is( [ $sub->shard_channels ], [], 'sunsubscribe cp:sh' );
+    is( $sub->is_closed, 0, 'still subscribed to a channel' );
+    run( $pub->publish( 'cp:ch', 'again' ) );
+    is( run( $sub->next_message )->{message}, 'again', 'messages still come' );
+    run( $sub->unsubscribe );
+    is( [ $sub->is_closed, $sub->channel_count ], [ 1, 0 ], 'closed after the last one' );
+    is( run( $sub->next_message ), undef, 'next_message: undef at the end' );
+};
+
 subtest 'Pool min and max' => sub {
     require Future::IO::Redis::Pool;
     my $pool = Future::IO::Redis::Pool->new( host => '127.0.0.1', port => $srv->port, min => 1, max => 3 );
