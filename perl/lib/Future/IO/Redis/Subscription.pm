@@ -243,7 +243,9 @@ Future::IO::Redis::Subscription - messages of channels, patterns and shard chann
 
 C<subscribe>, C<psubscribe> and C<ssubscribe> (Redis 7, sharded) of L<Future::IO::Redis> put
 the client into subscribe mode and resolve to its subscription (one per client: subscribing
-again adds to it). While subscribed, the client only sends the subscribe family and C<ping>;
+again adds to it). While subscribed, the client only sends the subscribe family and C<ping>
+(which answers C<PONG>, or its argument, as on a normal connection, although the server answers
+it differently in subscribe mode);
 every other command fails at once with L<Future::IO::Redis::Error::PubSub>, without reaching
 the server or disturbing the messages. Use another client for commands (C<publish> and
 C<spublish> work on any normal client).
