@@ -27,6 +27,10 @@ our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Futu
 # src/conn/options.rs, and a bad one croaks here at new with the engine's words).
 my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
 
+# `command` with a subscribe-family name goes to the client's methods of that name (Pub/Sub), so
+# that messages are never received with nobody to take them.
+my %PUBSUB_METHOD = map { uc($_) => $_ } qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe );
+
 sub new {
     my ( $class, %args ) = @_;
     if ( defined( my $uri = delete $args{uri} ) ) {
@@ -137,6 +141,7 @@ sub _compile_sender {
 sub {
     my \$self = shift;
     @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
+    @{[ @$words || $raw ? '' : 'return $self->_pubsub_command(@_) if $PUBSUB_METHOD{ uc( $_[0] // "" ) };' ]}
     $prefix
     my \$f = Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ )
       // ( \$self->_recover ? Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ ) : undef )
@@ -327,6 +332,24 @@ sub subscribe  { _subscribe( SUBSCRIBE  => @_ ) }
 sub psubscribe { _subscribe( PSUBSCRIBE => @_ ) }
 sub ssubscribe { _subscribe( SSUBSCRIBE => @_ ) }
 
+# End channels, patterns or shard channels of the client's subscription (all of that kind
+# without names): a Future of the subscription, or of undef when the client has none.
+sub unsubscribe  { _unsubscribe( channels       => @_ ) }
+sub punsubscribe { _unsubscribe( patterns       => @_ ) }
+sub sunsubscribe { _unsubscribe( shard_channels => @_ ) }
+
+sub _unsubscribe {
+    my ( $family, $self, @names ) = @_;
+    my $sub = $self->{subscription};
+    return _in_context( $sub ? $sub->_unsubscribe_family( $family, @names ) : Future->done(undef) );
+}
+
+sub _pubsub_command {
+    my ( $self, $name, @args ) = @_;
+    my $method = $PUBSUB_METHOD{ uc $name };
+    return $self->$method(@args);
+}
+
 # Subscribe to @names (a hash ref of subscription options may come last): a Future of the
 # client's Subscription, once the server confirmed every name.
 sub _subscribe {
@@ -343,7 +366,7 @@ sub _subscribe {
     }
     $self->_conn;
     Future::IO::Redis::Engine::set_message_handler( $self->{conn}, $self->{gen}, $sub->_handler );
-    my $f = $self->command( $command, @names )->then(
+    my $f = $self->_command_once( $command, @names )->then(
         sub {
             $sub->_added( $command, @names );
             Future->done($sub);
@@ -657,7 +680,8 @@ ref of booleans.
 =item watching - keys are watched (WATCH accepted; EXEC, DISCARD, UNWATCH, RESET or a new
 connection clear it, as on the server);
 
-=item subscribed - in subscribe mode (reserved: this version refuses the SUBSCRIBE family);
+=item subscribed - in subscribe mode (subscribed to at least one channel, pattern or shard
+channel, or a subscribe-family command is on its way);
 
 =item pending - commands are in flight, waiting for the connection, or waiting to be retried;
 
@@ -701,9 +725,35 @@ One method per command of Redis' command table, lower-case, subcommands joined b
 (C<script_load>, C<client_setname>, C<config_get>, C<client_no_evict>), generated with their
 documentation into L<Future::IO::Redis::Commands>. C<hgetall> and C<config_get> resolve to hash
 references, C<info> to a hash of sections, C<time> to C<[seconds, microseconds]>; every other
-reply is as the server sent it. The methods of commands that switch the connection into a mode
-this version cannot read (C<subscribe> and the rest of that family, C<monitor>, C<sync>,
-C<psync>) croak. Any command, known or not, can be sent with L</command>.
+reply is as the server sent it. The subscribe family is described below (L</subscribe, psubscribe,
+ssubscribe>). The methods of commands that switch the connection into a mode this version
+cannot read (C<monitor>, C<sync>, C<psync>) croak. Any command, known or not, can be sent with
+L</command>.
+
+=head2 subscribe, psubscribe, ssubscribe
+
+    my $sub = await $redis->subscribe( 'news', 'alerts' );
+    my $sub = await $redis->psubscribe('news:*');
+    my $sub = await $redis->ssubscribe('orders');    # Redis 7 shard channels
+    while ( my $msg = await $sub->next ) { say "$msg->{channel}: $msg->{data}" }
+
+Put the client into subscribe mode and resolve, once the server confirmed every name, to the
+client's L<Future::IO::Redis::Subscription> (one per client: subscribing again adds to it). A
+hash ref of subscription options may come last (C<on_message>, C<on_reconnect>,
+C<max_pending>). While subscribed, the client sends only the subscribe family and C<ping>; other
+commands fail at once with L<Future::IO::Redis::Error::PubSub>. C<< $redis->command('SUBSCRIBE',
+...) >> and its relatives come here too.
+
+=head2 unsubscribe, punsubscribe, sunsubscribe
+
+    await $redis->unsubscribe('news');    # one channel
+    await $redis->punsubscribe;           # every pattern
+
+End channels, patterns or shard channels of the client's subscription: those named, or all of
+that kind without names (names not subscribed to are ignored). Resolve to the subscription
+(undef when the client has none). When nothing is left subscribed the subscription ends (its
+C<next> gives undef) and the client takes ordinary commands again.
+C<< $sub->unsubscribe >> does the same across all three kinds.
 
 =head1 LIFETIME
 

@@ -149,19 +149,40 @@ sub unsubscribe {
     else {
         @sends = map { [$_] } grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
     }
+    return $self->_send_unsubscribes( \@sends, scalar @names );
+}
+
+# The client's unsubscribe, punsubscribe and sunsubscribe: end @names of one family (all of the
+# family without names).
+sub _unsubscribe_family {
+    my ( $self, $family, @names ) = @_;
+    if (@names) {
+        @names = grep { $self->{$family}{$_} } @names;
+        return Future->done($self) unless @names;
+    }
+    elsif ( !%{ $self->{$family} } ) {
+        return Future->done($self);
+    }
+    return $self->_send_unsubscribes( [ [ $family, @names ] ], 1 );
+}
+
+# Send one unsubscribe command per [ $family, @names ]; the subscription ends when nothing is
+# left (or when everything was asked for: $partial false).
+sub _send_unsubscribes {
+    my ( $self, $sends, $partial ) = @_;
     my $redis = $self->{redis};
     my @fs = map {
         my ( $family, @these ) = @$_;
-        $redis->command( $UNSUBSCRIBE{$family}, @these )->on_done(
+        $redis->_command_once( $UNSUBSCRIBE{$family}, @these )->on_done(
             sub {
                 if (@these) { delete @{ $self->{$family} }{@these} }
                 else        { %{ $self->{$family} } = () }
             }
         );
-    } @sends;
+    } @$sends;
     return Future->needs_all(@fs)->then(
         sub {
-            $self->_close unless @names && grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
+            $self->_close unless $partial && grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
             Future->done($self);
         }
     );
