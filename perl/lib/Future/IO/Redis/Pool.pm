@@ -522,4 +522,11 @@ health-checked or cleaned).
 Fails every waiting C<acquire>, closes the idle connections, and closes the others as they are
 released. Later C<acquire>s fail.
 
+=head1 FORK
+
+A pool built before a fork (a prefork server) can be used in the parent and in every child. In
+a child, each connection it hands out opens a server connection of the child's own on first
+use; the parent's connections are never read, written or closed by a child, so the parent's
+pool keeps them (C<t/90-pool/fork.t>).
+
 =cut
