@@ -365,7 +365,7 @@ sub _subscribe {
         Scalar::Util::weaken( $self->{subscription} );
     }
     $self->_conn;
-    Future::IO::Redis::Engine::set_message_handler( $self->{conn}, $self->{gen}, $sub->_handler );
+    $sub->_install;
     my $f = $self->_command_once( $command, @names )->then(
         sub {
             $sub->_added( $command, @names );
