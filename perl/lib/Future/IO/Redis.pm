@@ -249,7 +249,7 @@ sub _control {
 sub is_connected { $_[0]{connected} ? 1 : 0 }
 
 # The engine's view of this connection's session (see session_state in the POD).
-my %DIRTY = map { $_ => 1 } qw( in_multi watching subscribed pending blocking );
+my @DIRTY = sort qw( in_multi watching subscribed pending blocking );
 
 sub session_state {
     my ($self) = @_;
@@ -265,11 +265,12 @@ sub session_state {
     };
 }
 
-sub is_dirty {
-    my ($self) = @_;
-    my $state = $self->session_state;
-    my @why = grep { $state->{$_} } sort keys %DIRTY;
-    return @why ? join( ' ', @why ) : '';
+sub is_dirty { dirty_reasons( $_[0]->session_state ) }
+
+# What makes a session_state dirty, as is_dirty says it ('' when clean).
+sub dirty_reasons {
+    my ($state) = @_;
+    return join ' ', grep { $state->{$_} } @DIRTY;
 }
 
 # SCAN-family iterators (Future::IO::Redis::Iterator).

@@ -76,8 +76,21 @@ sub new {
 
 # ----- handing out and taking back -----------------------------------------------------------
 
+# An idle connection handed out at once (no waiter, no timer) when nobody waits before this
+# call, unless it idled long enough to be checked first; else undef.
+sub _take_idle {
+    my ($self) = @_;
+    return undef if @{ $self->{waiters} } || $self->{closed} || !@{ $self->{idle} };
+    my $limit = $self->{health_check_idle};
+    return undef if defined $limit && Time::HiRes::time() - $self->{idle}[-1]{since} >= $limit;
+    my $redis = ( pop @{ $self->{idle} } )->{redis};
+    $self->{active}{ Scalar::Util::refaddr($redis) } = $redis;
+    return $redis;
+}
+
 sub acquire {
     my ($self) = @_;
+    if ( my $redis = $self->_take_idle ) { return Future->done($redis) }
     my $f = Future::IO::Redis::Engine::new_future();
     if ( $self->{closed} ) {
         return $f->fail( Future::IO::Redis::Error::Connection->new( message => 'the pool was shut down' ) );
@@ -113,38 +126,44 @@ sub release {
     if ( delete $self->{lost}{$key} || $self->{closed} ) {
         $self->_destroy( $redis, !$self->{closed} );
     }
-    elsif ( my $why = $redis->is_dirty || ( $redis->session_state->{not_connected} ? 'not_connected' : '' ) ) {
-        if ( $self->{on_dirty} eq 'cleanup' && $why ne 'not_connected' ) {
-            $self->_cleanup($redis);
-        }
-        else {
+    else {
+        my $state = $redis->session_state;
+        if ( $state->{not_connected} ) {
             $self->_destroy( $redis, 1 );
         }
+        elsif ( Future::IO::Redis::dirty_reasons($state) ) {
+            if   ( $self->{on_dirty} eq 'cleanup' ) { $self->_cleanup($redis) }
+            else                                    { $self->_destroy( $redis, 1 ) }
+        }
+        else {
+            $self->_offer( $redis, $state );
+        }
     }
-    else {
-        $self->_offer($redis);
-    }
-    $self->_dispatch;
+    $self->_dispatch if @{ $self->{waiters} };
     return;
 }
 
 sub with {
     my ( $self, $code ) = @_;
     Carp::croak('Future::IO::Redis::Pool->with: needs a code reference') unless ref $code eq 'CODE';
-    return $self->acquire->then( sub {
-        my ($redis) = @_;
-        my $released;
-        my $release = sub { $self->release($redis) unless $released++ };
-        my $f = eval {
-            my @r = $code->($redis);
-            @r == 1 && Scalar::Util::blessed( $r[0] ) && $r[0]->isa('Future') ? $r[0] : Future->done(@r);
-        } // Future->fail($@);
-        my $result = $f->followed_by( sub { $release->(); $_[0] } );
-        # Cancelled from outside: the code's work is abandoned (a command still in flight makes
-        # the connection dirty, and release destroys it).
-        $result->on_cancel($release);
-        return $result;
-    } );
+    if ( my $redis = $self->_take_idle ) { return $self->_with( $redis, $code ) }
+    return $self->acquire->then( sub { $self->_with( $_[0], $code ) } );
+}
+
+# Run with()'s code on $redis, and release it as soon as the code's Future is ready: done,
+# failed, or cancelled from outside (the code's work is abandoned; a command still in flight
+# makes the connection dirty, so release destroys it). The release runs before whatever awaits
+# the result is resumed. The result is the code's own Future (one made of its value when it
+# returned something else).
+sub _with {
+    my ( $self, $redis, $code ) = @_;
+    my $f = eval {
+        my @r = $code->($redis);
+        @r == 1 && Scalar::Util::blessed( $r[0] ) && $r[0]->isa('Future') ? $r[0] : Future->done(@r);
+    } // Future->fail($@);
+    return $f->on_ready( sub { $self->release($redis) } ) unless $f->is_ready;
+    $self->release($redis);
+    return $f;
 }
 
 sub stats {
@@ -214,11 +233,12 @@ sub _dispatch {
     $self->_schedule_reap;
 }
 
-# A usable connection: to the first waiter, else idle.
+# A usable connection: to the first waiter, else idle. $state: its session_state, when the
+# caller just asked.
 sub _offer {
-    my ( $self, $redis ) = @_;
+    my ( $self, $redis, $state ) = @_;
     return $self->_close($redis) if $self->{closed};
-    my $state = $redis->session_state;
+    $state //= $redis->session_state;
     if ( $state->{not_connected} || $self->{lost}{ Scalar::Util::refaddr($redis) } ) {
         delete $self->{lost}{ Scalar::Util::refaddr($redis) };
         return $self->_destroy( $redis, 1 );
@@ -504,7 +524,10 @@ released twice. Do not use C<$redis> afterwards.
 
 Acquires a connection, runs the code with it and releases it however the code ends; resolves
 to what the code returned, or fails with what it died with. Cancelling the returned Future
-releases the connection (a command still in flight makes it dirty).
+releases the connection (a command still in flight makes it dirty). The connection is released
+before the code that awaits the result resumes, so that code may acquire again at once. When a
+connection is idle, it is handed to the code at once (no waiting Future, no timer): the cost of
+C<with> over the code itself is a few microseconds.
 
 =head2 stats
 
