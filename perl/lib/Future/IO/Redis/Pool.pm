@@ -526,8 +526,8 @@ Acquires a connection, runs the code with it and releases it however the code en
 to what the code returned, or fails with what it died with. Cancelling the returned Future
 releases the connection (a command still in flight makes it dirty). The connection is released
 before the code that awaits the result resumes, so that code may acquire again at once. When a
-connection is idle, it is handed to the code at once (no waiting Future, no timer): the cost of
-C<with> over the code itself is a few microseconds.
+connection is idle, it is handed to the code at once (no waiting Future, no timer): the pool's
+own work per call is a fraction of one round trip to the server.
 
 =head2 stats
 
