@@ -299,7 +299,7 @@ sub pipeline {
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
 # resolves to an array of their replies (a failed command's slot holds its error object), after
-# applying the per-command reply transformers in @$transforms. The engine completes the batch
+# applying the per-command reply transformers in %$transforms (index => code). The engine completes the batch
 # once, with every result in order (see submit_batch in perl/Redis.xs).
 sub _submit_batch {
     my ( $self, $commands, $transforms ) = @_;
@@ -314,8 +314,8 @@ sub _submit_batch {
         return $f->fail( $batch->failure ) if $batch->is_failed;
         my ($results) = $batch->get;
         my $ok = eval {
-            for my $i ( 0 .. $#$transforms ) {
-                my $t = $transforms->[$i] or next;
+            for my $i ( keys %$transforms ) {
+                my $t = $transforms->{$i};
                 next if Scalar::Util::blessed( $results->[$i] ) && $results->[$i]->isa('Future::IO::Redis::Error');
                 ( $results->[$i] ) = $t->( $results->[$i] );
             }
