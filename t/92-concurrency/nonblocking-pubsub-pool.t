@@ -18,7 +18,9 @@ use Test::FIORedis::Server;
 my $server = Test::FIORedis::Server->start;
 my $loop   = IO::Async::Loop->new;
 
-# Runs $work (an async sub) repeatedly for 500 ms under a 10 ms timer; checks the ticks.
+# Runs $work (an async sub) repeatedly for 1 s under a 10 ms timer; checks the ticks. A loop
+# blocked by the client shows as a tick ratio far below 1 or ticks bunched in one half (a blocked
+# run measured 1 tick of 66 in its first half); the bounds leave room for a busy machine.
 sub ticks_while {
     my ( $what, $work ) = @_;
     my @ticks;
@@ -28,7 +30,7 @@ sub ticks_while {
     my $start  = Time::HiRes::time();
     my $rounds = 0;
     $loop->await( ( async sub {
-        while ( Time::HiRes::time() - $start < 0.5 ) { $rounds++; await $work->() }
+        while ( Time::HiRes::time() - $start < 1 ) { $rounds++; await $work->() }
     } )->() );
     $timer->stop;
     $loop->remove($timer);
@@ -38,7 +40,7 @@ sub ticks_while {
     ok( $ratio > 0.8, "$what: the loop ticked " . scalar(@ticks) . " times (expected ~$expected, ratio $ratio)" );
     my $first_half = grep { $_ < $start + $elapsed / 2 } @ticks;
     my $balance    = @ticks ? $first_half / @ticks : 0;
-    ok( $balance > 0.3 && $balance < 0.7, "$what: ticks evenly spread (first half $first_half of " . scalar(@ticks) . ")" );
+    ok( $balance > 0.2 && $balance < 0.8, "$what: ticks evenly spread (first half $first_half of " . scalar(@ticks) . ")" );
     ok( $rounds > 1, "$what: $rounds rounds of work in ${elapsed}s" );
 }
 
