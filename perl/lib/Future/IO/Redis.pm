@@ -25,7 +25,10 @@ our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Futu
 # Options that are this module's own policy (the connection's options -- address, timeouts,
 # reconnect, TLS, buffers, ... -- are the engine's: their defaults and rules live in Rust,
 # src/conn/options.rs, and a bad one croaks here at new with the engine's words).
-my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
+my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error on_reconnect_attempt );
+
+# Observability options (debug, tracing, metrics): Future::IO::Redis::Telemetry.
+my @TELEMETRY = qw( debug otel_tracer otel_meter otel_include_args metrics );
 
 # `command` with a subscribe-family name goes to the client's methods of that name (Pub/Sub), so
 # that messages are never received with nobody to take them.
@@ -45,6 +48,7 @@ sub new {
     delete $args{auto_pipeline};    # always on: commands issued together leave together
 
     my %callbacks = map { $_ => delete $args{$_} } grep { exists $args{$_} } keys %CALLBACK;
+    my %telemetry = map { $_ => delete $args{$_} } grep { exists $args{$_} } @TELEMETRY;
     for my $k ( sort keys %callbacks ) {
         Carp::croak("Future::IO::Redis->new: $k must be a code reference")
           if defined $callbacks{$k} && ref $callbacks{$k} ne 'CODE';
@@ -84,6 +88,15 @@ sub new {
         connected => 0,
         ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
     }, $class;
+    # With debug, tracing or metrics, the client gets observed command methods (a subclass);
+    # without, nothing of that runs.
+    if (%telemetry) {
+        require Future::IO::Redis::Telemetry;
+        if ( my $t = Future::IO::Redis::Telemetry->new( 'Future::IO::Redis->new', \%telemetry, \%args ) ) {
+            $self->{telemetry} = $t;
+            bless $self, Future::IO::Redis::Telemetry::observed_class($class);
+        }
+    }
     return $self;
 }
 
@@ -100,7 +113,7 @@ sub _conn {
     ( $self->{conn}, $self->{gen} ) = Future::IO::Redis::Engine::open_connection(
         defined $password ? { %{ $self->{opts} }, password => $password } : $self->{opts},
         sub { $weak->_on_event(@_) if $weak },
-        scalar grep { $self->{$_} } keys %CALLBACK,
+        ( scalar grep { $self->{$_} } keys %CALLBACK ) || $self->{telemetry},
     );
     $self->{connected} = 0;
     return $self->{conn};
@@ -166,6 +179,13 @@ PERL
 # this class's method, and gone to.
 my %SENDER;
 
+# Whether $class's method $method is the generated command method (not one of its own).
+sub _is_command_method {
+    my ( $class, $method ) = @_;
+    my $cv = $class->can($method) or return 0;
+    return $cv == ( Future::IO::Redis::Commands->can($method) // 0 ) || $cv == ( $SENDER{$method} // 0 ) ? 1 : 0;
+}
+
 sub _command_sender {
     my ( undef, $method ) = @_;
     return $SENDER{$method} //= do {
@@ -225,11 +245,13 @@ sub _engine_refused {
 
 sub connect {
     my ($self) = @_;
+    $self->{reconnect_attempt} = 0;
     return $self->_control( \&Future::IO::Redis::Engine::connect_connection, 'connect' );
 }
 
 sub disconnect {
     my ($self) = @_;
+    $self->{reconnect_attempt} = 0;
     return Future->done($self) unless $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} );
     return $self->_control( \&Future::IO::Redis::Engine::close_connection, 'disconnect' );
 }
@@ -393,6 +415,7 @@ sub _on_event {
     }
     if ( $what eq 'connected' ) {
         $self->{connected} = 1;
+        $self->{reconnect_attempt} = 0;
         $self->_callback( on_connect => $self );
     }
     elsif ( $what eq 'resubscribed' ) {
@@ -409,10 +432,21 @@ sub _on_event {
             ) );
         }
         $self->_callback( on_disconnect => $self, $ev->{reason} );
+        $self->_reconnect_attempt if $ev->{reason} ne 'client' && $self->_reconnects;
     }
     elsif ( $what eq 'error' ) {
         $self->_callback( on_error => $self, $ev->{error} );
+        # A failed reconnect attempt: the engine schedules the next one.
+        $self->_reconnect_attempt if $self->{reconnect_attempt};
     }
+}
+
+sub _reconnects { !defined $_[0]{opts}{reconnect} || $_[0]{opts}{reconnect} }
+
+# The engine lost the connection, or failed to reconnect, and tries again after its back-off.
+sub _reconnect_attempt {
+    my ($self) = @_;
+    $self->_callback( on_reconnect_attempt => $self, ++$self->{reconnect_attempt} );
 }
 
 # Callbacks run inside the engine's dispatch loop: one that dies must not stop the others.
