@@ -236,7 +236,19 @@ sub _peer_label {
 
 # Metrics go to "sinks": each a hash of code refs (command, error, connected, disconnected,
 # reconnect, pipeline, acquire).
+# One set of instruments per meter (a pool's connections share them).
+my %OTEL_SINK;
+
 sub _otel_sink {
+    my ($meter) = @_;
+    my $key = Scalar::Util::refaddr($meter);
+    return $OTEL_SINK{$key}{sink} if $OTEL_SINK{$key} && $OTEL_SINK{$key}{meter} == $meter;
+    my $sink = _make_otel_sink($meter);
+    $OTEL_SINK{$key} = { meter => $meter, sink => $sink };
+    return $sink;
+}
+
+sub _make_otel_sink {
     my ($meter) = @_;
     my %i = (
         commands => $meter->create_counter(
@@ -396,7 +408,7 @@ sub _done {
         $self->_metric( command => $op->{name}, $secs );
         $self->_metric( error => error_type($error) ) if defined $error;
     }
-    _end_span( $op->{span}, $error, format_error($error) ) if $op->{span};
+    _end_span( $op->{span}, $error, defined $error ? format_error($error) : undef ) if $op->{span};
 }
 
 # A batch (a pipeline, or a transaction: MULTI ... EXEC) of commands ([ @words ], ...) starts.
