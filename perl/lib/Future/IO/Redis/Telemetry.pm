@@ -43,9 +43,11 @@ my $SECRET_SETTING = qr/pass|auth|secret|masteruser|primaryuser|sentinel-user|au
 
 # Where a command carries secrets: { index => replacement } over the whole command (words
 # included).
+my %SECRET_COMMAND = map { $_ => 1 } qw( AUTH HELLO MIGRATE ACL CONFIG SENTINEL );
+
 sub _secrets {
     my (@c) = @_;
-    return {} unless @c && defined $c[0];
+    return {} unless @c && defined $c[0] && $SECRET_COMMAND{ uc $c[0] };
     my $name = uc $c[0];
     my $sub  = @c > 1 && defined $c[1] ? uc $c[1] : '';
     my %r;
@@ -218,6 +220,7 @@ sub new {
     $self->{sinks} = \@sinks if @sinks;
 
     return undef unless $self->{debug} || $self->{tracer} || $self->{sinks};
+    $self->{args} = $self->{debug} || $self->{tracer} ? 1 : 0;
 
     $self->{peer}      = _peer_label($conn);
     $self->{peer_name} = defined $conn->{path} ? $conn->{path} : $conn->{host} // 'localhost';
@@ -358,28 +361,27 @@ sub _end_span {
     } or warn "Future::IO::Redis: ending a span died: $@";
 }
 
-# One command ($command: words and arguments as sent, prefix applied) starts: returns what
-# finish needs.
+# One command starts: $name is its name (command_name), $command its words and arguments as
+# sent (prefix applied), given only when the debug log or a tracer wants them ($self->{args}).
+# Returns what finish needs.
 sub start {
-    my ( $self, $command ) = @_;
-    my $name = command_name(@$command);
-    my $op   = { name => $name, t0 => Time::HiRes::time() };
+    my ( $self, $name, $command ) = @_;
+    my $op = { name => $name, t0 => Time::HiRes::time() };
     if ( $self->{debug} ) {
         $op->{seq} = ++$self->{seq};
         $self->_debug( send => "#$op->{seq} " . format_command_for_log(@$command) );
     }
-    $op->{span} = $self->_span( $name, format_command_for_span( $self->{include_args}, 1, @$command ) ) if $self->{tracer};
-    $op->{arg} = $command->[1] if $name eq 'SELECT';
-    $op->{reset} = 1 if $name eq 'RESET';
+    if ( $self->{tracer} ) {
+        $op->{span} = $self->_span( $name, format_command_for_span( $self->{include_args}, 1, @$command ) );
+        $op->{db} = $name eq 'SELECT' ? $command->[1] : 0 if $name eq 'SELECT' || $name eq 'RESET';
+    }
     return $op;
 }
 
 # The command's Future is $f: report when it is ready.
 sub finish {
     my ( $self, $op, $f ) = @_;
-    my $weak = $self;
-    Scalar::Util::weaken($weak);
-    $f->on_ready( sub { $weak->_done( $op, $_[0] ) if $weak } );
+    $f->on_ready( sub { $self->_done( $op, $_[0] ) } );
     return $f;
 }
 
@@ -391,24 +393,43 @@ sub abort {
     _end_span( $op->{span}, $why, "$op->{name}: arguments refused" ) if $op->{span};
 }
 
+# A command of a client with metrics only ended.
+sub _measured {
+    my ( $self, $name, $secs, $f ) = @_;
+    my $error = $f->is_done ? undef : $f->is_cancelled ? 'cancelled' : ( $f->failure )[0];
+    local $@;
+    eval {
+        for my $s ( @{ $self->{sinks} } ) {
+            $s->{command}->( $name, $secs );
+            $s->{error}->( error_type($error) ) if defined $error;
+        }
+        1;
+    } or warn "Future::IO::Redis: reporting a metric failed: $@";
+}
+
 sub _done {
     my ( $self, $op, $f ) = @_;
     my $secs = Time::HiRes::time() - $op->{t0};
-    my ( $error, $summary );
-    if    ( $f->is_cancelled ) { $error = 'cancelled'; $summary = 'cancelled' }
-    elsif ( $f->is_failed )    { ($error) = $f->failure; $summary = format_error($error) }
-    else {
-        my @r = $f->get;
-        $summary = format_reply( $r[0] ) if $self->{debug};
-        $self->{db} = 0 + $op->{arg} if defined $op->{arg} && $op->{arg} =~ /\A[0-9]+\z/;
-        $self->{db} = 0 if $op->{reset};
+    my $error;
+    $error = $f->is_cancelled ? 'cancelled' : ( $f->failure )[0] unless $f->is_done;
+    if ( $self->{debug} ) {
+        my $summary = !defined $error ? format_reply( ( $f->get )[0] ) : $f->is_cancelled ? 'cancelled' : format_error($error);
+        $self->_debug( recv => sprintf( '#%d %s -> %s (%.3f ms)', $op->{seq}, $op->{name}, $summary, $secs * 1000 ) );
     }
-    $self->_debug( recv => sprintf( '#%d %s -> %s (%.3f ms)', $op->{seq}, $op->{name}, $summary, $secs * 1000 ) ) if $self->{debug};
-    if ( $self->{sinks} ) {
-        $self->_metric( command => $op->{name}, $secs );
-        $self->_metric( error => error_type($error) ) if defined $error;
+    if ( my $sinks = $self->{sinks} ) {
+        local $@;
+        eval {
+            for my $s (@$sinks) {
+                $s->{command}->( $op->{name}, $secs );
+                $s->{error}->( error_type($error) ) if defined $error;
+            }
+            1;
+        } or warn "Future::IO::Redis: reporting a metric failed: $@";
     }
-    _end_span( $op->{span}, $error, defined $error ? format_error($error) : undef ) if $op->{span};
+    if ( my $span = $op->{span} ) {
+        $self->{db} = 0 + $op->{db} if !defined $error && defined $op->{db} && $op->{db} =~ /\A[0-9]+\z/;
+        _end_span( $span, $error, defined $error ? format_error($error) : undef );
+    }
 }
 
 # A batch (a pipeline, or a transaction: MULTI ... EXEC) of commands ([ @words ], ...) starts.
@@ -437,9 +458,7 @@ sub start_batch {
 
 sub finish_batch {
     my ( $self, $op, $f ) = @_;
-    my $weak = $self;
-    Scalar::Util::weaken($weak);
-    $f->on_ready( sub { $weak->_batch_done( $op, $_[0] ) if $weak } );
+    $f->on_ready( sub { $self->_batch_done( $op, $_[0] ) } );
     return $f;
 }
 
@@ -582,13 +601,23 @@ sub _make_class {
 # `command`).
 sub _wrap {
     my ( $plain, $words ) = @_;
+    my $fixed = @$words ? command_name(@$words) : undef;
     return sub {
-        my $self = $_[0];
-        my $t    = $self->{telemetry};
-        my @cmd  = ( @$words, @_[ 1 .. $#_ ] );
-        @cmd = Future::IO::Redis::Commands::prefix_args( $self->{prefix}, \@cmd ) if defined $self->{prefix};
-        my $op = $t->start( \@cmd );
-        my $f  = eval { $plain->(@_) } // do { my $e = $@; $t->abort( $op, $e ); die $e };
+        my $t = $_[0]{telemetry};
+        unless ( $t->{args} ) {
+            # Metrics only: a name, a time, a count (the plain path's croak needs no clean-up).
+            my ( $name, $t0 ) = ( $fixed // command_name( @_[ 1 .. ( $#_ < 2 ? $#_ : 2 ) ] ), Time::HiRes::time() );
+            my $f = $plain->(@_);
+            $f->on_ready( sub { $t->_measured( $name, Time::HiRes::time() - $t0, $_[0] ) } );
+            return defined wantarray ? $f : ();
+        }
+        my $cmd;
+        {
+            $cmd = [ @$words, @_[ 1 .. $#_ ] ];
+            @$cmd = Future::IO::Redis::Commands::prefix_args( $_[0]{prefix}, $cmd ) if defined $_[0]{prefix};
+        }
+        my $op = $t->start( $fixed // command_name( @_[ 1 .. ( $#_ < 2 ? $#_ : 2 ) ] ), $cmd );
+        my $f = eval { $plain->(@_) } // do { my $e = $@; $t->abort( $op, $e ); die $e };
         $t->finish( $op, $f );
         return defined wantarray ? $f : ();
     };
