@@ -606,12 +606,57 @@ fastest. A limit keeps one client from putting thousands of commands ahead of ev
 on a shared server, or bounds what a broken connection can take with it. Pipelines
 (L</pipeline>) count command by command.
 
-=item on_connect, on_disconnect, on_error
+=item on_connect, on_disconnect, on_error, on_reconnect_attempt
 
-Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready,
-C<< on_disconnect->($redis, $reason) >> when an established connection goes away (C<$reason>
-is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or C<client>), and
-C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails.
+Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready (after its
+handshake), C<< on_disconnect->($redis, $reason) >> when an established connection goes away
+(C<$reason> is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or
+C<client>), C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails (C<$error>
+is a C<Future::IO::Redis::Error> object), and C<< on_reconnect_attempt->($redis, $attempt) >>
+when a reconnect attempt is scheduled: after a loss (C<$attempt> 1; not after L</disconnect>,
+nor with C<< reconnect => 0 >>) and after each failed attempt (2, 3, ...), before the back-off
+delay; the next C<on_connect> ends the series and the next loss counts from 1 again. A failed
+first C<connect> is not retried, so it calls C<on_error> only. A callback that dies is reported
+with C<warn> and does not stop the others. With any of them the client receives connection
+events even while no command waits.
+
+    my $redis = Future::IO::Redis->new(
+        on_disconnect        => sub { my ( $r, $reason ) = @_; warn "redis lost ($reason)\n" },
+        on_reconnect_attempt => sub { my ( $r, $n ) = @_; warn "redis reconnect attempt $n\n" },
+        on_connect           => sub { warn "redis up\n" },
+    );
+
+=item debug
+
+C<< debug => 1 >> logs every command sent and every reply summary received, with its latency,
+to STDERR; C<< debug => sub { my ($direction, $data) = @_ } >> gives the lines to your code
+(C<$direction> is C<send>, C<recv> or C<event>). Secrets are redacted, long values cut, binary
+escaped. The format is stable and documented in L<Future::IO::Redis::Telemetry/DEBUG LOG>.
+
+    #1 SET user:1 "hello world"
+    #1 SET -> OK (0.212 ms)
+    #2 AUTH app [REDACTED]
+
+=item otel_tracer, otel_include_args (1)
+
+An OpenTelemetry tracer (C<< OpenTelemetry->tracer_provider->tracer(...) >>): one span per
+command (C<redis.GET>), per pipeline (C<redis.PIPELINE>) and per transaction (C<redis.MULTI>),
+with the attributes C<db.system>, C<db.operation>, C<db.statement> (redacted; only the command
+name with C<< otel_include_args => 0 >>), C<net.peer.name>, C<net.peer.port> and
+C<db.redis.database_index>, and an error status on failure. See
+L<Future::IO::Redis::Telemetry/TRACING>.
+
+=item otel_meter, metrics
+
+C<< otel_meter => $meter >> (an OpenTelemetry meter) and C<< metrics => 1 >> (L<Metrics::Any>,
+for its Prometheus, statsd and other adapters) report C<redis.commands.total>,
+C<redis.commands.duration>, C<redis.connections.active>, C<redis.connections.total>,
+C<redis.reconnects.total>, C<redis.errors.total> and C<redis.pipeline.size>. See
+L<Future::IO::Redis::Telemetry/METRICS>.
+
+A client with C<debug>, C<otel_tracer>, C<otel_meter> or C<metrics> is of a generated subclass
+of its class whose command methods report each command; a client without them runs the plain
+send path and pays nothing for these features.
 
 =item read_buffer_size (65536), write_buffer_size (65536)
 
