@@ -125,6 +125,26 @@ subtest 'pipeline and transaction spans' => sub {
     is( $p->attributes->{'db.statement'}, "MULTI\nINCR t\nINCR t\nEXEC" );
 };
 
+subtest 'observe_batch: the hook for batches sent another way' => sub {
+    $tracer->clear;
+    my $cmds = [ [ 'WATCH', 'w' ], ['MULTI'], [ 'INCR', 'w' ], ['EXEC'] ];
+    # Submitted through the plain batch path (not the observed client's method), as other code
+    # of this distribution might.
+    my $f = Future::IO::Redis::Telemetry::observe_batch( $redis, $cmds, sub { Future::IO::Redis::_submit_batch( $redis, $cmds ) } );
+    my $r = run($f);
+    is( $r->[3], [1], 'the transaction ran' );
+    my @s = $tracer->spans;
+    is( scalar @s, 1, 'one span' );
+    is( $s[0]->name, 'redis.MULTI', 'WATCH, MULTI ... EXEC: a transaction' );
+    is( $s[0]->attributes->{'db.redis.pipeline_length'}, 4 );
+    ok( $s[0]->ended );
+
+    my $plain = client( $srv, password => $PW );
+    my $pf = Future::IO::Redis::Telemetry::observe_batch( $plain, [ ['PING'] ], sub { $plain->pipeline->ping->execute } );
+    is( run($pf), ['PONG'], 'a plain client: the code runs, nothing reported' );
+    is( scalar( () = $tracer->spans ), 1 );
+};
+
 subtest 'unix socket peer' => sub {
     my $t3 = Test::FIORedis::Recorder::Tracer->new;
     my $u  = Future::IO::Redis->new( path => $srv->path, password => $PW, otel_tracer => $t3 );

@@ -436,7 +436,7 @@ sub _done {
 sub start_batch {
     my ( $self, $commands ) = @_;
     my $n    = @$commands;
-    my $kind = $n >= 2 && command_name( @{ $commands->[0] } ) eq 'MULTI' && command_name( @{ $commands->[-1] } ) eq 'EXEC'
+    my $kind = $n >= 2 && command_name( @{ $commands->[-1] } ) eq 'EXEC' && grep( { command_name(@$_) eq 'MULTI' } @$commands )
       ? 'MULTI' : 'PIPELINE';
     my $op = { name => $kind, t0 => Time::HiRes::time(), commands => $commands };
     if ( $self->{debug} ) {
@@ -539,6 +539,18 @@ sub acquired {
     $self->_metric( acquire => $secs ) if $self->{sinks};
 }
 
+# The hook for code that submits a batch of commands other than through the client's
+# _submit_batch (which an observed client already reports): $submit->() submits and returns the
+# batch's Future (of the array of results); reported as one pipeline or transaction span, debug
+# lines and metrics when $redis is observed, called as it is otherwise.
+sub observe_batch {
+    my ( $redis, $commands, $submit ) = @_;
+    my $t = $redis->{telemetry} or return $submit->();
+    my $op = $t->start_batch($commands);
+    my $f  = eval { $submit->() } // do { my $e = $@; $t->abort( $op, $e ); die $e };
+    return $t->finish_batch( $op, $f );
+}
+
 # ----- the observed subclass -------------------------------------------------------------------
 
 my %OBSERVED;
@@ -572,11 +584,8 @@ sub _make_class {
 
     my $submit_batch = $base->can('_submit_batch');
     *{"${pkg}::_submit_batch"} = sub {
-        my ( $self, $commands ) = @_;
-        my $t  = $self->{telemetry};
-        my $op = $t->start_batch($commands);
-        my $f  = eval { $submit_batch->(@_) } // do { my $e = $@; $t->abort( $op, $e ); die $e };
-        return $t->finish_batch( $op, $f );
+        my @args = @_;
+        return observe_batch( $args[0], $args[1], sub { $submit_batch->(@args) } );
     };
 
     my $on_event = $base->can('_on_event');
@@ -841,6 +850,18 @@ summarised without the contents of arrays and hashes, so C<CONFIG GET requirepas
 C<ACL GETUSER> show no secret either.
 
 =head1 FUNCTIONS
+
+=head2 observe_batch
+
+    my $f = Future::IO::Redis::Telemetry::observe_batch( $redis, \@commands, sub { ...; return $future } );
+
+For code that sends a batch of commands (each C<[ @words ]>) in its own way: calls the code,
+which submits them and returns the Future of their results (an array reference, a failed
+command's slot holding its error object), and, when C<$redis> was created with observability
+options, reports the batch as one pipeline (or, from C<MULTI> to C<EXEC>, transaction) span,
+debug lines and metrics. Returns the code's Future. Without those options it only calls the
+code. (Batches sent through the client's own pipeline and batch path are reported already.)
+
 
 =head2 format_command_for_log
 
