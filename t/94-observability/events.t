@@ -96,7 +96,7 @@ subtest 'bad callback croaks' => sub {
 
 subtest 'an observed client is still a Future::IO::Redis' => sub {
     my @lines;
-    my $redis = client( $srv, debug => sub { push @lines, $_[1] } );
+    my $redis = client( $srv, reconnect_delay => 0.05, debug => sub { push @lines, $_[1] } );
     isa_ok( $redis, ['Future::IO::Redis'] );
     like( ref $redis, qr/\AFuture::IO::Redis::Telemetry::Observed::/, 'of a generated subclass' );
     like( dies { $redis->set( 'k', undef ) }, qr/\ASET: argument 2|argument 2 after the command name is undef.* at \Q${\__FILE__}\E line \d+/, 'croaks name the caller' );
@@ -112,6 +112,13 @@ subtest 'an observed client is still a Future::IO::Redis' => sub {
     my $m = run( $sub->next );
     is( [ $m->{channel}, $m->{data} ], [ 'obs-chan', 'hi' ], 'subscribe works: the message arrives' );
     ok( ( grep { /\A#\d+ SUBSCRIBE obs-chan\z/ } @lines ), 'SUBSCRIBE logged' );
+
+    # The server kills the subscribed connection: reconnect, subscribe again, logged.
+    my $n = @lines;
+    $srv->cli( 'CLIENT', 'KILL', 'TYPE', 'pubsub' );
+    ok( wait_until( sub { grep { /\Aresubscribed / } @lines[ $n .. $#lines ] }, 10 ), 'resubscribed after a kill' );
+    run( $pub->publish( 'obs-chan', 'again' ) );
+    is( run( $sub->next )->{data}, 'again', 'messages flow again' );
 
     # The same method on a plain client runs the plain sender.
     my $plain = client($srv);

@@ -517,6 +517,9 @@ sub event {
         $self->_debug( event => "connect failed $peer: " . format_error( $ev->{error} ) ) if $self->{debug};
         $self->_metric( error => error_type( $ev->{error} ) ) if $self->{sinks};
     }
+    elsif ( $what eq 'resubscribed' ) {
+        $self->_debug( event => "resubscribed $peer" ) if $self->{debug};
+    }
     elsif ( $what eq 'engine_lost' ) {
         $self->_debug( event => "engine lost $peer" ) if $self->{debug};
         $self->_metric('disconnected') if $self->{sinks} && delete $self->{up};
@@ -734,8 +737,12 @@ commands that failed: C<[3 results, 1 failed]>.
     event disconnected 127.0.0.1:6379 (server_closed): MESSAGE
     event reconnect attempt 1 127.0.0.1:6379
     event connect failed 127.0.0.1:6379: error Connection: MESSAGE
+    event resubscribed 127.0.0.1:6379
+    event engine lost 127.0.0.1:6379
 
-C<connected> comes after the handshake is done. The handshake itself (C<AUTH>, C<SELECT>,
+C<connected> comes after the handshake is done; C<resubscribed> follows it when a reconnect
+subscribed again to a subscription's channels; C<engine lost> means the engine stopped after an
+internal error (the next command opens a new connection). The handshake itself (C<AUTH>, C<SELECT>,
 C<CLIENT SETNAME>, replayed on every reconnect) is sent by the engine, not by Perl code, and is
 not logged command by command: its outcome is the C<connected> or C<connect failed> line.
 C<reconnect attempt N> is logged when the connection was lost (N = 1) and after each failed
