@@ -102,6 +102,8 @@ subtest 'an observed client is still a Future::IO::Redis' => sub {
     like( dies { $redis->set( 'k', undef ) }, qr/\ASET: argument 2|argument 2 after the command name is undef.* at \Q${\__FILE__}\E line \d+/, 'croaks name the caller' );
     like( dies { $redis->command( 'GET', {} ) }, qr/at \Q${\__FILE__}\E line \d+/ );
     is( run( $redis->hgetall('nope') ), {}, 'transformed replies' );
+    like( dies { $redis->monitor }, qr/MONITOR puts the connection into monitor mode/, 'unsupported methods still croak' );
+    like( dies { $redis->unsubscribe('x') }, qr/Subscription API/ );
     my $info = run( $redis->info('server') );
     ok( $info->{server}{redis_version}, 'info parsed' );
 
