@@ -139,6 +139,18 @@ subtest 'pipeline' => sub {
     like( $got->[4], qr/\Arecv #$seq PIPELINE -> \[3 results, 1 failed\] \(\d+\.\d{3} ms\)\z/ );
 };
 
+subtest 'a retry policy: each attempt logged' => sub {
+    my @l;
+    my $r = client( $srv, password => $PW, retry => sub { $_[0] < 3 ? 0.01 : 0 }, debug => sub { push @l, "$_[0] $_[1]" } );
+    run( $r->set( 'rt', 'text' ) );
+    ok( error_of( $r->incr('rt') ), 'INCR on a string fails, after retries' );
+    is( [ grep { /INCR/ } @l ], [
+        'send #2 INCR rt', 'send #3 INCR rt', match(qr/\Arecv #3 INCR -> error Redis: /), 'send #4 INCR rt',
+        match(qr/\Arecv #4 INCR -> error Redis: /), match(qr/\Arecv #2 INCR -> error Redis: .*\(\d+\.\d{3} ms\)\z/),
+    ], 'the call, two resubmissions, and the outcome of the whole' )
+      or diag join "\n", @l;
+};
+
 subtest 'prefix: shown as sent' => sub {
     my @l;
     my $p = client( $srv, password => $PW, prefix => 'app:', debug => sub { push @l, $_[1] } );

@@ -583,7 +583,10 @@ sub _make_class {
             goto &$wrapped;
         };
     }
-    *{"${pkg}::command"} = _wrap( $base->can('command'), [] );
+    *{"${pkg}::command"} = _wrap( $base->can('command'), [], 1 );
+    # One attempt of a command (a retry policy's resubmissions; SUBSCRIBE and UNSUBSCRIBE of a
+    # subscription): reported as commands of their own.
+    *{"${pkg}::_command_once"} = _wrap( $base->can('_command_once'), [] ) if $base->can('_command_once');
 
     my $submit_batch = $base->can('_submit_batch');
     *{"${pkg}::_submit_batch"} = sub {
@@ -610,11 +613,17 @@ sub _make_class {
 }
 
 # An observing method around a plain send path ($plain, for the command $words; [] for
-# `command`).
+# `command` ($is_command) and `_command_once`).
+# `command` with a name of the subscribe family goes to the client's pub/sub methods, which
+# report their own SUBSCRIBE / UNSUBSCRIBE.
+my %PUBSUB = map { $_ => 1 } qw( SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE );
+
 sub _wrap {
-    my ( $plain, $words ) = @_;
+    my ( $plain, $words, $is_command ) = @_;
     my $fixed = @$words ? command_name(@$words) : undef;
+    my $pubsub = $is_command && Future::IO::Redis->can('_pubsub_command');
     return sub {
+        goto &$plain if $pubsub && @_ > 1 && defined $_[1] && $PUBSUB{ uc $_[1] };
         my $t = $_[0]{telemetry};
         unless ( $t->{args} ) {
             # Metrics only: a name, a time, a count (the plain path's croak needs no clean-up).
@@ -719,6 +728,13 @@ shown (C<CONFIG GET requirepass> would show a password).
     #1 SET -> OK (0.212 ms)
     #5 GET -> nil (0.180 ms)
     #6 INCR -> error Redis: WRONGTYPE Operation against a key holding the wrong kind of value (0.190 ms)
+
+=item retries and subscriptions
+
+With a retry policy coderef (C<retry> option), each resubmission of a command is logged (and
+traced, and counted) as a command of its own: the first attempt's C<recv> line is the outcome of
+the whole, retries included. C<SUBSCRIBE>, C<UNSUBSCRIBE> and their pattern and shard variants
+sent by a L<Future::IO::Redis::Subscription> are logged like other commands; messages are not.
 
 =item pipelines and transactions
 
