@@ -126,6 +126,9 @@ subtest 'pool: acquire wait time' => sub {
     is( scalar @w, 2, 'otel: two waits recorded' );
     ok( $w[1] >= 0.15, 'the second about 0.2 s' );
     like( Metrics::Any::Adapter::Test->metrics, qr/^redis_pool_acquire_duration_count = 2$/m, 'Metrics::Any too' );
+    run( $pool->with( sub { $_[0]->ping } ) );
+    is( $pool->stats->{acquires}, 3, 'an idle connection handed out at once counts (with)' );
+    is( ( $meter->instrument('redis.pool.acquire.duration')->points )[-1][0], 0, 'with no wait' );
     run( $c->ping );
     is( $meter->instrument('redis.commands.total')->sum( { 'db.operation' => 'PING' } ) >= 1, 1, 'pooled connections report commands to the same meter' );
     $pool->shutdown;

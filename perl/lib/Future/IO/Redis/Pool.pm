@@ -96,6 +96,7 @@ sub _take_idle {
     return undef if defined $limit && Time::HiRes::time() - $self->{idle}[-1]{since} >= $limit;
     my $redis = ( pop @{ $self->{idle} } )->{redis};
     $self->{active}{ Scalar::Util::refaddr($redis) } = $redis;
+    $self->_acquired(0);
     return $redis;
 }
 
