@@ -149,6 +149,11 @@ subtest 'a retry policy: each attempt logged' => sub {
         match(qr/\Arecv #4 INCR -> error Redis: /), match(qr/\Arecv #2 INCR -> error Redis: .*\(\d+\.\d{3} ms\)\z/),
     ], 'the call, two resubmissions, and the outcome of the whole' )
       or diag join "\n", @l;
+    my @p;
+    my $pr = client( $srv, password => $PW, prefix => 'pf:', retry => sub { $_[0] < 2 ? 0.01 : 0 }, debug => sub { push @p, $_[1] } );
+    run( $pr->set( 'rt', 'text' ) );
+    ok( error_of( $pr->incr('rt') ) );
+    is( [ grep { /\A#\d+ INCR pf/ } @p ], [ "#2 INCR pf:rt", "#3 INCR pf:rt" ], "a resubmission shows the prefix once" );
 };
 
 subtest 'prefix: shown as sent' => sub {

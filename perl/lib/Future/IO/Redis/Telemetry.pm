@@ -583,10 +583,10 @@ sub _make_class {
             goto &$wrapped;
         };
     }
-    *{"${pkg}::command"} = _wrap( $base->can('command'), [], 1 );
+    *{"${pkg}::command"} = _wrap( $base->can('command'), [], 'command' );
     # One attempt of a command (a retry policy's resubmissions; SUBSCRIBE and UNSUBSCRIBE of a
     # subscription): reported as commands of their own.
-    *{"${pkg}::_command_once"} = _wrap( $base->can('_command_once'), [] ) if $base->can('_command_once');
+    *{"${pkg}::_command_once"} = _wrap( $base->can('_command_once'), [], 'raw' ) if $base->can('_command_once');
 
     my $submit_batch = $base->can('_submit_batch');
     *{"${pkg}::_submit_batch"} = sub {
@@ -612,16 +612,19 @@ sub _make_class {
     return $pkg;
 }
 
-# An observing method around a plain send path ($plain, for the command $words; [] for
-# `command` ($is_command) and `_command_once`).
 # `command` with a name of the subscribe family goes to the client's pub/sub methods, which
 # report their own SUBSCRIBE / UNSUBSCRIBE.
 my %PUBSUB = map { $_ => 1 } qw( SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE );
 
+# An observing method around a plain send path: $plain, for the command $words (a method), or
+# with no words and $kind 'command' (`command`) or 'raw' (`_command_once`, whose arguments
+# already have the key prefix).
 sub _wrap {
-    my ( $plain, $words, $is_command ) = @_;
+    my ( $plain, $words, $kind ) = @_;
+    $kind //= '';
     my $fixed = @$words ? command_name(@$words) : undef;
-    my $pubsub = $is_command && Future::IO::Redis->can('_pubsub_command');
+    my $pubsub = $kind eq 'command' && Future::IO::Redis->can('_pubsub_command');
+    my $prefixed = $kind eq 'raw';
     return sub {
         goto &$plain if $pubsub && @_ > 1 && defined $_[1] && $PUBSUB{ uc $_[1] };
         my $t = $_[0]{telemetry};
@@ -635,7 +638,7 @@ sub _wrap {
         my $cmd;
         {
             $cmd = [ @$words, @_[ 1 .. $#_ ] ];
-            @$cmd = Future::IO::Redis::Commands::prefix_args( $_[0]{prefix}, $cmd ) if defined $_[0]{prefix};
+            @$cmd = Future::IO::Redis::Commands::prefix_args( $_[0]{prefix}, $cmd ) if defined $_[0]{prefix} && !$prefixed;
         }
         my $op = $t->start( $fixed // command_name( @_[ 1 .. ( $#_ < 2 ? $#_ : 2 ) ] ), $cmd );
         my $f = eval { $plain->(@_) } // do { my $e = $@; $t->abort( $op, $e ); die $e };
