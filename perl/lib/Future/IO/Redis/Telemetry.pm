@@ -846,6 +846,18 @@ adapter) still goes through the collector's label handling, several microseconds
 microseconds; and a client without observability options runs no code of this module at all.
 C<< metrics => 1 >> croaks if Metrics::Any is not installed.
 
+=head1 COST
+
+A client without these options runs the plain send path; its commands cost what they cost
+without this module (C<bench/observability.pl> runs plain and observed clients side by side).
+An observed client pays, per command, a Perl wrapper, a callback on the command's Future and
+what the options ask for: a metrics-only client (C<otel_meter> or C<metrics>) a counter and a
+histogram per backend, which adds roughly a third to the client-side CPU of a command (more with
+C<metrics> and no Metrics::Any adapter configured: the collector still handles the labels);
+C<otel_tracer> or C<debug> also format the command (and for C<debug> the reply), which
+multiplies it by one and a half to three before the exporter or logger does any work of its
+own. Measure on your machine with C<perl -Mblib bench/observability.pl>.
+
 =head1 REDACTION
 
 Values that are secrets are replaced by C<[REDACTED]> in the debug log, in C<db.statement>, and
