@@ -16,6 +16,7 @@ my @modules = qw(
   Future::IO::Redis::Iterator
   Future::IO::Redis::Pipeline
   Future::IO::Redis::Subscription
+  Future::IO::Redis::Telemetry
   Future::IO::Redis::Pool
   Future::IO::Redis::URI
 );

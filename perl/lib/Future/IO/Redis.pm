@@ -25,7 +25,10 @@ our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Futu
 # Options that are this module's own policy (the connection's options -- address, timeouts,
 # reconnect, TLS, buffers, ... -- are the engine's: their defaults and rules live in Rust,
 # src/conn/options.rs, and a bad one croaks here at new with the engine's words).
-my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
+my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error on_reconnect_attempt );
+
+# Observability options (debug, tracing, metrics): Future::IO::Redis::Telemetry.
+my @TELEMETRY = qw( debug otel_tracer otel_meter otel_include_args metrics );
 
 # `command` with a subscribe-family name goes to the client's methods of that name (Pub/Sub), so
 # that messages are never received with nobody to take them.
@@ -45,6 +48,7 @@ sub new {
     delete $args{auto_pipeline};    # always on: commands issued together leave together
 
     my %callbacks = map { $_ => delete $args{$_} } grep { exists $args{$_} } keys %CALLBACK;
+    my %telemetry = map { $_ => delete $args{$_} } grep { exists $args{$_} } @TELEMETRY;
     for my $k ( sort keys %callbacks ) {
         Carp::croak("Future::IO::Redis->new: $k must be a code reference")
           if defined $callbacks{$k} && ref $callbacks{$k} ne 'CODE';
@@ -84,6 +88,15 @@ sub new {
         connected => 0,
         ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
     }, $class;
+    # With debug, tracing or metrics, the client gets observed command methods (a subclass);
+    # without, nothing of that runs.
+    if (%telemetry) {
+        require Future::IO::Redis::Telemetry;
+        if ( my $t = Future::IO::Redis::Telemetry->new( 'Future::IO::Redis->new', \%telemetry, \%args ) ) {
+            $self->{telemetry} = $t;
+            bless $self, Future::IO::Redis::Telemetry::observed_class($class);
+        }
+    }
     return $self;
 }
 
@@ -100,7 +113,7 @@ sub _conn {
     ( $self->{conn}, $self->{gen} ) = Future::IO::Redis::Engine::open_connection(
         defined $password ? { %{ $self->{opts} }, password => $password } : $self->{opts},
         sub { $weak->_on_event(@_) if $weak },
-        scalar grep { $self->{$_} } keys %CALLBACK,
+        ( scalar grep { $self->{$_} } keys %CALLBACK ) || $self->{telemetry},
     );
     $self->{connected} = 0;
     return $self->{conn};
@@ -166,6 +179,13 @@ PERL
 # this class's method, and gone to.
 my %SENDER;
 
+# Whether $class's method $method is the generated command method (not one of its own).
+sub _is_command_method {
+    my ( $class, $method ) = @_;
+    my $cv = $class->can($method) or return 0;
+    return $cv == ( Future::IO::Redis::Commands->can($method) // 0 ) || $cv == ( $SENDER{$method} // 0 ) ? 1 : 0;
+}
+
 sub _command_sender {
     my ( undef, $method ) = @_;
     return $SENDER{$method} //= do {
@@ -225,11 +245,13 @@ sub _engine_refused {
 
 sub connect {
     my ($self) = @_;
+    $self->{reconnect_attempt} = 0;
     return $self->_control( \&Future::IO::Redis::Engine::connect_connection, 'connect' );
 }
 
 sub disconnect {
     my ($self) = @_;
+    $self->{reconnect_attempt} = 0;
     return Future->done($self) unless $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} );
     return $self->_control( \&Future::IO::Redis::Engine::close_connection, 'disconnect' );
 }
@@ -393,6 +415,7 @@ sub _on_event {
     }
     if ( $what eq 'connected' ) {
         $self->{connected} = 1;
+        $self->{reconnect_attempt} = 0;
         $self->_callback( on_connect => $self );
     }
     elsif ( $what eq 'resubscribed' ) {
@@ -409,10 +432,21 @@ sub _on_event {
             ) );
         }
         $self->_callback( on_disconnect => $self, $ev->{reason} );
+        $self->_reconnect_attempt if $ev->{reason} ne 'client' && $self->_reconnects;
     }
     elsif ( $what eq 'error' ) {
         $self->_callback( on_error => $self, $ev->{error} );
+        # A failed reconnect attempt: the engine schedules the next one.
+        $self->_reconnect_attempt if $self->{reconnect_attempt};
     }
+}
+
+sub _reconnects { !defined $_[0]{opts}{reconnect} || $_[0]{opts}{reconnect} }
+
+# The engine lost the connection, or failed to reconnect, and tries again after its back-off.
+sub _reconnect_attempt {
+    my ($self) = @_;
+    $self->_callback( on_reconnect_attempt => $self, ++$self->{reconnect_attempt} );
 }
 
 # Callbacks run inside the engine's dispatch loop: one that dies must not stop the others.
@@ -572,12 +606,57 @@ fastest. A limit keeps one client from putting thousands of commands ahead of ev
 on a shared server, or bounds what a broken connection can take with it. Pipelines
 (L</pipeline>) count command by command.
 
-=item on_connect, on_disconnect, on_error
+=item on_connect, on_disconnect, on_error, on_reconnect_attempt
 
-Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready,
-C<< on_disconnect->($redis, $reason) >> when an established connection goes away (C<$reason>
-is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or C<client>), and
-C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails.
+Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready (after its
+handshake), C<< on_disconnect->($redis, $reason) >> when an established connection goes away
+(C<$reason> is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or
+C<client>), C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails (C<$error>
+is a C<Future::IO::Redis::Error> object), and C<< on_reconnect_attempt->($redis, $attempt) >>
+when a reconnect attempt is scheduled: after a loss (C<$attempt> 1; not after L</disconnect>,
+nor with C<< reconnect => 0 >>) and after each failed attempt (2, 3, ...), before the back-off
+delay; the next C<on_connect> ends the series and the next loss counts from 1 again. A failed
+first C<connect> is not retried, so it calls C<on_error> only. A callback that dies is reported
+with C<warn> and does not stop the others. With any of them the client receives connection
+events even while no command waits.
+
+    my $redis = Future::IO::Redis->new(
+        on_disconnect        => sub { my ( $r, $reason ) = @_; warn "redis lost ($reason)\n" },
+        on_reconnect_attempt => sub { my ( $r, $n ) = @_; warn "redis reconnect attempt $n\n" },
+        on_connect           => sub { warn "redis up\n" },
+    );
+
+=item debug
+
+C<< debug => 1 >> logs every command sent and every reply summary received, with its latency,
+to STDERR; C<< debug => sub { my ($direction, $data) = @_ } >> gives the lines to your code
+(C<$direction> is C<send>, C<recv> or C<event>). Secrets are redacted, long values cut, binary
+escaped. The format is stable and documented in L<Future::IO::Redis::Telemetry/DEBUG LOG>.
+
+    #1 SET user:1 "hello world"
+    #1 SET -> OK (0.212 ms)
+    #2 AUTH app [REDACTED]
+
+=item otel_tracer, otel_include_args (1)
+
+An OpenTelemetry tracer (C<< OpenTelemetry->tracer_provider->tracer(...) >>): one span per
+command (C<redis.GET>), per pipeline (C<redis.PIPELINE>) and per transaction (C<redis.MULTI>),
+with the attributes C<db.system>, C<db.operation>, C<db.statement> (redacted; only the command
+name with C<< otel_include_args => 0 >>), C<net.peer.name>, C<net.peer.port> and
+C<db.redis.database_index>, and an error status on failure. See
+L<Future::IO::Redis::Telemetry/TRACING>.
+
+=item otel_meter, metrics
+
+C<< otel_meter => $meter >> (an OpenTelemetry meter) and C<< metrics => 1 >> (L<Metrics::Any>,
+for its Prometheus, statsd and other adapters) report C<redis.commands.total>,
+C<redis.commands.duration>, C<redis.connections.active>, C<redis.connections.total>,
+C<redis.reconnects.total>, C<redis.errors.total> and C<redis.pipeline.size>. See
+L<Future::IO::Redis::Telemetry/METRICS>.
+
+A client with C<debug>, C<otel_tracer>, C<otel_meter> or C<metrics> is of a generated subclass
+of its class whose command methods report each command; a client without them runs the plain
+send path and pays nothing for these features.
 
 =item read_buffer_size (65536), write_buffer_size (65536)
 

@@ -56,9 +56,20 @@ sub new {
         Carp::croak($why);
     };
 
+    # The pool's own metric (acquire wait) goes where its connections' metrics go.
+    my $telemetry;
+    if ( $args{otel_meter} || $args{metrics} ) {
+        require Future::IO::Redis::Telemetry;
+        $telemetry = Future::IO::Redis::Telemetry->new( "$class->new", { map { $_ => $args{$_} } grep { exists $args{$_} } qw( otel_meter metrics ) }, \%args );
+    }
+
     return bless {
         %opt,
         conn_opts     => \%args,
+        telemetry     => $telemetry,
+        acquires      => 0,
+        acquire_wait_total => 0,
+        acquire_wait_max   => 0,
         on_disconnect => $user_on_disconnect,
         idle          => [],    # [ { redis, since } ], most recently released last
         active        => {},    # refaddr => client handed out
@@ -85,6 +96,7 @@ sub _take_idle {
     return undef if defined $limit && Time::HiRes::time() - $self->{idle}[-1]{since} >= $limit;
     my $redis = ( pop @{ $self->{idle} } )->{redis};
     $self->{active}{ Scalar::Util::refaddr($redis) } = $redis;
+    $self->_acquired(0);
     return $redis;
 }
 
@@ -110,13 +122,24 @@ sub acquire {
         $f->on_ready( sub { $timer->cancel unless $timer->is_ready } );
     }
     # Done, failed (timed out) or cancelled: its place in the queue is given up.
+    my $t0 = Time::HiRes::time();
     $f->on_ready( sub {
         return unless $weak;
+        $weak->_acquired( Time::HiRes::time() - $t0 ) if $f->is_done;
         @{ $weak->{waiters} } = grep { $_ != $f } @{ $weak->{waiters} };
         $weak->_dispatch unless $f->is_done;
     } );
     $self->_dispatch;
     return $f;
+}
+
+# An acquire got its connection after $waited seconds.
+sub _acquired {
+    my ( $self, $waited ) = @_;
+    $self->{acquires}++;
+    $self->{acquire_wait_total} += $waited;
+    $self->{acquire_wait_max} = $waited if $waited > $self->{acquire_wait_max};
+    $self->{telemetry}->acquired($waited) if $self->{telemetry};
 }
 
 sub release {
@@ -179,6 +202,9 @@ sub stats {
         cleaned   => $self->{cleaned},
         opening   => $self->{opening},
         checking  => $self->{checking} + $self->{cleaning},
+        acquires           => $self->{acquires},
+        acquire_wait_total => $self->{acquire_wait_total},
+        acquire_wait_max   => $self->{acquire_wait_max},
     };
 }
 
@@ -536,7 +562,11 @@ own work per call is a fraction of one round trip to the server.
 A hash ref: C<active> (handed out), C<idle>, C<waiting> (acquires queued), C<total> (active +
 idle), C<destroyed> (closed because dirty, lost or unhealthy; not counting idle shrinking),
 C<cleaned>, C<opening> and C<checking> (connections on their way: connecting, being
-health-checked or cleaned).
+health-checked or cleaned), C<acquires> (acquires that got a connection), C<acquire_wait_total>
+and C<acquire_wait_max> (seconds those acquires waited, summed and the longest). With the
+connection options C<otel_meter> or C<metrics> (see L<Future::IO::Redis::Telemetry>), each
+acquire's wait is also recorded in the histogram C<redis.pool.acquire.duration>; the connections
+report their own metrics, spans and debug lines as single clients do.
 
 =head2 shutdown
 
