@@ -88,7 +88,7 @@ if ( grep { $_ eq 'ioasync' } @loops ) {
 sub idle_engine {
     no warnings 'once';
     my $engine = $Future::IO::Redis::Engine::ENGINE or return;
-    Future::IO::Redis::Engine::_stop_pump() unless $engine->outstanding || $Future::IO::Redis::Engine::WATCHERS;
+    Future::IO::Redis::Engine::_stop_pump() unless $engine->busy || $Future::IO::Redis::Engine::WATCHERS;
 }
 my $current_loop;
 sub use_loop { idle_engine(); $current_loop = shift; $Future::IO::IMPL = $IMPL{$current_loop} }

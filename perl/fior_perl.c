@@ -563,7 +563,8 @@ static SV *batch_value(pTHX_ FiorEngine *engine, const FiorCompletion *c) {
     return newRV_noinc((SV *)results);
 }
 
-/* The handler registered for a connection in `handlers` (keyed by its id), or NULL. */
+/* The value registered for a connection in `handlers` (keyed by its id), or NULL: a code ref,
+ * or (message handlers only) an array ref [ \@queue, \&after_turn ]. */
 static SV *conn_handler(pTHX_ HV *handlers, uint64_t conn) {
     char key[24];
     int klen;
@@ -572,29 +573,58 @@ static SV *conn_handler(pTHX_ HV *handlers, uint64_t conn) {
         return NULL;
     klen = snprintf(key, sizeof key, "%" UVuf, (UV)conn);
     handler = hv_fetch(handlers, key, klen, 0);
-    if (!handler || !SvROK(*handler) || SvTYPE(SvRV(*handler)) != SVt_PVCV)
+    if (!handler || !SvROK(*handler))
         return NULL;
-    return *handler;
+    if (SvTYPE(SvRV(*handler)) == SVt_PVCV)
+        return *handler;
+    if (SvTYPE(SvRV(*handler)) == SVt_PVAV) {
+        AV *pair = (AV *)SvRV(*handler);
+        SV **q = av_fetch(pair, 0, 0), **after = av_fetch(pair, 1, 0);
+        if (q && after && SvROK(*q) && SvTYPE(SvRV(*q)) == SVt_PVAV && SvROK(*after) && SvTYPE(SvRV(*after)) == SVt_PVCV)
+            return *handler;
+    }
+    return NULL;
 }
 
-/* A message to its connection's message handler: ->($type, $channel, $data, $pattern), the
- * pattern undef except for a pmessage. */
-static void deliver_message(pTHX_ SV *handler, const FiorCompletion *c, SV **first_error) {
-    dSP;
+/* A message as the hash the user gets: { type => 'message' | 'pmessage' | 'smessage',
+ * channel, data, pattern (pmessage only) }. */
+static SV *message_value(pTHX_ const FiorCompletion *c) {
+    HV *msg = newHV();
     const char *type = c->message_kind == FIOR_MESSAGE_KIND_P_MESSAGE ? "pmessage"
                      : c->message_kind == FIOR_MESSAGE_KIND_S_MESSAGE ? "smessage"
                                                                       : "message";
+    hv_ksplit(msg, 4);
+    (void)hv_stores(msg, "type", newSVpv(type, 0));
+    (void)hv_stores(msg, "channel", newSVpvn((const char *)c->channel.ptr, c->channel.len));
+    (void)hv_stores(msg, "data", newSVpvn((const char *)c->data.ptr, c->data.len));
+    if (c->pattern.ptr)
+        (void)hv_stores(msg, "pattern", newSVpvn((const char *)c->pattern.ptr, c->pattern.len));
+    return newRV_noinc((SV *)msg);
+}
+
+/* A message to its connection's message handler. A code ref is called with the message; a
+ * [ \@queue, \&after_turn ] pair gets the message pushed onto @queue (no Perl call per message)
+ * and after_turn queued once per delivery on @Future::IO::Redis::Engine::AFTER_DELIVERY, which
+ * the caller of deliver runs when the turn's completions are all delivered. `last_after`
+ * remembers the after_turn queued last, so that a run of messages queues it once. */
+static void deliver_message(pTHX_ SV *handler, const FiorCompletion *c, SV **first_error, SV **last_after) {
+    dSP;
+    if (SvTYPE(SvRV(handler)) == SVt_PVAV) {
+        AV *pair = (AV *)SvRV(handler);
+        SV *queue = *av_fetch(pair, 0, 0), *after = *av_fetch(pair, 1, 0);
+        av_push((AV *)SvRV(queue), message_value(aTHX_ c));
+        if (SvRV(after) != *last_after) {
+            AV *run = get_av("Future::IO::Redis::Engine::AFTER_DELIVERY", GV_ADD);
+            av_push(run, newSVsv(after));
+            *last_after = SvRV(after);
+        }
+        return;
+    }
+    *last_after = NULL; /* Perl code runs: what it frees may be allocated again */
     ENTER;
     SAVETMPS;
     PUSHMARK(SP);
-    EXTEND(SP, 4);
-    mPUSHs(newSVpv(type, 0));
-    mPUSHs(newSVpvn((const char *)c->channel.ptr, c->channel.len));
-    mPUSHs(newSVpvn((const char *)c->data.ptr, c->data.len));
-    if (c->pattern.ptr)
-        mPUSHs(newSVpvn((const char *)c->pattern.ptr, c->pattern.len));
-    else
-        PUSHs(&PL_sv_undef);
+    mXPUSHs(message_value(aTHX_ c));
     PUTBACK;
     (void)call_sv(handler, G_DISCARD | G_EVAL);
     if (SvTRUE(ERRSV) && !*first_error)
@@ -610,20 +640,24 @@ static void deliver_message(pTHX_ SV *handler, const FiorCompletion *c, SV **fir
  *     command's slot holding its error object;
  *   a connection event: the connection's handler, $handlers->{$conn}->(\%event);
  *   a message (subscribe mode): the connection's message handler,
- *     $message_handlers->{$conn}->($type, $channel, $data, $pattern); dropped when none.
+ *     $message_handlers->{$conn}->(\%message), or pushed onto the queue of a
+ *     [ \@queue, \&after_turn ] pair (see deliver_message); dropped when none.
  */
 IV fp_deliver(pTHX_ FiorEngine *engine, fp_future_cache *cache, HV *handlers, HV *message_handlers, SV **first_error) {
     FiorCompletion c;
     IV delivered = 0;
+    SV *last_after = NULL; /* compared, never dereferenced: see deliver_message */
     while (fior_engine_next(engine, &c)) {
         SV *value, *target;
         const char *method;
         delivered++;
+        if (c.kind != FIOR_COMPLETION_KIND_MESSAGE)
+            last_after = NULL; /* Perl code runs: what it frees may be allocated again */
         if (c.kind == FIOR_COMPLETION_KIND_MESSAGE) {
             SV *handler = conn_handler(aTHX_ message_handlers, c.conn);
             if (handler) {
                 SvREFCNT_inc_simple_void_NN(handler);
-                deliver_message(aTHX_ handler, &c, first_error);
+                deliver_message(aTHX_ handler, &c, first_error, &last_after);
                 SvREFCNT_dec(handler);
             }
             continue;

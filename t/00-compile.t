@@ -17,6 +17,7 @@ my @modules = qw(
   Future::IO::Redis::KeyExtractor
   Future::IO::Redis::Pipeline
   Future::IO::Redis::Subscription
+  Future::IO::Redis::Telemetry
   Future::IO::Redis::Pool
   Future::IO::Redis::URI
 );

@@ -955,7 +955,8 @@ impl Conn {
     }
 
     fn on_reply(&mut self, reply: Reply, now: Instant) {
-        let reply = if self.subscribed {
+        let subscribed_reply = self.subscribed;
+        let reply = if subscribed_reply {
             match pubsub::classify(reply) {
                 Push::Message(m) => return self.out.push(Completion::Message(m)),
                 Push::Confirmation { op, name } => return self.on_confirmation(op, name, now),
@@ -966,6 +967,12 @@ impl Conn {
         };
         let Some(entry) = self.inflight.pop_front() else {
             return self.protocol_failure(ProtocolError("a reply arrived with no command waiting for it".into()), now);
+        };
+        let reply = match &entry.slot {
+            Slot::User(r) if subscribed_reply && r.name.as_str() == "PING" => {
+                pubsub::ping_reply(reply, !r.bytes.starts_with(b"*1\r\n"))
+            }
+            _ => reply,
         };
         match entry.slot {
             Slot::User(mut r) => {

@@ -191,6 +191,29 @@ fn shape(reply: &Reply) -> Shape {
     Shape::Confirmation(op, name)
 }
 
+/// PING's reply on a subscribed connection, `["pong", argument]`, given the shape PING has on a
+/// normal connection: `PONG` when it was sent without an argument, else the argument itself. So
+/// that code checking a connection with PING need not know whether it is subscribed. Any other
+/// reply (an error) is left as it is.
+pub(super) fn ping_reply(reply: Reply, had_argument: bool) -> Reply {
+    let arg = {
+        let mut nodes = reply.nodes();
+        match (nodes.next(), nodes.next(), nodes.next(), nodes.next()) {
+            (Some(Node::Array(2)), Some(Node::Bulk(word)), Some(Node::Bulk(arg)), None)
+                if reply.bytes(word).eq_ignore_ascii_case(b"pong") =>
+            {
+                Some(arg.clone())
+            }
+            _ => None,
+        }
+    };
+    match arg {
+        Some(arg) if had_argument => Reply::bulk(reply.bytes(&arg)),
+        Some(_) => Reply::simple("PONG"),
+        None => reply,
+    }
+}
+
 /// The names the server confirmed, per family: what a reconnect subscribes to again.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Subscriptions {

@@ -1327,7 +1327,7 @@ fn confirmations_complete_their_request_and_messages_are_routed_at_every_split()
         h.feed(&stream[..split]);
         h.feed(&stream[split..]);
         let (msgs, replies) = sorted_out(&h.take());
-        assert_eq!(replies, vec![(1, "3".into()), (2, "1".into()), (3, "array(2)".into())], "split at {split}");
+        assert_eq!(replies, vec![(1, "3".into()), (2, "1".into()), (3, "PONG".into())], "split at {split}");
         let m = |k, p: Option<&str>, c: &str, d: &str| (k, p.map(String::from), c.to_string(), d.to_string());
         assert_eq!(
             msgs,
@@ -1382,8 +1382,27 @@ fn other_commands_are_refused_while_subscribed_and_never_written() {
     assert_eq!(h.take_wire(), b"*1\r\n$4\r\nping\r\n", "only PING went out");
     h.feed([confirm("subscribe", Some("a"), 1), message("a", "m"), "*2\r\n$4\r\npong\r\n$0\r\n\r\n".into()].concat().as_bytes());
     let (msgs, replies) = sorted_out(&h.take());
-    assert_eq!(replies, vec![(1, "1".into()), (3, "array(2)".into())]);
+    assert_eq!(replies, vec![(1, "1".into()), (3, "PONG".into())]);
     assert_eq!(msgs.len(), 1);
+}
+
+#[test]
+fn ping_while_subscribed_answers_as_it_does_on_a_normal_connection() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["SUBSCRIBE", "a"]);
+    h.submit(2, &["PING"]);
+    h.submit(3, &["PING", "hello"]);
+    h.submit(4, &["PING", ""]);
+    h.take_wire();
+    let pong = |arg: &str| format!("*2\r\n{}{}", bulk_text("pong"), bulk_text(arg));
+    h.feed([confirm("subscribe", Some("a"), 1), pong(""), message("a", "pong"), pong("hello"), pong("")].concat().as_bytes());
+    let (msgs, replies) = sorted_out(&h.take());
+    assert_eq!(replies, vec![(1, "1".into()), (2, "PONG".into()), (3, "hello".into()), (4, "".into())]);
+    assert_eq!(msgs.len(), 1, "a message whose data is 'pong' stays a message");
+    // An error reply to PING is left as it is.
+    h.submit(5, &["PING"]);
+    h.feed(b"-ERR something\r\n");
+    assert_eq!(reply_text(&h.take()[0]), (5, "ERR:ERR something".into()));
 }
 
 #[test]

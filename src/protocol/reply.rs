@@ -58,6 +58,11 @@ impl Reply {
         Reply::new(Bytes::copy_from_slice(text.as_bytes()), Node::Simple(0..text.len()), Vec::new())
     }
 
+    /// A bulk string reply made up in the client (a copy of `bytes`).
+    pub fn bulk(bytes: &[u8]) -> Self {
+        Reply::new(Bytes::copy_from_slice(bytes), Node::Bulk(0..bytes.len()), Vec::new())
+    }
+
     /// An integer reply made up in the client (the subscription count a SUBSCRIBE-family
     /// command completes with).
     pub fn integer(n: i64) -> Self {

@@ -121,19 +121,21 @@ subtest 'commands that change the connection mode croak' => sub {
         [ sort qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe monitor sync psync ) ],
         'the subscribe family, MONITOR, SYNC, PSYNC'
     );
-    # The client's subscribe, psubscribe and ssubscribe (Future::IO::Redis) return a
-    # Subscription (t/60-pubsub); the generated methods still croak everywhere else.
-    my %client_has = map { $_ => 1 } qw( subscribe psubscribe ssubscribe );
+    # The client's subscribe family (Future::IO::Redis) works through its Subscription
+    # (t/60-pubsub); in a pipeline the generated methods croak.
+    my %client_has = map { $_ => 1 } qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe );
     for my $m ( sort keys %unsupported ) {
         like( dies { $redis->$m('x') }, qr/\AFuture::IO::Redis: \U$m\E /, "$m croaks" ) unless $client_has{$m};
         like( dies { $redis->pipeline->$m('x') }, qr/\AFuture::IO::Redis: \U$m\E /, "pipeline $m croaks" );
     }
     like(
-        dies { $redis->unsubscribe('news') },
+        dies { $redis->pipeline->unsubscribe('news') },
         qr/UNSUBSCRIBE belongs to the Subscription API: .*Future::IO::Redis::Subscription/,
         'the message says why'
     );
-    like( dies { $redis->unsubscribe('news') }, qr/ at \Q${\ __FILE__ }\E line \d+/, 'reported at the caller' );
+    like( dies { $redis->pipeline->unsubscribe('news') }, qr/ at \Q${\ __FILE__ }\E line \d+/, 'reported at the caller' );
+    is( run( $redis->unsubscribe('news') ), undef, 'the client\'s unsubscribe without a subscription: nothing to end' );
+    like( dies { $redis->monitor }, qr/\AFuture::IO::Redis: MONITOR .* at \Q${\ __FILE__ }\E line \d+/, 'MONITOR croaks at the caller' );
     is( run( $redis->ping ), 'PONG', 'the connection still works' );
 };
 
@@ -166,7 +168,7 @@ subtest 'POD for every method' => sub {
     for my $m ( @Future::IO::Redis::Commands::METHODS, sort keys %unsupported ) {
         my ($pod) = $pm =~ /^=head3 \Q$m\E\n\n(.*?)^=cut/ms;
         unless ($pod) { push @missing, $m; next }
-        push @missing, "$m (usage)"   unless $pod =~ /^    (?:my \$\w+ = await )?\$redis->\Q$m\E\b/m;
+        push @missing, "$m (usage)"   unless $pod =~ /^    (?:my \$\w+ = await |await )?\$redis->\Q$m\E\b/m;
         push @missing, "$m (since)"   unless $pod =~ /Since Redis \d/;
         push @missing, "$m (group)"   unless $pod =~ /Group: \w/;
         push @missing, "$m (complexity)" unless $pod =~ /Complexity: / || !defined doc_of($m)->{complexity};

@@ -59,6 +59,38 @@ subtest 'unsubscribe partial and total' => sub {
     is( run( $r->set( 'u:k', 1 ) ), 'OK', 'the client takes commands again' );
 };
 
+subtest "the client's unsubscribe family ends one kind of subscription" => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe( 'cu:a', 'cu:b' ) );
+    run( $r->psubscribe('cu:p*') );
+    is( run( $r->unsubscribe('cu:a') ), exact_ref($sub), 'unsubscribe resolves to the subscription' );
+    is( [ $sub->channels ], ['cu:b'], 'one channel left' );
+    is( run( $r->punsubscribe('cu:none*') ), exact_ref($sub), 'a pattern not subscribed to: nothing sent, nothing changed' );
+    is( [ $sub->patterns ], ['cu:p*'], 'the pattern stays' );
+    run( $r->unsubscribe );
+    is( [ $sub->channels ], [], 'unsubscribe without names: every channel' );
+    is( [ $sub->patterns ], ['cu:p*'], 'the patterns stay' );
+    ok( !$sub->is_closed, 'the subscription goes on' );
+    run( $pub->publish( 'cu:b',  'gone' ) );
+    run( $pub->publish( 'cu:p1', 'kept' ) );
+    is( run( $sub->next ), { type => 'pmessage', pattern => 'cu:p*', channel => 'cu:p1', data => 'kept' }, 'patterns still deliver' );
+    run( $r->punsubscribe );
+    ok( $sub->is_closed, 'nothing left: the subscription ends' );
+    is( run( $sub->next ), undef, 'next gives undef' );
+    is( run( $r->get('cu:k') ), undef, 'the client takes commands again' );
+};
+
+subtest 'command() with a subscribe-family name goes through the Subscription API' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->command( 'subscribe', 'cc:a' ) );
+    isa_ok( $sub, 'Future::IO::Redis::Subscription' );
+    run( $pub->publish( 'cc:a', 'through command' ) );
+    is( run( $sub->next )->{data}, 'through command', 'the message reaches the subscription' );
+    run( $r->command( 'UNSUBSCRIBE', 'cc:a' ) );
+    ok( $sub->is_closed, 'UNSUBSCRIBE through command() ends it' );
+    is( run( $r->command( 'SET', 'cc:k', 1 ) ), 'OK', 'ordinary commands again' );
+};
+
 subtest '20,000 messages arrive whole and in order' => sub {
     my $r   = client($srv);
     my $sub = run( $r->subscribe('burst') );
@@ -83,7 +115,8 @@ subtest 'commands are refused on the subscribed client; messages keep flowing; P
     my $err = error_of( $r->get('k') );
     isa_ok( $err, 'Future::IO::Redis::Error::PubSub' );
     like( "$err", qr/GET cannot be sent on a subscribed connection/ );
-    is( run( $r->ping ), [ 'pong', '' ], 'PING answers in subscribe mode' );
+    is( run( $r->ping ),          'PONG',  'PING answers in subscribe mode as it does elsewhere' );
+    is( run( $r->ping('hello') ), 'hello', 'PING with an argument gives the argument back' );
     run( $pub->publish( 'mode', 'after' ) );
     is( run( $sub->next )->{data}, 'before' );
     is( run( $sub->next )->{data}, 'after', 'the stream is undisturbed' );

@@ -25,7 +25,8 @@ subtest 'acquire and release reuse one connection' => sub {
         isa_ok( $r, 'Future::IO::Redis' );
         await $r->set( 'p:k', 'v' );
         my $id = await $r->command( 'CLIENT', 'ID' );
-        is( $pool->stats, { active => 1, idle => 0, waiting => 0, total => 1, destroyed => 0, cleaned => 0, opening => 0, checking => 0 }, 'stats while in use' );
+        is( $pool->stats, { active => 1, idle => 0, waiting => 0, total => 1, destroyed => 0, cleaned => 0, opening => 0, checking => 0,
+                acquires => 1, acquire_wait_total => D(), acquire_wait_max => D() }, 'stats while in use' );
         $pool->release($r);
         return $id;
     } );

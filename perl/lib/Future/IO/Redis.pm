@@ -25,7 +25,14 @@ our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Futu
 # Options that are this module's own policy (the connection's options -- address, timeouts,
 # reconnect, TLS, buffers, ... -- are the engine's: their defaults and rules live in Rust,
 # src/conn/options.rs, and a bad one croaks here at new with the engine's words).
-my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
+my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error on_reconnect_attempt );
+
+# Observability options (debug, tracing, metrics): Future::IO::Redis::Telemetry.
+my @TELEMETRY = qw( debug otel_tracer otel_meter otel_include_args metrics );
+
+# `command` with a subscribe-family name goes to the client's methods of that name (Pub/Sub), so
+# that messages are never received with nobody to take them.
+my %PUBSUB_METHOD = map { uc($_) => $_ } qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe );
 
 sub new {
     my ( $class, %args ) = @_;
@@ -42,6 +49,7 @@ sub new {
     delete $args{auto_pipeline};    # always on: commands issued together leave together
 
     my %callbacks = map { $_ => delete $args{$_} } grep { exists $args{$_} } keys %CALLBACK;
+    my %telemetry = map { $_ => delete $args{$_} } grep { exists $args{$_} } @TELEMETRY;
     for my $k ( sort keys %callbacks ) {
         Carp::croak("Future::IO::Redis->new: $k must be a code reference")
           if defined $callbacks{$k} && ref $callbacks{$k} ne 'CODE';
@@ -87,6 +95,15 @@ sub new {
         connected => 0,
         ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
     }, $class;
+    # With debug, tracing or metrics, the client gets observed command methods (a subclass);
+    # without, nothing of that runs.
+    if (%telemetry) {
+        require Future::IO::Redis::Telemetry;
+        if ( my $t = Future::IO::Redis::Telemetry->new( 'Future::IO::Redis->new', \%telemetry, \%args ) ) {
+            $self->{telemetry} = $t;
+            bless $self, Future::IO::Redis::Telemetry::observed_class($class);
+        }
+    }
     return $self;
 }
 
@@ -103,7 +120,7 @@ sub _conn {
     ( $self->{conn}, $self->{gen} ) = Future::IO::Redis::Engine::open_connection(
         defined $password ? { %{ $self->{opts} }, password => $password } : $self->{opts},
         sub { $weak->_on_event(@_) if $weak },
-        scalar grep { $self->{$_} } keys %CALLBACK,
+        ( scalar grep { $self->{$_} } keys %CALLBACK ) || $self->{telemetry},
     );
     $self->{connected} = 0;
     return $self->{conn};
@@ -144,6 +161,7 @@ sub _compile_sender {
 sub {
     my \$self = shift;
     @{[ @$words ? '' : 'Carp::croak("Future::IO::Redis: command() needs a command name") unless @_;' ]}
+    @{[ @$words || $raw ? '' : 'return $self->_pubsub_command(@_) if $PUBSUB_METHOD{ uc( $_[0] // "" ) };' ]}
     $prefix
     my \$f = Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ )
       // ( \$self->_recover ? Future::IO::Redis::Engine::command( \$self->{conn}, \$self->{gen}, $w\@_ ) : undef )
@@ -167,6 +185,13 @@ PERL
 # Future::IO::Redis::Commands, which asks for the send path here: it is compiled, put in place as
 # this class's method, and gone to.
 my %SENDER;
+
+# Whether $class's method $method is the generated command method (not one of its own).
+sub _is_command_method {
+    my ( $class, $method ) = @_;
+    my $cv = $class->can($method) or return 0;
+    return $cv == ( Future::IO::Redis::Commands->can($method) // 0 ) || $cv == ( $SENDER{$method} // 0 ) ? 1 : 0;
+}
 
 sub _command_sender {
     my ( undef, $method ) = @_;
@@ -227,6 +252,7 @@ sub _engine_refused {
 
 sub connect {
     my ($self) = @_;
+    $self->{reconnect_attempt} = 0;
     return $self->_control( \&Future::IO::Redis::Engine::connect_connection, 'connect' );
 }
 
@@ -234,6 +260,7 @@ sub connect {
 # disconnected (on_disconnect has run) when it returns; the Future it returns is done already.
 sub disconnect {
     my ($self) = @_;
+    $self->{reconnect_attempt} = 0;
     if ( $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} ) ) {
         Future::IO::Redis::Engine::close_connection( $self->{conn}, $self->{gen} );
         # The engine's own disconnected event, delivered at the next turn, finds the client
@@ -258,7 +285,7 @@ sub _control {
 sub is_connected { $_[0]{connected} ? 1 : 0 }
 
 # The engine's view of this connection's session (see session_state in the POD).
-my %DIRTY = map { $_ => 1 } qw( in_multi watching subscribed pending blocking );
+my @DIRTY = sort qw( in_multi watching subscribed pending blocking );
 
 sub session_state {
     my ($self) = @_;
@@ -276,11 +303,12 @@ sub session_state {
 
 sub in_pubsub { $_[0]->session_state->{subscribed} ? 1 : 0 }
 
-sub is_dirty {
-    my ($self) = @_;
-    my $state = $self->session_state;
-    my @why = grep { $state->{$_} } sort keys %DIRTY;
-    return @why ? join( ' ', @why ) : '';
+sub is_dirty { dirty_reasons( $_[0]->session_state ) }
+
+# What makes a session_state dirty, as is_dirty says it ('' when clean).
+sub dirty_reasons {
+    my ($state) = @_;
+    return join ' ', grep { $state->{$_} } @DIRTY;
 }
 
 # SCAN-family iterators (Future::IO::Redis::Iterator).
@@ -310,7 +338,7 @@ sub pipeline {
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
 # resolves to an array of their replies (a failed command's slot holds its error object), after
-# applying the per-command reply transformers in @$transforms. The engine completes the batch
+# applying the per-command reply transformers in %$transforms (index => code). The engine completes the batch
 # once, with every result in order (see submit_batch in perl/Redis.xs).
 sub _submit_batch {
     my ( $self, $commands, $transforms ) = @_;
@@ -325,8 +353,8 @@ sub _submit_batch {
         return $f->fail( $batch->failure ) if $batch->is_failed;
         my ($results) = $batch->get;
         my $ok = eval {
-            for my $i ( 0 .. $#$transforms ) {
-                my $t = $transforms->[$i] or next;
+            for my $i ( keys %$transforms ) {
+                my $t = $transforms->{$i};
                 next if Scalar::Util::blessed( $results->[$i] ) && $results->[$i]->isa('Future::IO::Redis::Error');
                 ( $results->[$i] ) = $t->( $results->[$i] );
             }
@@ -344,6 +372,24 @@ sub subscribe  { _subscribe( SUBSCRIBE  => @_ ) }
 sub psubscribe { _subscribe( PSUBSCRIBE => @_ ) }
 sub ssubscribe { _subscribe( SSUBSCRIBE => @_ ) }
 
+# End channels, patterns or shard channels of the client's subscription (all of that kind
+# without names): a Future of the subscription, or of undef when the client has none.
+sub unsubscribe  { _unsubscribe( channels       => @_ ) }
+sub punsubscribe { _unsubscribe( patterns       => @_ ) }
+sub sunsubscribe { _unsubscribe( shard_channels => @_ ) }
+
+sub _unsubscribe {
+    my ( $family, $self, @names ) = @_;
+    my $sub = $self->{subscription};
+    return _in_context( $sub ? $sub->_unsubscribe_family( $family, @names ) : Future->done(undef) );
+}
+
+sub _pubsub_command {
+    my ( $self, $name, @args ) = @_;
+    my $method = $PUBSUB_METHOD{ uc $name };
+    return $self->$method(@args);
+}
+
 # Subscribe to @names (a hash ref of subscription options may come last): a Future of the
 # client's Subscription, once the server confirmed every name.
 sub _subscribe {
@@ -359,8 +405,8 @@ sub _subscribe {
         Scalar::Util::weaken( $self->{subscription} );
     }
     $self->_conn;
-    Future::IO::Redis::Engine::set_message_handler( $self->{conn}, $self->{gen}, $sub->_handler );
-    my $f = $self->command( $command, @names )->then(
+    $sub->_install;
+    my $f = $self->_command_once( $command, @names )->then(
         sub {
             $sub->_added( $command, @names );
             Future->done($sub);
@@ -386,6 +432,7 @@ sub _on_event {
     }
     if ( $what eq 'connected' ) {
         $self->{connected} = 1;
+        $self->{reconnect_attempt} = 0;
         $self->_callback( on_connect => $self );
     }
     elsif ( $what eq 'resubscribed' ) {
@@ -393,10 +440,15 @@ sub _on_event {
     }
     elsif ( $what eq 'disconnected' ) {
         # Not after `disconnect`, which reported it already.
-        $self->_disconnected( $ev->{reason} ) if $self->{connected};
+        if ( $self->{connected} ) {
+            $self->_disconnected( $ev->{reason} );
+            $self->_reconnect_attempt if $ev->{reason} ne 'client' && $self->_reconnects;
+        }
     }
     elsif ( $what eq 'error' ) {
         $self->_callback( on_error => $self, $ev->{error} );
+        # A failed reconnect attempt: the engine schedules the next one.
+        $self->_reconnect_attempt if $self->{reconnect_attempt};
     }
 }
 
@@ -415,6 +467,14 @@ sub _disconnected {
         ) );
     }
     $self->_callback( on_disconnect => $self, $reason ) if $was;
+}
+
+sub _reconnects { !defined $_[0]{opts}{reconnect} || $_[0]{opts}{reconnect} }
+
+# The engine lost the connection, or failed to reconnect, and tries again after its back-off.
+sub _reconnect_attempt {
+    my ($self) = @_;
+    $self->_callback( on_reconnect_attempt => $self, ++$self->{reconnect_attempt} );
 }
 
 # Callbacks run inside the engine's dispatch loop: one that dies must not stop the others.
@@ -582,12 +642,57 @@ fastest. A limit keeps one client from putting thousands of commands ahead of ev
 on a shared server, or bounds what a broken connection can take with it. Pipelines
 (L</pipeline>) count command by command.
 
-=item on_connect, on_disconnect, on_error
+=item on_connect, on_disconnect, on_error, on_reconnect_attempt
 
-Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready,
-C<< on_disconnect->($redis, $reason) >> when an established connection goes away (C<$reason>
-is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or C<client>), and
-C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails.
+Callbacks: C<< on_connect->($redis) >> each time the connection becomes ready (after its
+handshake), C<< on_disconnect->($redis, $reason) >> when an established connection goes away
+(C<$reason> is C<connection_lost>, C<timeout>, C<server_closed>, C<protocol_error> or
+C<client>), C<< on_error->($redis, $error) >> when a connect or reconnect attempt fails (C<$error>
+is a C<Future::IO::Redis::Error> object), and C<< on_reconnect_attempt->($redis, $attempt) >>
+when a reconnect attempt is scheduled: after a loss (C<$attempt> 1; not after L</disconnect>,
+nor with C<< reconnect => 0 >>) and after each failed attempt (2, 3, ...), before the back-off
+delay; the next C<on_connect> ends the series and the next loss counts from 1 again. A failed
+first C<connect> is not retried, so it calls C<on_error> only. A callback that dies is reported
+with C<warn> and does not stop the others. With any of them the client receives connection
+events even while no command waits.
+
+    my $redis = Future::IO::Redis->new(
+        on_disconnect        => sub { my ( $r, $reason ) = @_; warn "redis lost ($reason)\n" },
+        on_reconnect_attempt => sub { my ( $r, $n ) = @_; warn "redis reconnect attempt $n\n" },
+        on_connect           => sub { warn "redis up\n" },
+    );
+
+=item debug
+
+C<< debug => 1 >> logs every command sent and every reply summary received, with its latency,
+to STDERR; C<< debug => sub { my ($direction, $data) = @_ } >> gives the lines to your code
+(C<$direction> is C<send>, C<recv> or C<event>). Secrets are redacted, long values cut, binary
+escaped. The format is stable and documented in L<Future::IO::Redis::Telemetry/DEBUG LOG>.
+
+    #1 SET user:1 "hello world"
+    #1 SET -> OK (0.212 ms)
+    #2 AUTH app [REDACTED]
+
+=item otel_tracer, otel_include_args (1)
+
+An OpenTelemetry tracer (C<< OpenTelemetry->tracer_provider->tracer(...) >>): one span per
+command (C<redis.GET>), per pipeline (C<redis.PIPELINE>) and per transaction (C<redis.MULTI>),
+with the attributes C<db.system>, C<db.operation>, C<db.statement> (redacted; only the command
+name with C<< otel_include_args => 0 >>), C<net.peer.name>, C<net.peer.port> and
+C<db.redis.database_index>, and an error status on failure. See
+L<Future::IO::Redis::Telemetry/TRACING>.
+
+=item otel_meter, metrics
+
+C<< otel_meter => $meter >> (an OpenTelemetry meter) and C<< metrics => 1 >> (L<Metrics::Any>,
+for its Prometheus, statsd and other adapters) report C<redis.commands.total>,
+C<redis.commands.duration>, C<redis.connections.active>, C<redis.connections.total>,
+C<redis.reconnects.total>, C<redis.errors.total> and C<redis.pipeline.size>. See
+L<Future::IO::Redis::Telemetry/METRICS>.
+
+A client with C<debug>, C<otel_tracer>, C<otel_meter> or C<metrics> is of a generated subclass
+of its class whose command methods report each command; a client without them runs the plain
+send path and pays nothing for these features.
 
 =item read_buffer_size (65536), write_buffer_size (65536)
 
@@ -722,7 +827,8 @@ ref of booleans.
 =item watching - keys are watched (WATCH accepted; EXEC, DISCARD, UNWATCH, RESET or a new
 connection clear it, as on the server);
 
-=item subscribed - in subscribe mode (reserved: this version refuses the SUBSCRIBE family);
+=item subscribed - in subscribe mode (subscribed to at least one channel, pattern or shard
+channel, or a subscribe-family command is on its way);
 
 =item pending - commands are in flight, waiting for the connection, or waiting to be retried;
 
@@ -781,9 +887,35 @@ One method per command of Redis' command table, lower-case, subcommands joined b
 (C<script_load>, C<client_setname>, C<config_get>, C<client_no_evict>), generated with their
 documentation into L<Future::IO::Redis::Commands>. C<hgetall> and C<config_get> resolve to hash
 references, C<info> to a hash of sections, C<time> to C<[seconds, microseconds]>; every other
-reply is as the server sent it. The methods of commands that switch the connection into a mode
-this version cannot read (C<subscribe> and the rest of that family, C<monitor>, C<sync>,
-C<psync>) croak. Any command, known or not, can be sent with L</command>.
+reply is as the server sent it. The subscribe family is described below (L</subscribe, psubscribe,
+ssubscribe>). The methods of commands that switch the connection into a mode this version
+cannot read (C<monitor>, C<sync>, C<psync>) croak. Any command, known or not, can be sent with
+L</command>.
+
+=head2 subscribe, psubscribe, ssubscribe
+
+    my $sub = await $redis->subscribe( 'news', 'alerts' );
+    my $sub = await $redis->psubscribe('news:*');
+    my $sub = await $redis->ssubscribe('orders');    # Redis 7 shard channels
+    while ( my $msg = await $sub->next ) { say "$msg->{channel}: $msg->{data}" }
+
+Put the client into subscribe mode and resolve, once the server confirmed every name, to the
+client's L<Future::IO::Redis::Subscription> (one per client: subscribing again adds to it). A
+hash ref of subscription options may come last (C<on_message>, C<on_reconnect>,
+C<max_pending>). While subscribed, the client sends only the subscribe family and C<ping>; other
+commands fail at once with L<Future::IO::Redis::Error::PubSub>. C<< $redis->command('SUBSCRIBE',
+...) >> and its relatives come here too.
+
+=head2 unsubscribe, punsubscribe, sunsubscribe
+
+    await $redis->unsubscribe('news');    # one channel
+    await $redis->punsubscribe;           # every pattern
+
+End channels, patterns or shard channels of the client's subscription: those named, or all of
+that kind without names (names not subscribed to are ignored). Resolve to the subscription
+(undef when the client has none). When nothing is left subscribed the subscription ends (its
+C<next> gives undef) and the client takes ordinary commands again.
+C<< $sub->unsubscribe >> does the same across all three kinds.
 
 Methods take the command's own arguments, in Redis' syntax (so that every command and option
 Redis has works the same way, as the design's generated methods do), not option hashes: where

@@ -124,9 +124,11 @@ C<[ $seconds, $microseconds ]> as numbers.
 
 =back
 
-The commands that switch the connection into a mode this version cannot read (C<SUBSCRIBE>,
-C<PSUBSCRIBE>, C<SSUBSCRIBE>, their C<UNSUBSCRIBE> counterparts, C<MONITOR>, C<SYNC>, C<PSYNC>)
-have methods that croak with an explanation instead of breaking the connection.
+The commands that switch the connection into a mode this version cannot read (C<MONITOR>,
+C<SYNC>, C<PSYNC>) have methods that croak with an explanation instead of breaking the
+connection. The subscribe family (C<SUBSCRIBE>, C<PSUBSCRIBE>, C<SSUBSCRIBE> and their
+C<UNSUBSCRIBE> counterparts) are methods of L<Future::IO::Redis> itself, built on
+L<Future::IO::Redis::Subscription>; they cannot be queued in a pipeline.
 
 =head2 Key positions
 
@@ -3103,7 +3105,7 @@ _method( 'rpushx', [ 'RPUSHX' ] );
 
 =head3 psubscribe
 
-    $redis->psubscribe(@patterns);    # croaks
+    my $sub = await $redis->psubscribe(@patterns);
 
 Listen for messages published to channels matching the given patterns.
 
@@ -3112,7 +3114,7 @@ Listen for messages published to channels matching the given patterns.
 Since Redis 2.0.0. Group: pubsub. Complexity: O(N) where N is the number of patterns the client
 is already subscribed to.
 
-Not available in this version: croaks with "PSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
+The client method of this name is L<Future::IO::Redis>'s (see "Pub/Sub" there): it resolves to a L<Future::IO::Redis::Subscription>. Not in a pipeline or transaction (queuing it croaks).
 
 =cut
 
@@ -3231,7 +3233,7 @@ _method( 'pubsub_shardnumsub', [ 'PUBSUB', 'SHARDNUMSUB' ] );
 
 =head3 punsubscribe
 
-    $redis->punsubscribe(@options);    # croaks
+    await $redis->punsubscribe(@options);
 
 Stop listening for messages posted to channels matching the given patterns.
 
@@ -3241,7 +3243,7 @@ Since Redis 2.0.0. Group: pubsub. Complexity: O(N+M) where N is the number of pa
 client is already subscribed and M is the number of total patterns subscribed in the system (by
 any client).
 
-Not available in this version: croaks with "PUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
+The client method of this name is L<Future::IO::Redis>'s (see "Pub/Sub" there): it ends subscriptions of the client's subscription. Not in a pipeline or transaction (queuing it croaks).
 
 =cut
 
@@ -3266,7 +3268,7 @@ _method( 'spublish', [ 'SPUBLISH' ] );
 
 =head3 ssubscribe
 
-    $redis->ssubscribe(@shardchannels);    # croaks
+    my $sub = await $redis->ssubscribe(@shardchannels);
 
 Listen for messages published to the given shard channels.
 
@@ -3275,7 +3277,7 @@ Listen for messages published to the given shard channels.
 Since Redis 7.0.0. Group: pubsub. Complexity: O(N) where N is the number of shard channels to
 subscribe to.
 
-Not available in this version: croaks with "SSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
+The client method of this name is L<Future::IO::Redis>'s (see "Pub/Sub" there): it resolves to a L<Future::IO::Redis::Subscription>. Not in a pipeline or transaction (queuing it croaks).
 
 =cut
 
@@ -3284,7 +3286,7 @@ $UNSUPPORTED{ssubscribe} = 'SSUBSCRIBE belongs to the Subscription API: $redis->
 
 =head3 subscribe
 
-    $redis->subscribe(@channels);    # croaks
+    my $sub = await $redis->subscribe(@channels);
 
 Listen for messages published to the given channels.
 
@@ -3293,7 +3295,7 @@ Listen for messages published to the given channels.
 Since Redis 2.0.0. Group: pubsub. Complexity: O(N) where N is the number of channels to
 subscribe to.
 
-Not available in this version: croaks with "SUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
+The client method of this name is L<Future::IO::Redis>'s (see "Pub/Sub" there): it resolves to a L<Future::IO::Redis::Subscription>. Not in a pipeline or transaction (queuing it croaks).
 
 =cut
 
@@ -3302,7 +3304,7 @@ $UNSUPPORTED{subscribe} = 'SUBSCRIBE belongs to the Subscription API: $redis->su
 
 =head3 sunsubscribe
 
-    $redis->sunsubscribe(@options);    # croaks
+    await $redis->sunsubscribe(@options);
 
 Stop listening for messages posted to the given shard channels.
 
@@ -3311,7 +3313,7 @@ Stop listening for messages posted to the given shard channels.
 Since Redis 7.0.0. Group: pubsub. Complexity: O(N) where N is the number of clients already
 subscribed to a shard channel.
 
-Not available in this version: croaks with "SUNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
+The client method of this name is L<Future::IO::Redis>'s (see "Pub/Sub" there): it ends subscriptions of the client's subscription. Not in a pipeline or transaction (queuing it croaks).
 
 =cut
 
@@ -3320,7 +3322,7 @@ $UNSUPPORTED{sunsubscribe} = 'SUNSUBSCRIBE belongs to the Subscription API: $red
 
 =head3 unsubscribe
 
-    $redis->unsubscribe(@options);    # croaks
+    await $redis->unsubscribe(@options);
 
 Stop listening for messages posted to the given channels.
 
@@ -3329,7 +3331,7 @@ Stop listening for messages posted to the given channels.
 Since Redis 2.0.0. Group: pubsub. Complexity: O(N) where N is the number of clients already
 subscribed to a channel.
 
-Not available in this version: croaks with "UNSUBSCRIBE belongs to the Subscription API: $redis->subscribe, psubscribe and ssubscribe give a Future::IO::Redis::Subscription, whose unsubscribe ends them (not in a pipeline); PUBLISH works on any client".
+The client method of this name is L<Future::IO::Redis>'s (see "Pub/Sub" there): it ends subscriptions of the client's subscription. Not in a pipeline or transaction (queuing it croaks).
 
 =cut
 

@@ -148,8 +148,8 @@ sub open_connection {
     return ( $conn, $GENERATION );
 }
 
-# Messages of connection $conn (subscribe mode) go to $code->($type, $channel, $data, $pattern)
-# (undef: dropped). Keeps the pump armed: messages come unasked.
+# Messages of connection $conn (subscribe mode) go to $code->(\%message), the hash of
+# Future::IO::Redis::Subscription's `next` (undef: dropped). Keeps the pump armed: messages come unasked.
 sub set_message_handler {
     my ( $conn, $gen, $code ) = @_;
     return unless is_current($gen);

@@ -14,25 +14,59 @@ sub new {
     Carp::croak( "Future::IO::Redis::Pipeline: unknown option '" . ( sort keys %opts )[0] . "' (options: max_depth)" ) if %opts;
     Carp::croak( "Future::IO::Redis::Pipeline: max_depth must be a non-negative integer, not '" . ( $max // 'undef' ) . "'" )
       if defined $max && ( ref $max || $max !~ /\A[0-9]+\z/ );
-    return bless { redis => $redis, commands => [], transforms => [], executed => 0, max_depth => $max || 0 }, $class;
+    # transforms: index of a queued command => its reply transformer (most have none).
+    return bless { redis => $redis, commands => [], transforms => {}, executed => 0, max_depth => $max || 0 }, $class;
 }
 
+# The code that queues a command: its words (none for `command`) and the caller's arguments, in
+# an array the pipeline owns, checked as they are queued (so that a bad argument croaks at the
+# caller's line, not at execute), with the client's key prefix; and its reply transformer.
+sub _queuer {
+    my ( $words, $transform ) = @_;
+    my @words = @$words;
+    return sub {
+        my $self = shift;
+        Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
+        Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded")
+          if $self->{max_depth} && @{ $self->{commands} } >= $self->{max_depth};
+        my $args = [ @words, @_ ];
+        _bad_arguments($args) if grep { !defined || ref } @$args;
+        @$args = Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, $args ) if defined $self->{redis}{prefix};
+        push @{ $self->{commands} }, $args;
+        $self->{transforms}{ $#{ $self->{commands} } } = $transform if $transform;
+        return $self;
+    };
+}
+
+my $queue_command = _queuer( [] );
+
 sub command {
-    my ( $self, @args ) = @_;
-    Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
-    Carp::croak("Future::IO::Redis::Pipeline: command() needs a command name") unless @args;
-    for my $i ( 0 .. $#args ) {
-        next if defined $args[$i] && !ref $args[$i];
-        my $what = defined $args[$i] ? 'a reference' : 'undef';
+    Carp::croak("Future::IO::Redis::Pipeline: command() needs a command name") unless @_ > 1;
+    goto &$queue_command;
+}
+
+sub _bad_arguments {
+    my ($args) = @_;
+    for my $i ( 0 .. $#$args ) {
+        next if defined $args->[$i] && !ref $args->[$i];
+        my $what = defined $args->[$i] ? 'a reference' : 'undef';
         Carp::croak("Future::IO::Redis::Pipeline: the command name is $what") if $i == 0;
-        Carp::croak("Future::IO::Redis::Pipeline: $args[0]: argument $i after the command name is $what; commands take strings and numbers");
+        Carp::croak("Future::IO::Redis::Pipeline: $args->[0]: argument $i after the command name is $what; commands take strings and numbers");
     }
-    Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded")
-      if $self->{max_depth} && @{ $self->{commands} } >= $self->{max_depth};
-    @args = Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, \@args ) if defined $self->{redis}{prefix};
-    push @{ $self->{commands} },   \@args;
-    push @{ $self->{transforms} }, undef;
-    return $self;
+}
+
+# The command methods (Future::IO::Redis::Commands asks for them on first use): each queues its
+# command in one call, its words inlined.
+my %SENDER;
+
+sub _command_sender {
+    my ( undef, $method ) = @_;
+    return $SENDER{$method} //= do {
+        my $sender = _queuer( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
+        no strict 'refs';
+        *{$method} = $sender;
+        $sender;
+    };
 }
 
 # The earlier clients of this design name it add.
@@ -40,7 +74,7 @@ sub add { shift->command(@_) }
 
 sub _transform {
     my ( $self, $pipe, $code ) = @_;
-    $self->{transforms}[-1] = $code;
+    $self->{transforms}{ $#{ $self->{commands} } } = $code;
     return $self;
 }
 
@@ -52,9 +86,10 @@ sub execute {
     Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed}++;
     my $commands = $self->{commands};
     return Future->done( [] ) unless @$commands;
-    my $transforms = ( grep { defined } @{ $self->{transforms} } ) ? $self->{transforms} : undef;
+    my $transforms = %{ $self->{transforms} } ? $self->{transforms} : undef;
     my $f = $self->{redis}->_submit_batch( $commands, $transforms );
-    $self->{commands} = $self->{transforms} = [];
+    $self->{commands}   = [];
+    $self->{transforms} = {};
     return $f;
 }
 

@@ -56,9 +56,20 @@ sub new {
         Carp::croak($why);
     };
 
+    # The pool's own metric (acquire wait) goes where its connections' metrics go.
+    my $telemetry;
+    if ( $args{otel_meter} || $args{metrics} ) {
+        require Future::IO::Redis::Telemetry;
+        $telemetry = Future::IO::Redis::Telemetry->new( "$class->new", { map { $_ => $args{$_} } grep { exists $args{$_} } qw( otel_meter metrics ) }, \%args );
+    }
+
     return bless {
         %opt,
         conn_opts     => \%args,
+        telemetry     => $telemetry,
+        acquires      => 0,
+        acquire_wait_total => 0,
+        acquire_wait_max   => 0,
         on_disconnect => $user_on_disconnect,
         idle          => [],    # [ { redis, since } ], most recently released last
         active        => {},    # refaddr => client handed out
@@ -76,8 +87,22 @@ sub new {
 
 # ----- handing out and taking back -----------------------------------------------------------
 
+# An idle connection handed out at once (no waiter, no timer) when nobody waits before this
+# call, unless it idled long enough to be checked first; else undef.
+sub _take_idle {
+    my ($self) = @_;
+    return undef if @{ $self->{waiters} } || $self->{closed} || !@{ $self->{idle} };
+    my $limit = $self->{health_check_idle};
+    return undef if defined $limit && Time::HiRes::time() - $self->{idle}[-1]{since} >= $limit;
+    my $redis = ( pop @{ $self->{idle} } )->{redis};
+    $self->{active}{ Scalar::Util::refaddr($redis) } = $redis;
+    $self->_acquired(0);
+    return $redis;
+}
+
 sub acquire {
     my ($self) = @_;
+    if ( my $redis = $self->_take_idle ) { return Future->done($redis) }
     my $f = Future::IO::Redis::Engine::new_future();
     if ( $self->{closed} ) {
         return $f->fail( Future::IO::Redis::Error::Connection->new( message => 'the pool was shut down' ) );
@@ -97,13 +122,24 @@ sub acquire {
         $f->on_ready( sub { $timer->cancel unless $timer->is_ready } );
     }
     # Done, failed (timed out) or cancelled: its place in the queue is given up.
+    my $t0 = Time::HiRes::time();
     $f->on_ready( sub {
         return unless $weak;
+        $weak->_acquired( Time::HiRes::time() - $t0 ) if $f->is_done;
         @{ $weak->{waiters} } = grep { $_ != $f } @{ $weak->{waiters} };
         $weak->_dispatch unless $f->is_done;
     } );
     $self->_dispatch;
     return $f;
+}
+
+# An acquire got its connection after $waited seconds.
+sub _acquired {
+    my ( $self, $waited ) = @_;
+    $self->{acquires}++;
+    $self->{acquire_wait_total} += $waited;
+    $self->{acquire_wait_max} = $waited if $waited > $self->{acquire_wait_max};
+    $self->{telemetry}->acquired($waited) if $self->{telemetry};
 }
 
 sub release {
@@ -113,38 +149,44 @@ sub release {
     if ( delete $self->{lost}{$key} || $self->{closed} ) {
         $self->_destroy( $redis, !$self->{closed} );
     }
-    elsif ( my $why = $redis->is_dirty || ( $redis->session_state->{not_connected} ? 'not_connected' : '' ) ) {
-        if ( $self->{on_dirty} eq 'cleanup' && $why ne 'not_connected' ) {
-            $self->_cleanup($redis);
-        }
-        else {
+    else {
+        my $state = $redis->session_state;
+        if ( $state->{not_connected} ) {
             $self->_destroy( $redis, 1 );
         }
+        elsif ( Future::IO::Redis::dirty_reasons($state) ) {
+            if   ( $self->{on_dirty} eq 'cleanup' ) { $self->_cleanup($redis) }
+            else                                    { $self->_destroy( $redis, 1 ) }
+        }
+        else {
+            $self->_offer( $redis, $state );
+        }
     }
-    else {
-        $self->_offer($redis);
-    }
-    $self->_dispatch;
+    $self->_dispatch if @{ $self->{waiters} };
     return;
 }
 
 sub with {
     my ( $self, $code ) = @_;
     Carp::croak('Future::IO::Redis::Pool->with: needs a code reference') unless ref $code eq 'CODE';
-    return $self->acquire->then( sub {
-        my ($redis) = @_;
-        my $released;
-        my $release = sub { $self->release($redis) unless $released++ };
-        my $f = eval {
-            my @r = $code->($redis);
-            @r == 1 && Scalar::Util::blessed( $r[0] ) && $r[0]->isa('Future') ? $r[0] : Future->done(@r);
-        } // Future->fail($@);
-        my $result = $f->followed_by( sub { $release->(); $_[0] } );
-        # Cancelled from outside: the code's work is abandoned (a command still in flight makes
-        # the connection dirty, and release destroys it).
-        $result->on_cancel($release);
-        return $result;
-    } );
+    if ( my $redis = $self->_take_idle ) { return $self->_with( $redis, $code ) }
+    return $self->acquire->then( sub { $self->_with( $_[0], $code ) } );
+}
+
+# Run with()'s code on $redis, and release it as soon as the code's Future is ready: done,
+# failed, or cancelled from outside (the code's work is abandoned; a command still in flight
+# makes the connection dirty, so release destroys it). The release runs before whatever awaits
+# the result is resumed. The result is the code's own Future (one made of its value when it
+# returned something else).
+sub _with {
+    my ( $self, $redis, $code ) = @_;
+    my $f = eval {
+        my @r = $code->($redis);
+        @r == 1 && Scalar::Util::blessed( $r[0] ) && $r[0]->isa('Future') ? $r[0] : Future->done(@r);
+    } // Future->fail($@);
+    return $f->on_ready( sub { $self->release($redis) } ) unless $f->is_ready;
+    $self->release($redis);
+    return $f;
 }
 
 # The configured sizes (accessors earlier clients of this design have).
@@ -164,6 +206,9 @@ sub stats {
         cleaned   => $self->{cleaned},
         opening   => $self->{opening},
         checking  => $self->{checking} + $self->{cleaning},
+        acquires           => $self->{acquires},
+        acquire_wait_total => $self->{acquire_wait_total},
+        acquire_wait_max   => $self->{acquire_wait_max},
     };
 }
 
@@ -218,11 +263,12 @@ sub _dispatch {
     $self->_schedule_reap;
 }
 
-# A usable connection: to the first waiter, else idle.
+# A usable connection: to the first waiter, else idle. $state: its session_state, when the
+# caller just asked.
 sub _offer {
-    my ( $self, $redis ) = @_;
+    my ( $self, $redis, $state ) = @_;
     return $self->_close($redis) if $self->{closed};
-    my $state = $redis->session_state;
+    $state //= $redis->session_state;
     if ( $state->{not_connected} || $self->{lost}{ Scalar::Util::refaddr($redis) } ) {
         delete $self->{lost}{ Scalar::Util::refaddr($redis) };
         return $self->_destroy( $redis, 1 );
@@ -508,7 +554,10 @@ released twice. Do not use C<$redis> afterwards.
 
 Acquires a connection, runs the code with it and releases it however the code ends; resolves
 to what the code returned, or fails with what it died with. Cancelling the returned Future
-releases the connection (a command still in flight makes it dirty).
+releases the connection (a command still in flight makes it dirty). The connection is released
+before the code that awaits the result resumes, so that code may acquire again at once. When a
+connection is idle, it is handed to the code at once (no waiting Future, no timer): the pool's
+own work per call is a fraction of one round trip to the server.
 
 =head2 stats
 
@@ -517,7 +566,11 @@ releases the connection (a command still in flight makes it dirty).
 A hash ref: C<active> (handed out), C<idle>, C<waiting> (acquires queued), C<total> (active +
 idle), C<destroyed> (closed because dirty, lost or unhealthy; not counting idle shrinking),
 C<cleaned>, C<opening> and C<checking> (connections on their way: connecting, being
-health-checked or cleaned).
+health-checked or cleaned), C<acquires> (acquires that got a connection), C<acquire_wait_total>
+and C<acquire_wait_max> (seconds those acquires waited, summed and the longest). With the
+connection options C<otel_meter> or C<metrics> (see L<Future::IO::Redis::Telemetry>), each
+acquire's wait is also recorded in the histogram C<redis.pool.acquire.duration>; the connections
+report their own metrics, spans and debug lines as single clients do.
 
 =head2 min, max
 
@@ -531,5 +584,12 @@ The C<min> and C<max> the pool was made with.
 
 Fails every waiting C<acquire>, closes the idle connections, and closes the others as they are
 released. Later C<acquire>s fail.
+
+=head1 FORK
+
+A pool built before a fork (a prefork server) can be used in the parent and in every child. In
+a child, each connection it hands out opens a server connection of the child's own on first
+use; the parent's connections are never read, written or closed by a child, so the parent's
+pool keeps them (C<t/90-pool/fork.t>).
 
 =cut

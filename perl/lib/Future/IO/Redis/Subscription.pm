@@ -56,46 +56,48 @@ sub _options {
     }
 }
 
-# The handler the engine calls for each message of the connection.
+# What the engine delivers this subscription's messages to (Engine::set_message_handler). With
+# on_message, a code ref called with each message. Otherwise a pair [ \@queue, \&after_turn ]:
+# the engine's XS pushes each message (the hash `next` gives) onto the queue itself, with no Perl
+# call per message, and after_turn runs once the turn's completions are all delivered.
 sub _handler {
     my ($self) = @_;
     my $weak = $self;
     Scalar::Util::weaken($weak);
-    return sub { $weak->_message(@_) if $weak };
+    return [ $self->{queue}, sub { $weak->_after_turn if $weak } ] unless $self->{on_message};
+    return sub {
+        my $self = $weak or return;
+        my $cb   = $self->{on_message} or return;
+        local $@;
+        eval { $cb->( $_[0], $self ); 1 } or warn "Future::IO::Redis: on_message callback died: $@";
+    };
 }
 
-sub _message {
-    my ( $self, $type, $channel, $data, $pattern ) = @_;
-    my $msg = { type => $type, channel => $channel, data => $data };
-    $msg->{pattern} = $pattern if defined $pattern;
-    if ( my $cb = $self->{on_message} ) {
-        local $@;
-        eval { $cb->( $msg, $self ); 1 } or warn "Future::IO::Redis: on_message callback died: $@";
-        return;
-    }
-    # Queued first, even when a `next` waits: the waiters are served once the engine has
-    # delivered the whole turn, so that a consumer resumed by the first message finds the rest
-    # already queued (its next `next` is done at once) instead of suspending once per message.
-    # The max_pending limit is for a consumer that is not keeping up; one that waits is about to
-    # take this turn's messages (at most what the engine reads in one turn, 1 MiB per
-    # connection), so they are not dropped.
-    my $q = $self->{queue};
-    push @$q, $msg;
-    if ( $self->{max_pending} && @$q > $self->{max_pending} && !$self->{serving} && !@{ $self->{waiters} } ) {
-        shift @$q;
-        $self->{dropped}++;
-    }
-    if ( @{ $self->{waiters} } && !$self->{serving}++ ) {
-        my $weak = $self;
-        Scalar::Util::weaken($weak);
-        Future::IO::Redis::Engine::after_delivery( sub { $weak->_serve_waiters if $weak } );
+# Register (again) with the engine: at each subscribe, and when on_message changes.
+sub _install {
+    my ($self) = @_;
+    my $redis = $self->{redis};
+    Future::IO::Redis::Engine::set_message_handler( $redis->{conn}, $redis->{gen}, $self->_handler );
+}
+
+# A turn delivered messages. They were all queued before any waiting `next` is served, so that a
+# consumer resumed by the first finds the rest already queued (its next `next` is done at once)
+# instead of suspending once per message. Then the max_pending limit: what the consumers did not
+# take is cut to the newest max_pending, the oldest dropped.
+sub _after_turn {
+    my ($self) = @_;
+    $self->_serve_waiters if @{ $self->{waiters} };
+    my ( $q, $max ) = @{$self}{qw( queue max_pending )};
+    if ( $max && @$q > $max ) {
+        my $n = @$q - $max;
+        splice @$q, 0, $n;
+        $self->{dropped} += $n;
     }
 }
 
 # Hand queued messages to the `next` calls that wait, oldest first.
 sub _serve_waiters {
     my ($self) = @_;
-    $self->{serving} = 0;
     my ( $waiters, $q ) = @{$self}{qw( waiters queue )};
     while ( @$waiters && @$q ) {
         my $w = shift @$waiters;
@@ -124,7 +126,13 @@ sub _added {
 
 sub next {
     my ($self) = @_;
-    return Future->done( shift @{ $self->{queue} } ) if @{ $self->{queue} };
+    # A message is taken at once unless `next` calls wait before this one (a turn's messages are
+    # queued before they are served: see _after_turn).
+    my $q = $self->{queue};
+    return Future->done( shift @$q ) if @$q && !@{ $self->{waiters} };
+    my $w = $self->{waiters};
+    shift @$w while @$w && $w->[0]->is_ready;    # cancelled
+    return Future->done( shift @$q ) if @$q && !@$w;
     return Future->done(undef) if $self->{closed};
     my $f = Future::IO::Redis::Engine::new_future();
     push @{ $self->{waiters} }, $f;
@@ -136,40 +144,57 @@ sub subscribe  { my $self = shift; $self->{redis}->subscribe(@_) }
 sub psubscribe { my $self = shift; $self->{redis}->psubscribe(@_) }
 sub ssubscribe { my $self = shift; $self->{redis}->ssubscribe(@_) }
 
-sub unsubscribe { my $self = shift; $self->_unsubscribe( [qw( channels patterns shard_channels )], @_ ) }
-
-# The earlier clients of this design unsubscribe one family at a time.
-sub punsubscribe { my $self = shift; $self->_unsubscribe( ['patterns'],       @_ ) }
-sub sunsubscribe { my $self = shift; $self->_unsubscribe( ['shard_channels'], @_ ) }
-
-# Unsubscribe @names (or everything) of the families @$families.
-sub _unsubscribe {
-    my ( $self, $families, @names ) = @_;
+sub unsubscribe {
+    my ( $self, @names ) = @_;
     my @sends;
     if (@names) {
-        for my $family (@$families) {
+        for my $family (qw( channels patterns shard_channels )) {
             my @mine = grep { $self->{$family}{$_} } @names;
             push @sends, [ $family, @mine ] if @mine;
         }
         return Future->done($self) unless @sends;
     }
     else {
-        @sends = map { [$_] } grep { %{ $self->{$_} } } @$families;
-        return Future->done($self) unless @sends || @$families == 3;
+        @sends = map { [$_] } grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
     }
+    return $self->_send_unsubscribes( \@sends, scalar @names );
+}
+
+# The earlier clients of this design unsubscribe patterns and shard channels on their own.
+sub punsubscribe { my $self = shift; $self->_unsubscribe_family( patterns       => @_ ) }
+sub sunsubscribe { my $self = shift; $self->_unsubscribe_family( shard_channels => @_ ) }
+
+# The client's unsubscribe, punsubscribe and sunsubscribe: end @names of one family (all of the
+# family without names).
+sub _unsubscribe_family {
+    my ( $self, $family, @names ) = @_;
+    if (@names) {
+        @names = grep { $self->{$family}{$_} } @names;
+        return Future->done($self) unless @names;
+    }
+    elsif ( !%{ $self->{$family} } ) {
+        return Future->done($self);
+    }
+    return $self->_send_unsubscribes( [ [ $family, @names ] ], 1 );
+}
+
+# Send one unsubscribe command per [ $family, @names ]; the subscription ends when nothing is
+# left (or when everything was asked for: $partial false).
+sub _send_unsubscribes {
+    my ( $self, $sends, $partial ) = @_;
     my $redis = $self->{redis};
     my @fs = map {
         my ( $family, @these ) = @$_;
-        $redis->command( $UNSUBSCRIBE{$family}, @these )->on_done(
+        $redis->_command_once( $UNSUBSCRIBE{$family}, @these )->on_done(
             sub {
                 if (@these) { delete @{ $self->{$family} }{@these} }
                 else        { %{ $self->{$family} } = () }
             }
         );
-    } @sends;
+    } @$sends;
     return Future->needs_all(@fs)->then(
         sub {
-            $self->_close unless ( @names || @$families < 3 ) && grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
+            $self->_close unless $partial && grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
             Future->done($self);
         }
     );
@@ -225,9 +250,11 @@ sub on_message {
     my ( $self, $cb ) = @_;
     $self->_options( on_message => $cb );
     # Messages that waited go to the callback now, in order.
+    $self->_install;
     if ($cb) {
-        my @q = splice @{ $self->{queue} };
-        $self->_message( @{$_}{qw( type channel data pattern )} ) for @q;
+        my @q       = splice @{ $self->{queue} };
+        my $deliver = $self->_handler;
+        $deliver->($_) for @q;
     }
     return $self;
 }
@@ -265,7 +292,9 @@ Future::IO::Redis::Subscription - messages of channels, patterns and shard chann
 
 C<subscribe>, C<psubscribe> and C<ssubscribe> (Redis 7, sharded) of L<Future::IO::Redis> put
 the client into subscribe mode and resolve to its subscription (one per client: subscribing
-again adds to it). While subscribed, the client only sends the subscribe family and C<ping>;
+again adds to it). While subscribed, the client only sends the subscribe family and C<ping>
+(which answers C<PONG>, or its argument, as on a normal connection, although the server answers
+it differently in subscribe mode);
 every other command fails at once with L<Future::IO::Redis::Error::PubSub>, without reaching
 the server or disturbing the messages. Use another client for commands (C<publish> and
 C<spublish> work on any normal client).
@@ -281,14 +310,16 @@ Messages arrive in the order the server sent them.
 
 Messages that arrive while nobody awaits C<next> wait in a queue of at most C<max_pending>
 messages (default 10,000, C<$Future::IO::Redis::Subscription::MAX_PENDING>; 0 for no limit).
-When a message arrives with the queue full, the B<oldest> waiting message is dropped and
-C<dropped> counts it: a consumer slower than the publisher loses the oldest messages instead of
-growing memory without bound. With C<on_message> nothing is queued.
+The limit is applied after each turn of the engine (one turn reads at most 1 MiB from a
+connection): the messages of the turn are all queued, the C<next> calls that wait are served
+(oldest first; a consumer resumed by the first message finds the rest of the turn already
+queued and takes them without waiting again), and then, if more than C<max_pending> messages
+are still waiting, the B<oldest> are dropped and C<dropped> counts them. So a consumer slower
+than the publisher loses the oldest messages instead of growing memory without bound, and one
+that keeps up loses none. With C<on_message> nothing is queued.
 
-The messages that arrive in one turn of the engine (at most what it reads from one connection
-in a turn, 1 MiB) are all queued before a waiting C<next> is served, so that a consumer keeping
-up takes them without waiting again; while a C<next> waits, that turn's messages are not
-dropped even beyond C<max_pending>.
+A C<next> that is cancelled (C<< ->cancel >>, or a C<wait_any> that another Future won) gives
+its place up: the message it would have had goes to the next C<next>.
 
 =head1 METHODS
 
