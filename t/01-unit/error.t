@@ -131,21 +131,21 @@ subtest 'Timeout' => sub {
 
     # Secrets are never kept, even if the caller passes the whole command.
     my @cases = (
-        [ [ 'AUTH', 'hunter2' ]                          => 'AUTH',        [ 'AUTH', '***' ] ],
-        [ [ 'auth', 'user', 'hunter2' ]                  => 'AUTH',        [ 'auth', '***', '***' ] ],
+        [ [ 'AUTH', 'hunter2' ]                          => 'AUTH',        [ 'AUTH', '[REDACTED]' ] ],
+        [ [ 'auth', 'user', 'hunter2' ]                  => 'AUTH',        [ 'auth', 'user', '[REDACTED]' ] ],
         [ [ 'SET', 'key', 'value' ]                      => 'SET',         [ 'SET', 'key', 'value' ] ],
         [ [ 'debug', 'sleep', 10 ]                       => 'DEBUG SLEEP', [ 'debug', 'sleep', 10 ] ],
         [ [ 'CONFIG', 'SET', 'requirepass', 'hunter2', 'maxmemory', '1gb' ] => 'CONFIG SET',
-          [ 'CONFIG', 'SET', 'requirepass', '***', 'maxmemory', '***' ] ],
+          [ 'CONFIG', 'SET', 'requirepass', '[REDACTED]', 'maxmemory', '1gb' ] ],
         [ [ 'ACL', 'SETUSER', 'bob', 'on', '>hunter2', '#abc', '~*' ] => 'ACL SETUSER',
-          [ 'ACL', 'SETUSER', 'bob', 'on', '>***', '#***', '~*' ] ],
-        [ 'HELLO 3 AUTH bob hunter2'                     => 'HELLO',       [qw( HELLO 3 AUTH bob *** )] ],
+          [ 'ACL', 'SETUSER', 'bob', 'on', '>[REDACTED]', '#[REDACTED]', '~*' ] ],
+        [ 'HELLO 3 AUTH bob hunter2'                     => 'HELLO',       [ qw( HELLO 3 AUTH bob ), '[REDACTED]' ] ],
         [ [ 'MIGRATE', 'h', 6379, '', 0, 5000, 'AUTH2', 'bob', 'hunter2', 'KEYS', 'a' ] => 'MIGRATE',
-          [ 'MIGRATE', 'h', 6379, '', 0, 5000, 'AUTH2', 'bob', '***', 'KEYS', 'a' ] ],
+          [ 'MIGRATE', 'h', 6379, '', 0, 5000, 'AUTH2', 'bob', '[REDACTED]', 'KEYS', 'a' ] ],
         [ [ 'MIGRATE', 'h', 6379, 'k', 0, 5000, 'auth', 'hunter2' ] => 'MIGRATE',
-          [ 'MIGRATE', 'h', 6379, 'k', 0, 5000, 'auth', '***' ] ],
+          [ 'MIGRATE', 'h', 6379, 'k', 0, 5000, 'auth', '[REDACTED]' ] ],
         [ [ 'SENTINEL', 'SET', 'm', 'auth-pass', 'hunter2', 'quorum', 2 ] => 'SENTINEL',
-          [ 'SENTINEL', 'SET', 'm', 'auth-pass', '***', 'quorum', '***' ] ],
+          [ 'SENTINEL', 'SET', 'm', 'auth-pass', '[REDACTED]', 'quorum', 2 ] ],
         [ 'DEBUG SLEEP 10'                               => 'DEBUG SLEEP', [qw( DEBUG SLEEP 10 )] ],
     );
     for my $c (@cases) {
@@ -160,7 +160,7 @@ subtest 'Timeout' => sub {
         is( "$t", 'timed out', '... message untouched' );
         is( $in, \@before, "... the caller's array untouched" ) if ref $in;
     }
-    is( Future::IO::Redis::Error::Timeout->redact_command( [ 'AUTH', 'pw' ] ), [ 'AUTH', '***' ], 'redact_command as a class method' );
+    is( Future::IO::Redis::Error::Timeout->redact_command( [ 'AUTH', 'pw' ] ), [ 'AUTH', '[REDACTED]' ], 'redact_command as a class method' );
     is( Future::IO::Redis::Error::Timeout::redact_command( [ 'GET', 'k' ] ), [ 'GET', 'k' ], 'and as a function' );
 };
 

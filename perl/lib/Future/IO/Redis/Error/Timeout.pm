@@ -33,48 +33,16 @@ sub _command_name {
     return $name;
 }
 
-# The words of a command with the secrets among them replaced by '***' (see redact_command in
-# the POD). Works on a copy; never modifies the caller's array.
+# The words of a command with the secrets among them replaced (see redact_command in the POD):
+# the rules are the debug log's (Future::IO::Redis::Telemetry::redact_words), one home for both.
+# Works on a copy; never modifies the caller's array.
 sub redact_command {
     shift if @_ > 1 && !ref $_[0];    # also callable as a class method
     my ($command) = @_;
     my @w = map { defined $_ ? "$_" : undef } ( ref $command eq 'ARRAY' ? @$command : split ' ', "$command" );
     return \@w unless @w && defined $w[0];
-    my $name = uc $w[0];
-    my $sub  = defined $w[1] ? uc $w[1] : '';
-    my $hide = sub { $w[$_] = '***' for grep { $_ <= $#w && defined $w[$_] && $w[$_] !~ /\A\.\.\.\(\d+ more\)\z/ } @_ };
-    if ( $name eq 'AUTH' ) {
-        $hide->( 1 .. $#w );
-    }
-    elsif ( $name eq 'HELLO' || $name eq 'MIGRATE' ) {
-        # HELLO protover AUTH user pass; MIGRATE ... AUTH pass | AUTH2 user pass
-        for my $i ( 1 .. $#w ) {
-            my $k = uc( $w[$i] // '' );
-            if    ( $k eq 'AUTH' && $name eq 'HELLO' ) { $hide->( $i + 2 ) }
-            elsif ( $k eq 'AUTH' )                     { $hide->( $i + 1 ) }
-            elsif ( $k eq 'AUTH2' )                    { $hide->( $i + 2 ) }
-        }
-    }
-    elsif ( $name eq 'CONFIG' && $sub eq 'SET' ) {
-        # CONFIG SET parameter value [parameter value ...]: every value (masterauth, requirepass,
-        # tls-key-file-pass, ... ; which parameters are secret depends on the server's version).
-        $hide->( grep { $_ % 2 == 1 } 3 .. $#w );
-    }
-    elsif ( $name eq 'ACL' && $sub eq 'SETUSER' ) {
-        # Rules that set or remove passwords: >pass <pass #hash !hash.
-        for my $i ( 3 .. $#w ) {
-            $w[$i] = substr( $w[$i], 0, 1 ) . '***' if defined $w[$i] && $w[$i] =~ /\A[><#!]/;
-        }
-    }
-    elsif ( $name eq 'SENTINEL' && $sub eq 'SET' ) {
-        # SENTINEL SET master option value [option value ...]: every value (auth-pass, ...).
-        $hide->( grep { $_ % 2 == 0 } 4 .. $#w );
-    }
-    elsif ( $name eq 'SENTINEL' && $sub eq 'CONFIG' ) {
-        # SENTINEL CONFIG SET parameter value [...]
-        $hide->( grep { $_ % 2 == 0 } 4 .. $#w );
-    }
-    return \@w;
+    require Future::IO::Redis::Telemetry;
+    return [ Future::IO::Redis::Telemetry::redact_words(@w) ];
 }
 
 sub _init {
@@ -187,7 +155,7 @@ on white space); either way it is stored redacted (see L</redact_command>).
     my $words = $err->command;    # [ 'GET', 'user:1' ], or undef
 
 The words of the command that timed out, as an array reference, with secrets replaced by
-C<***> (C<[ 'AUTH', '***' ]>; see L</redact_command>). Errors made by the client carry at most
+C<[REDACTED]> (C<[ 'AUTH', '[REDACTED]' ]>; see L</redact_command>). Errors made by the client carry at most
 the first 16 words, each cut to 64 bytes (a cut word ends in C<...>); a longer command ends
 with a word C<...(N more)>. C<undef> when no command timed out (a connect timeout).
 
@@ -224,13 +192,14 @@ server did not run it.
 =head2 redact_command
 
     my $safe = Future::IO::Redis::Error::Timeout->redact_command( [ 'AUTH', 'app', 's3cret' ] );
-    # [ 'AUTH', '***', '***' ]
+    # [ 'AUTH', 'app', '[REDACTED]' ]
 
-A copy of a command's words with the secrets replaced: every argument of C<AUTH>; the password
-after C<AUTH> of C<HELLO>; the password after C<AUTH> (and C<AUTH2 user>) of C<MIGRATE>; every
-value of C<CONFIG SET>; the password rules (C<< >pass >>, C<< <pass >>, C<#hash>, C<!hash>) of
-C<ACL SETUSER> (as C<< >*** >>); the values of C<SENTINEL SET> and C<SENTINEL CONFIG SET>. Other
-commands are copied as they are. L</new> stores C<command> through it.
+A copy of a command's words with the secrets replaced by C<[REDACTED]>, by the rules the debug
+log follows (L<Future::IO::Redis::Telemetry/redact_words>): the password of C<AUTH> and of
+C<HELLO ... AUTH>; the passwords after C<AUTH> / C<AUTH2 user> of C<MIGRATE>; the password rules
+of C<ACL SETUSER> (as C<< >[REDACTED] >>); the values of secret settings (C<requirepass>,
+C<masterauth>, C<auth-pass>, ...) of C<CONFIG SET>, C<SENTINEL SET> and C<SENTINEL CONFIG SET>.
+Other words are copied as they are. L</new> stores C<command> through it.
 
 =head2 category
 
