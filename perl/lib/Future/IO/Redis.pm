@@ -29,6 +29,9 @@ my %CALLBACK = map { $_ => 1 } qw( on_connect on_disconnect on_error );
 
 sub new {
     my ( $class, %args ) = @_;
+    # An option whose value is undef is not given (its default applies, and it does not hide
+    # what a URI says): code that copies settings from elsewhere can pass them all.
+    delete @args{ grep { !defined $args{$_} } keys %args };
     if ( defined( my $uri = delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
@@ -79,8 +82,56 @@ sub new {
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
         ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
+        _settings( \%args ),
     }, $class;
     return $self;
+}
+
+# The connection settings as top-level keys (host port path username database tls reconnect;
+# prefix is one already), for code written against clients that keep them there. Read-only: the
+# connection is made from {opts}. Never the password. Where an option was not given the value
+# is the default it gets: the engine's (src/conn/options.rs: localhost, 6379, reconnect on).
+sub _settings {
+    my ($o) = @_;
+    my $unix = defined $o->{path};
+    return (
+        host      => $unix ? undef : $o->{host} // 'localhost',
+        port      => $unix ? undef : 0 + ( $o->{port} // 6379 ),
+        path      => $o->{path},
+        username  => $o->{username},
+        database  => 0 + ( $o->{database} // 0 ),
+        tls       => ref $o->{tls} ? { %{ $o->{tls} } } : $o->{tls} ? 1 : 0,
+        reconnect => !defined $o->{reconnect} ? 1 : !ref $o->{reconnect} && $o->{reconnect} ? 1 : 0,
+    );
+}
+
+sub host      { $_[0]{host} }
+sub port      { $_[0]{port} }
+sub path      { $_[0]{path} }
+sub username  { $_[0]{username} }
+sub database  { $_[0]{database} }
+sub tls       { my $t = $_[0]{tls}; ref $t ? {%$t} : $t }
+sub reconnect { $_[0]{reconnect} }
+sub prefix    { $_[0]{prefix} }
+
+# Another client with this one's settings (password included, taken from its closure) and its
+# callbacks and retry policy, changed by %overrides (undef: back to the default; a uri replaces
+# the address, credentials, database and TLS). Nothing of this client's connection or session
+# goes over.
+sub sibling {
+    my ( $self, @over ) = @_;
+    Carp::croak('Future::IO::Redis: sibling takes name => value options') if @over % 2;
+    my %over = @over;
+    my %args = %{ $self->{opts} };
+    my $password = $self->{secret}->();
+    $args{password} = $password if defined $password;
+    $args{prefix}   = $self->{prefix} if defined $self->{prefix};
+    $args{retry}    = $self->{retry_cb} if $self->{retry_cb};
+    $args{$_}       = $self->{$_} for grep { $self->{$_} } keys %CALLBACK;
+    delete @args{qw( host port path username password database tls )} if defined $over{uri};
+    delete @args{qw( host port )} if defined $over{path};
+    delete $args{path} if defined $over{host} || defined $over{port};
+    return ref($self)->new( %args, %over );
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
