@@ -36,6 +36,9 @@ my %PUBSUB_METHOD = map { uc($_) => $_ } qw( subscribe psubscribe ssubscribe uns
 
 sub new {
     my ( $class, %args ) = @_;
+    # An option whose value is undef is not given (its default applies, and it does not hide
+    # what a URI says): code that copies settings from elsewhere can pass them all.
+    delete @args{ grep { !defined $args{$_} } keys %args };
     if ( defined( my $uri = delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
@@ -87,6 +90,7 @@ sub new {
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
         ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
+        _settings( \%args ),
     }, $class;
     # With debug, tracing or metrics, the client gets observed command methods (a subclass);
     # without, nothing of that runs.
@@ -98,6 +102,53 @@ sub new {
         }
     }
     return $self;
+}
+
+# The connection settings as top-level keys (host port path username database tls reconnect;
+# prefix is one already), for code written against clients that keep them there. Read-only: the
+# connection is made from {opts}. Never the password. Where an option was not given the value
+# is the default it gets: the engine's (src/conn/options.rs: localhost, 6379, reconnect on).
+sub _settings {
+    my ($o) = @_;
+    my $unix = defined $o->{path};
+    return (
+        host      => $unix ? undef : $o->{host} // 'localhost',
+        port      => $unix ? undef : 0 + ( $o->{port} // 6379 ),
+        path      => $o->{path},
+        username  => $o->{username},
+        database  => 0 + ( $o->{database} // 0 ),
+        tls       => ref $o->{tls} ? { %{ $o->{tls} } } : $o->{tls} ? 1 : 0,
+        reconnect => !defined $o->{reconnect} ? 1 : !ref $o->{reconnect} && $o->{reconnect} ? 1 : 0,
+    );
+}
+
+sub host      { $_[0]{host} }
+sub port      { $_[0]{port} }
+sub path      { $_[0]{path} }
+sub username  { $_[0]{username} }
+sub database  { $_[0]{database} }
+sub tls       { my $t = $_[0]{tls}; ref $t ? {%$t} : $t }
+sub reconnect { $_[0]{reconnect} }
+sub prefix    { $_[0]{prefix} }
+
+# Another client with this one's settings (password included, taken from its closure) and its
+# callbacks and retry policy, changed by %overrides (undef: back to the default; a uri replaces
+# the address, credentials, database and TLS). Nothing of this client's connection or session
+# goes over.
+sub sibling {
+    my ( $self, @over ) = @_;
+    Carp::croak('Future::IO::Redis: sibling takes name => value options') if @over % 2;
+    my %over = @over;
+    my %args = %{ $self->{opts} };
+    my $password = $self->{secret}->();
+    $args{password} = $password if defined $password;
+    $args{prefix}   = $self->{prefix} if defined $self->{prefix};
+    $args{retry}    = $self->{retry_cb} if $self->{retry_cb};
+    $args{$_}       = $self->{$_} for grep { $self->{$_} } keys %CALLBACK;
+    delete @args{qw( host port path username password database tls )} if defined $over{uri};
+    delete @args{qw( host port )} if defined $over{path};
+    delete $args{path} if defined $over{host} || defined $over{port};
+    return ref($self)->new( %args, %over );
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
@@ -527,7 +578,10 @@ connection, because the stream cannot be resynchronised.
     my $redis = Future::IO::Redis->new(%options);
 
 Creates a client. It does not connect yet: call L</connect>, or just issue a command (the first
-command connects). Unknown options and invalid values croak. Options:
+command connects). Unknown options and invalid values croak. An option whose value is C<undef> is
+not given: its default applies, and beside a C<uri> it does not hide what the URI says
+(C<< new( uri => $uri, password => $maybe ) >> uses the URI's password when C<$maybe> is undef),
+so that settings copied from elsewhere can be passed as they are. Options:
 
 =over 4
 
@@ -704,6 +758,50 @@ Accepted for compatibility; commands issued in the same tick are always pipeline
 
 =head1 METHODS
 
+=head2 host, port, path, username, database, tls, reconnect, prefix
+
+    my $where = $redis->path // $redis->host . ':' . $redis->port;
+
+The connection settings of the client, as it was made (from options and URI), with the default
+where an option was not given: C<host> and C<port> (C<localhost>, 6379; both undef for a unix
+socket), C<path> (undef for TCP), C<username> (undef if none), C<database> (0 if not given; a
+later C<SELECT> command does not change it), C<tls> (0, 1, or a copy of the option's hash),
+C<reconnect> (1 or 0), C<prefix> (the key prefix, as bytes, or undef). There is no password
+accessor.
+
+The same values are top-level keys of the client object (C<< $redis->{host} >>, ...,
+C<< $redis->{prefix} >>), for code written against clients that keep their settings there (see
+L</USING WITH PAGI-CHANNELS>). They are read-only: changing them changes nothing (the connection
+is made from the options as given). The password is never among them: it is kept in a closure,
+out of the object, so that neither these keys nor a dump of the client (Data::Dumper, a debugger)
+show it. To open another connection with the same credentials, use L</sibling>.
+
+=head2 sibling
+
+    my $other  = $redis->sibling;
+    my $db2    = $redis->sibling( database => 2, prefix => undef );
+    my $sub    = await $redis->sibling->psubscribe('news:*');
+
+Returns a new client (of the same class) with this client's settings -- address, credentials
+(the password included, taken from where it is kept, never shown), database, TLS, timeouts,
+reconnect and retry options, key prefix -- its C<on_connect>, C<on_disconnect> and C<on_error>
+callbacks (called with the new client) and its retry policy, changed by C<%overrides> (any
+L</new> option; C<undef> takes an option back to its default, e.g. C<< prefix => undef >> for no
+prefix or C<< password => undef >> for none). A C<uri> override replaces the address,
+credentials, database and TLS; C<path> replaces host and port, C<host> or C<port> replace a path.
+
+Nothing of this client's connection or session goes over: the sibling has its own connection
+(not yet connected, as after L</new>), in the database of the options even if this client ran
+C<SELECT> since, with no subscriptions. This is the way to make the dedicated connection of a
+subscriber, or more clients for a pool, from one configured client. Croaks as L</new> does (an
+odd list, a bad override); fails nothing else (connect errors come when it is used).
+
+    # A subscriber beside a password-protected client, with the same credentials.
+    my $redis = Future::IO::Redis->new( host => 'localhost', password => $ENV{REDIS_PASSWORD} );
+    my $sub   = await $redis->sibling->subscribe('events');
+    await $redis->publish( events => 'hello' );
+    my $msg = await $sub->next;    # { type => 'message', channel => 'events', data => 'hello' }
+
 =head2 connect
 
     await $redis->connect;
@@ -834,6 +932,61 @@ that kind without names (names not subscribed to are ignored). Resolve to the su
 (undef when the client has none). When nothing is left subscribed the subscription ends (its
 C<next> gives undef) and the client takes ordinary commands again.
 C<< $sub->unsubscribe >> does the same across all three kinds.
+
+=head1 USING WITH PAGI-CHANNELS
+
+L<PAGI::Middleware::Channels::Backend::Redis> (the Redis backend of PAGI-Channels, the channel
+layer of the PAGI web stack) takes a client as its C<redis> option. It keeps queues, groups,
+presence, history (streams) and delayed messages in Redis through that client, under the
+client's key C<prefix> (which it reads as C<< $redis->{prefix} >>, and prepends itself to KEYS
+patterns and to its notification channels). To wait for a message (C<next_message>) it opens a
+second connection, subscribes it to C<< <prefix>notify:* >>, and reads it in a background
+C<< while (my $msg = await $sub->next) >> loop; C<flush> and C<cleanup> cancel the waits that
+are pending. A cancelled C<next> loses nothing (see L<Future::IO::Redis::Subscription/next>).
+
+That second connection comes from the backend's C<subscriber_factory> option: a code reference,
+called with no arguments, once (and again after C<flush>), that returns a connected client or a
+Future of one. L</sibling> makes it: C<connect> resolves to the client.
+
+    use Future::IO::Redis;
+    use PAGI::Middleware::Channels::Backend::Redis;
+
+    my $redis = Future::IO::Redis->new(
+        host     => 'localhost',
+        port     => 6379,
+        password => $ENV{REDIS_PASSWORD},    # or username + password (ACL)
+        prefix   => 'myapp:channels:',
+    );
+    my $backend = PAGI::Middleware::Channels::Backend::Redis->new(
+        redis              => $redis,
+        subscriber_factory => sub { $redis->sibling->connect },
+    );
+
+Without C<subscriber_factory>, the backend builds the subscriber itself from the client's
+top-level keys C<host port path username password database tls reconnect>. All of them are there
+(see L</host, port, path, username, database, tls, reconnect, prefix>) except the password, which
+this client never exposes. So the default works against a server without a password (TLS
+included: C<tls> is there, as 1 or a copy of the hash), and a password-protected server needs
+the C<subscriber_factory> above: without it the subscriber is refused by the server (NOAUTH), or,
+for an ACL user, C<new> croaks (C<username needs a password>).
+
+TLS with a password, from a URI:
+
+    my $redis = Future::IO::Redis->new(
+        uri    => "rediss://app:$ENV{REDIS_PASSWORD}\@localhost:6380/2",
+        tls    => { ca_file => '/etc/redis/ca.pem' },
+        prefix => 'myapp:channels:',
+    );
+    my $backend = PAGI::Middleware::Channels::Backend::Redis->new(
+        redis              => $redis,
+        subscriber_factory => sub { $redis->sibling->connect },    # TLS, user, password, database 2
+    );
+
+The subscriber reconnects (and subscribes again) after a lost connection when the client does
+(C<reconnect>, on by default); notifications published while it is down are missed, as with any
+pub/sub. A factory may also wait synchronously (C<< $client->connect->get >>), as the backend's own
+tests do, on either event loop. C<t/99-integration/pagi-backend.t> drives this client the way
+the backend does.
 
 =head1 LIFETIME
 
