@@ -98,6 +98,8 @@ sub new {
         require Future::IO::Redis::Telemetry;
         if ( my $t = Future::IO::Redis::Telemetry->new( 'Future::IO::Redis->new', \%telemetry, \%args ) ) {
             $self->{telemetry} = $t;
+            # What sibling gives a new client of the same settings.
+            @{$self}{qw( telemetry_opts plain_class )} = ( \%telemetry, $class );
             bless $self, Future::IO::Redis::Telemetry::observed_class($class);
         }
     }
@@ -145,10 +147,11 @@ sub sibling {
     $args{prefix}   = $self->{prefix} if defined $self->{prefix};
     $args{retry}    = $self->{retry_cb} if $self->{retry_cb};
     $args{$_}       = $self->{$_} for grep { $self->{$_} } keys %CALLBACK;
+    %args = ( %args, %{ $self->{telemetry_opts} } ) if $self->{telemetry_opts};    # debug, tracing, metrics
     delete @args{qw( host port path username password database tls )} if defined $over{uri};
     delete @args{qw( host port )} if defined $over{path};
     delete $args{path} if defined $over{host} || defined $over{port};
-    return ref($self)->new( %args, %over );
+    return ( $self->{plain_class} // ref $self )->new( %args, %over );
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
@@ -784,8 +787,9 @@ show it. To open another connection with the same credentials, use L</sibling>.
 
 Returns a new client (of the same class) with this client's settings -- address, credentials
 (the password included, taken from where it is kept, never shown), database, TLS, timeouts,
-reconnect and retry options, key prefix -- its C<on_connect>, C<on_disconnect> and C<on_error>
-callbacks (called with the new client) and its retry policy, changed by C<%overrides> (any
+reconnect and retry options, key prefix -- its C<on_connect>, C<on_disconnect>, C<on_error> and
+C<on_reconnect_attempt> callbacks (called with the new client), its retry policy and its
+observability options (C<debug>, C<otel_tracer>, C<otel_meter>, C<metrics>), changed by C<%overrides> (any
 L</new> option; C<undef> takes an option back to its default, e.g. C<< prefix => undef >> for no
 prefix or C<< password => undef >> for none). A C<uri> override replaces the address,
 credentials, database and TLS; C<path> replaces host and port, C<host> or C<port> replace a path.
