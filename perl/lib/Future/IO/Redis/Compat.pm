@@ -80,3 +80,16 @@ sub server_address {
 }
 
 1;
+
+__END__
+
+=head1 NAME
+
+Future::IO::Redis::Compat - internal: other Redis clients' constructor options
+
+=head1 DESCRIPTION
+
+Used by L<Future::IO::Redis/new>; the options it accepts are documented there and in
+L<Future::IO::Redis/MIGRATING FROM REDIS::FAST, REDIS.PM OR NET::ASYNC::REDIS>. Not an API.
+
+=cut
