@@ -927,8 +927,8 @@ it needs Rust 1.87 or newer (C<cargo> and C<rustc>; L<https://rustup.rs>) and a 
 Without them, F<Makefile.PL> says so and writes no Makefile. The Rust crates come from
 crates.io, at the versions in F<Cargo.lock>; to build offline, vendor them first:
 
-    cargo vendor --locked vendor > .cargo-config.toml    # on a machine with network access
-    mkdir -p .cargo && mv .cargo-config.toml .cargo/config.toml
+    mkdir -p .cargo
+    cargo vendor --locked vendor > .cargo/config.toml    # with network access: ./vendor and its config
     CARGO_NET_OFFLINE=true perl Makefile.PL && make && make test
 
 F<Makefile.PL> honours C<CARGO> and C<RUSTC> (the toolchain to use), C<CARGO_TARGET_DIR> (where
