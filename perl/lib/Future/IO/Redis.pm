@@ -12,6 +12,7 @@ XSLoader::load( __PACKAGE__, $Future::IO::Redis::VERSION );
 
 use Future::IO::Redis::Error;
 use Future::IO::Redis::URI;
+use Future::IO::Redis::Compat;
 use Future::IO::Redis::Engine;
 use Future::IO::Redis::Pipeline;
 use Future::IO::Redis::Iterator;
@@ -39,6 +40,7 @@ sub new {
     # An option whose value is undef is not given (its default applies, and it does not hide
     # what a URI says): code that copies settings from elsewhere can pass them all.
     delete @args{ grep { !defined $args{$_} } keys %args };
+    %args = Future::IO::Redis::Compat::translate(%args);    # other clients' spellings, REDIS_URL
     if ( defined( my $uri = delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
@@ -738,7 +740,7 @@ C<< tls => 1 >> (verify the server against the system's root certificates) or
 C<< tls => { ca_file => ..., cert_file => ..., key_file => ..., verify => 1, server_name => ... } >>:
 TLS (rustls, inside the engine) to C<host:port>. The server's certificate must name C<host> (or
 C<server_name>); an IP address is checked against the certificate's IP addresses.
-C<cert_file>/C<key_file> (PEM) present a client certificate (mutual TLS). C<verify => 0> accepts
+C<cert_file>/C<key_file> (PEM) present a client certificate (mutual TLS). C<< verify => 0 >> accepts
 any certificate: for testing only. A plain server on the port fails C<connect> within
 C<connect_timeout> with C<Error::Connection>, as does a TLS server to a client without C<tls>.
 Unreadable or invalid PEM files croak when the connection is first used.
@@ -756,6 +758,19 @@ without the prefix. Character strings are prefixed as UTF-8 bytes.
 =item auto_pipeline
 
 Accepted for compatibility; commands issued in the same tick are always pipelined.
+
+=item server, sock, name, auth, cnx_timeout; REDIS_URL, REDIS_SERVER
+
+Other clients' spellings, accepted with the same meaning (see L</MIGRATING FROM REDIS::FAST,
+REDIS.PM OR NET::ASYNC::REDIS>): C<< server => 'host:port' >> (also C<'[::1]:6379'> or a
+socket path), C<sock> for C<path>, C<name> for C<client_name> (a string), C<auth> for
+C<password>, C<cnx_timeout> for C<connect_timeout>. A C<uri> without a scheme is
+C<host[:port][/db]> (or a socket path). Giving one of these together with the option it stands
+for croaks. C<every>, C<encoding> and C<db> croak, naming the option to use.
+
+With no address at all (none of C<host>, C<port>, C<path>, C<uri>, C<server>, C<sock>), the
+environment gives it: C<REDIS_URL> (a URI, as L</uri>) or else C<REDIS_SERVER> (C<host:port> or
+a socket path, as Redis.pm reads it); without either, C<localhost:6379>.
 
 =back
 
@@ -1071,6 +1086,105 @@ itself. Pipelines are not retried by a policy coderef.
 
 See L<Future::IO::Redis::Error>: C<::Connection>, C<::Timeout>, C<::Protocol>, C<::Redis>,
 C<::Disconnected>. Futures fail with the error object alone, so C<await> throws it.
+
+=head1 MIGRATING FROM REDIS::FAST, REDIS.PM OR NET::ASYNC::REDIS
+
+=over 4
+
+=item Every call returns a Future
+
+L<Redis> and L<Redis::Fast> block and return the reply; their callback form
+(C<< $r->get($k, sub { my ($reply, $error) = @_ }) >> with C<wait_all_responses>) is what
+issuing many commands and awaiting them together does here:
+
+    # Redis::Fast                              # Future::IO::Redis
+    my $v = $r->get('k');                      my $v = await $redis->get('k');
+    $r->incr('n', sub {}) for 1 .. 100;        await Future->needs_all(
+    $r->wait_all_responses;                        map { $redis->incr('n') } 1 .. 100 );
+
+Outside an C<async sub>, C<< $redis->get('k')->get >> waits for one reply (it runs the event
+loop until then). L<Net::Async::Redis> already returns Futures; its methods have the same names
+here (one per command, lower case, subcommands joined with C<_>: C<client_setname>).
+
+=item Failures are error objects
+
+Redis.pm and Redis::Fast die with a string (C<[get] ERR ...>); Net::Async::Redis fails its
+Future with a message and the category C<redis>. Here a Future fails with one
+L<Future::IO::Redis::Error> object and nothing else, so C<await> (or C<get>) throws that object:
+C<< $e->isa('Future::IO::Redis::Error::Redis') >> for a reply error (C<< $e->code >> is
+C<WRONGTYPE>, C<ERR>, ...), C<::Connection>, C<::Timeout>, C<::Disconnected>, C<::Protocol>
+for the rest. The object stringifies to its message, so C<eval { ... }; warn $@> still reads
+well; code that matched C<$@> against C<qr/^\[get\] /> must look at the object instead.
+
+=item Reply shapes
+
+Arrays are array references, not lists: C<< my @l = $r->lrange('l', 0, -1) >> becomes
+C<< my $l = await $redis->lrange('l', 0, -1) >> (C<@$l>). C<nil> is C<undef>, status replies are
+strings (C<'OK'>), integers are numbers. C<hgetall> and C<config_get> return a hash reference
+(Redis.pm returns the flat field/value list, Net::Async::Redis an array reference of it),
+C<info> a hash reference of sections (Redis.pm: one flat hash), C<time> C<[$s, $us]>. Values are
+bytes in both directions: there is no C<encoding> option (Redis.pm's C<< encoding => undef >> is
+what happens here); encode character strings with L<Encode> or C<utf8::encode> as you like.
+
+=item Options
+
+    Redis.pm / Redis::Fast            Net::Async::Redis      here
+    server => 'host:port'             host, port             host, port (server accepted)
+    sock => '/path'                   -                      path (sock accepted)
+    password                          auth                   password (auth accepted)
+    name                              client_name            client_name (name accepted)
+    cnx_timeout                       -                      connect_timeout (cnx_timeout accepted)
+    read_timeout, write_timeout       -                      same names
+    reconnect => $seconds, every      -                      reconnect => 1, reconnect_delay, ...
+    REDIS_SERVER env                  -                      REDIS_URL, then REDIS_SERVER
+
+C<reconnect> means something else. In Redis.pm it is how many seconds to keep trying (every
+C<every> microseconds) before a command dies; here it is on (1, the default) or off (0): a lost
+connection is re-established in the background with exponential back-off
+(C<reconnect_delay> doubling up to C<reconnect_delay_max>, with jitter), forever; commands
+issued meanwhile wait (up to C<queue_size> of them) and are bounded by their own
+C<request_timeout>. Commands that were already written when the connection broke fail with
+C<::Connection> (they may or may not have run); L</RETRIES> says which are retried. The first
+C<connect> is not retried.
+
+=item Pub/sub, transactions, pipelines
+
+C<subscribe> returns a L<Future::IO::Redis::Subscription> (C<< await $sub->next >> or
+C<on_message>), not a callback loop around C<wait_for_messages>. An explicit pipeline is
+C<< $redis->pipeline->set(...)->get(...)->execute >>, resolving to an array reference of the
+replies.
+
+=back
+
+=head1 BUILDING
+
+The distribution builds a Rust static library (the engine) and links it into the XS module, so
+it needs Rust 1.87 or newer (C<cargo> and C<rustc>; L<https://rustup.rs>) and a C compiler.
+Without them, F<Makefile.PL> says so and writes no Makefile. The Rust crates come from
+crates.io, at the versions in F<Cargo.lock>; to build offline, vendor them first:
+
+    mkdir -p .cargo
+    cargo vendor --locked vendor > .cargo/config.toml    # with network access: ./vendor and its config
+    CARGO_NET_OFFLINE=true perl Makefile.PL && make && make test
+
+F<Makefile.PL> honours C<CARGO> and C<RUSTC> (the toolchain to use), C<CARGO_TARGET_DIR> (where
+cargo builds; default F<target>) and C<FIOR_CARGO_PROFILE> (C<release>, the default; C<debug>
+for an unoptimised build with debug information; or a profile from F<Cargo.toml>). The
+installed module carries no debug information.
+
+The tests need a C<redis-server> on C<PATH> (or C<FIOR_REDIS_SERVER=/path/to/redis-server>);
+each starts its own on free loopback ports and never touches a server already running. Without
+one, the tests that need a server are skipped with the reason and the others run.
+
+=head1 AUTHOR
+
+The Future::IO::Redis developers.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it under the terms of the
+Artistic License 2.0 (see the F<LICENSE> file in the distribution). The Rust engine it contains
+is under the same licence.
 
 =head1 FORK
 
