@@ -244,12 +244,7 @@ sub _is_command_method {
 
 sub _command_sender {
     my ( undef, $method ) = @_;
-    return $SENDER{$method} //= do {
-        my $s = _compile_sender( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
-        no strict 'refs';
-        *{$method} = $s;
-        $s;
-    };
+    return Future::IO::Redis::Commands::installed_sender( __PACKAGE__, $method, \%SENDER, \&_compile_sender );
 }
 
 # Futures of work started in void context (nobody holds the result): kept until they are ready,
