@@ -1,7 +1,7 @@
 #!/usr/bin/env perl
 # Throughput and client CPU of Future::IO::Redis against the other Perl Redis clients installed
 # here (Redis::Fast, Redis, AnyEvent::Redis), in one run, against one private redis-server on a
-# loopback port, with the ratios issue 2's targets are stated in.
+# loopback port, with the ratios the performance targets are stated in.
 #
 #   perl -Mblib bench/compare.pl [--rounds 3] [--quick] [--only sequential,inflight,...]
 #                                [--loop default|ioasync | --both-loops]
@@ -302,7 +302,7 @@ for my $w (@workloads) {
     }
 }
 
-# --- the targets (issue 2), judged on the medians
+# --- the performance targets, judged on the medians
 # Each: [ workload, label, sub { $loop -> value }, op, target ]; op '>=' or '<=' or '>'.
 my @targets = (
     [ sequential => 'sequential: FIOR / Redis::Fast', sub { ratio( 'sequential', label( $FIOR, shift ), 'sequential', 'Redis::Fast' ) }, '>=', 1.2 ],

@@ -1,5 +1,5 @@
 #!/usr/bin/env perl
-# Issue 3 measurements, against private redis-servers:
+# Reliability measurements, against private redis-servers:
 #   - time from a server restart (kill -9, start again on the same port) to the first
 #     successful command, with the default reconnect back-off;
 #   - throughput over TLS as a ratio of plain TCP on the same server, in the same run.

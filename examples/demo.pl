@@ -1,19 +1,20 @@
 #!/usr/bin/env perl
-# A tour of Future::IO::Redis against a private redis-server this script starts itself.
-#   perl -Mblib examples/demo.pl            (or with REDIS_URL=redis://host:port to use yours)
+# A tour of Future::IO::Redis: commands, many in flight at once, a pipeline, a typed error.
+#   perl examples/demo.pl [redis://host:port]     (default: $REDIS_URL, else redis://127.0.0.1:6379)
+# Its keys live under a prefix of their own ("fior-demo:<pid>:") and are deleted at the end.
 use v5.14;
 use warnings;
-use lib 't/lib', 'examples/lib';
-use ExampleServer;
 use Future::AsyncAwait;
 use Future::IO::Redis;
 use Syntax::Keyword::Try;
 use Time::HiRes qw(time);
 
-my ( $uri, $server ) = ExampleServer::uri();
+my $uri    = $ARGV[0] // $ENV{REDIS_URL} // 'redis://127.0.0.1:6379';
+my $prefix = "fior-demo:$$:";
 
 my $redis = Future::IO::Redis->new(
     uri           => $uri,
+    prefix        => $prefix,      # every key this client names is under $prefix
     client_name   => 'fior-demo',
     on_disconnect => sub { my ( undef, $why ) = @_; say "  (disconnected: $why)" },
 );
@@ -45,6 +46,9 @@ my $main = async sub {
 
     my $info = await $redis->info('server');
     say "server: redis ", $info->{server}{redis_version};
+
+    my $deleted = await $redis->del( qw( greeting user:1 counter a ) );
+    say "cleaned up: $deleted keys deleted";
 
     await $redis->disconnect;
     say "done";

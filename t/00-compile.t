@@ -5,6 +5,7 @@ use Test2::V0;
 my @modules = qw(
   Future::IO::Redis
   Future::IO::Redis::Commands
+  Future::IO::Redis::Compat
   Future::IO::Redis::Engine
   Future::IO::Redis::Error
   Future::IO::Redis::Error::Connection

@@ -8,7 +8,7 @@ use lib "$FindBin::Bin/lib";
 use IO::Socket::IP;
 use IO::Select;
 use Time::HiRes qw(time sleep);
-use Test::FIORedis::Server;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis::FakeServer;
 
 # Sends one raw command over TCP and returns the first reply line (or undef).

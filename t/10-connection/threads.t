@@ -11,6 +11,7 @@ BEGIN {
 use threads;
 use lib 't/lib';
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 
 my $srv   = start_server();

@@ -10,7 +10,7 @@ use IO::Async::Timer::Periodic;
 use Future::IO::Impl::IOAsync;
 use Future::AsyncAwait;
 use Time::HiRes qw(time);
-use Test::FIORedis::Server;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis::FakeServer;
 use Future::IO::Redis;
 

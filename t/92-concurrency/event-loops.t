@@ -3,6 +3,8 @@
 use v5.14;
 use warnings;
 use Test2::V0;
+use lib "t/lib";
+use Test::FIORedis::Server -needs_server;    # the files it runs need one
 
 my @files = qw(
   t/01-unit/protocol.t

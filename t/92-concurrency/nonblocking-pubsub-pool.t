@@ -13,7 +13,7 @@ use Future::IO::Redis::Pool;
 use Future::AsyncAwait;
 use Time::HiRes;
 use lib 't/lib';
-use Test::FIORedis::Server;
+use Test::FIORedis::Server -needs_server;
 
 my $server = Test::FIORedis::Server->start;
 my $loop   = IO::Async::Loop->new;

@@ -5,6 +5,7 @@ use warnings;
 use utf8;
 use lib 't/lib';
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 use Future::AsyncAwait;
 use Encode ();

@@ -6,6 +6,7 @@ use v5.14;
 use warnings;
 use lib 't/lib';
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 use File::Temp ();
 
@@ -25,6 +26,18 @@ sub no_secret {
 }
 
 sub lines_since { my ($n) = @_; return [ map { "$_->[0] $_->[1]" } @lines[ $n .. $#lines ] ] }
+
+subtest 'a sibling of an observed client is observed the same way' => sub {
+    my @sib_lines;
+    my $watched = client( $srv, password => $PW, debug => sub { push @sib_lines, "$_[0] $_[1]" } );
+    my $sib = $watched->sibling;
+    is( ref $sib, ref $watched, 'the same (observed) class' );
+    is( run( $sib->ping ), 'PONG', 'it works (password carried over)' );
+    ok( scalar( grep { /\Asend #\d+ PING\z/ } @sib_lines ), 'its commands reach the same debug code' );
+    my $quiet = $watched->sibling( debug => undef );
+    is( ref $quiet, 'Future::IO::Redis', 'debug => undef: a plain client' );
+    is( run( $quiet->ping ), 'PONG' );
+};
 
 subtest 'commands and replies, handshake not logged' => sub {
     run( $redis->set( greeting => 'hello world' ) );

@@ -12,6 +12,7 @@ XSLoader::load( __PACKAGE__, $Future::IO::Redis::VERSION );
 
 use Future::IO::Redis::Error;
 use Future::IO::Redis::URI;
+use Future::IO::Redis::Compat;
 use Future::IO::Redis::Engine;
 use Future::IO::Redis::Pipeline;
 use Future::IO::Redis::Iterator;
@@ -36,7 +37,12 @@ my %PUBSUB_METHOD = map { uc($_) => $_ } qw( subscribe psubscribe ssubscribe uns
 
 sub new {
     my ( $class, %args ) = @_;
-    # An undef or empty uri is none (Future::IO::Redis::URI->parse gives undef for it).
+    # An option whose value is undef is not given (its default applies, and it does not hide
+    # what a URI says): code that copies settings from elsewhere can pass them all.
+    delete @args{ grep { !defined $args{$_} } keys %args };
+    # An empty uri is none, as Future::IO::Redis::URI->parse('') is.
+    delete $args{uri} if defined $args{uri} && !ref $args{uri} && !length $args{uri};
+    %args = Future::IO::Redis::Compat::translate(%args);    # other clients' spellings, REDIS_URL
     if ( my $parsed = Future::IO::Redis::URI->parse( delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
@@ -94,6 +100,7 @@ sub new {
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
         ( map { $_ => $callbacks{$_} } grep { defined $callbacks{$_} } keys %callbacks ),
+        _settings( \%args ),
     }, $class;
     # With debug, tracing or metrics, the client gets observed command methods (a subclass);
     # without, nothing of that runs.
@@ -101,10 +108,60 @@ sub new {
         require Future::IO::Redis::Telemetry;
         if ( my $t = Future::IO::Redis::Telemetry->new( 'Future::IO::Redis->new', \%telemetry, \%args ) ) {
             $self->{telemetry} = $t;
+            # What sibling gives a new client of the same settings.
+            @{$self}{qw( telemetry_opts plain_class )} = ( \%telemetry, $class );
             bless $self, Future::IO::Redis::Telemetry::observed_class($class);
         }
     }
     return $self;
+}
+
+# The connection settings as top-level keys (host port path username database tls reconnect;
+# prefix is one already), for code written against clients that keep them there. Read-only: the
+# connection is made from {opts}. Never the password. Where an option was not given the value
+# is the default it gets: the engine's (src/conn/options.rs: localhost, 6379, reconnect on).
+sub _settings {
+    my ($o) = @_;
+    my $unix = defined $o->{path};
+    return (
+        host      => $unix ? undef : $o->{host} // 'localhost',
+        port      => $unix ? undef : 0 + ( $o->{port} // 6379 ),
+        path      => $o->{path},
+        username  => $o->{username},
+        database  => 0 + ( $o->{database} // 0 ),
+        tls       => ref $o->{tls} ? { %{ $o->{tls} } } : $o->{tls} ? 1 : 0,
+        reconnect => !defined $o->{reconnect} ? 1 : !ref $o->{reconnect} && $o->{reconnect} ? 1 : 0,
+    );
+}
+
+sub host      { $_[0]{host} }
+sub port      { $_[0]{port} }
+sub path      { $_[0]{path} }
+sub username  { $_[0]{username} }
+sub database  { $_[0]{database} }
+sub tls       { my $t = $_[0]{tls}; ref $t ? {%$t} : $t }
+sub reconnect { $_[0]{reconnect} }
+sub prefix    { $_[0]{prefix} }
+
+# Another client with this one's settings (password included, taken from its closure) and its
+# callbacks and retry policy, changed by %overrides (undef: back to the default; a uri replaces
+# the address, credentials, database and TLS). Nothing of this client's connection or session
+# goes over.
+sub sibling {
+    my ( $self, @over ) = @_;
+    Carp::croak('Future::IO::Redis: sibling takes name => value options') if @over % 2;
+    my %over = @over;
+    my %args = %{ $self->{opts} };
+    my $password = $self->{secret}->();
+    $args{password} = $password if defined $password;
+    $args{prefix}   = $self->{prefix} if defined $self->{prefix};
+    $args{retry}    = $self->{retry_cb} if $self->{retry_cb};
+    $args{$_}       = $self->{$_} for grep { $self->{$_} } keys %CALLBACK;
+    %args = ( %args, %{ $self->{telemetry_opts} } ) if $self->{telemetry_opts};    # debug, tracing, metrics
+    delete @args{qw( host port path username password database tls )} if defined $over{uri};
+    delete @args{qw( host port )} if defined $over{path};
+    delete $args{path} if defined $over{host} || defined $over{port};
+    return ( $self->{plain_class} // ref $self )->new( %args, %over );
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
@@ -195,12 +252,7 @@ sub _is_command_method {
 
 sub _command_sender {
     my ( undef, $method ) = @_;
-    return $SENDER{$method} //= do {
-        my $s = _compile_sender( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
-        no strict 'refs';
-        *{$method} = $s;
-        $s;
-    };
+    return Future::IO::Redis::Commands::installed_sender( __PACKAGE__, $method, \%SENDER, \&_compile_sender );
 }
 
 # Futures of work started in void context (nobody holds the result): kept until they are ready,
@@ -555,7 +607,10 @@ connection, because the stream cannot be resynchronised.
     my $redis = Future::IO::Redis->new(%options);
 
 Creates a client. It does not connect yet: call L</connect>, or just issue a command (the first
-command connects). Unknown options and invalid values croak. Options:
+command connects). Unknown options and invalid values croak. An option whose value is C<undef> is
+not given: its default applies, and beside a C<uri> it does not hide what the URI says
+(C<< new( uri => $uri, password => $maybe ) >> uses the URI's password when C<$maybe> is undef),
+so that settings copied from elsewhere can be passed as they are. Options:
 
 =over 4
 
@@ -717,7 +772,7 @@ C<< tls => 1 >> (verify the server against the system's root certificates) or
 C<< tls => { ca_file => ..., cert_file => ..., key_file => ..., verify => 1, server_name => ... } >>:
 TLS (rustls, inside the engine) to C<host:port>. The server's certificate must name C<host> (or
 C<server_name>); an IP address is checked against the certificate's IP addresses.
-C<cert_file>/C<key_file> (PEM) present a client certificate (mutual TLS). C<verify => 0> accepts
+C<cert_file>/C<key_file> (PEM) present a client certificate (mutual TLS). C<< verify => 0 >> accepts
 any certificate: for testing only. A plain server on the port fails C<connect> within
 C<connect_timeout> with C<Error::Connection>, as does a TLS server to a client without C<tls>.
 Unreadable or invalid PEM files croak when the connection is first used.
@@ -736,9 +791,67 @@ without the prefix. Character strings are prefixed as UTF-8 bytes.
 
 Accepted for compatibility; commands issued in the same tick are always pipelined.
 
+=item server, sock, name, auth, cnx_timeout; REDIS_URL, REDIS_SERVER
+
+Other clients' spellings, accepted with the same meaning (see L</MIGRATING FROM REDIS::FAST,
+REDIS.PM OR NET::ASYNC::REDIS>): C<< server => 'host:port' >> (also C<'[::1]:6379'> or a
+socket path), C<sock> for C<path>, C<name> for C<client_name> (a string), C<auth> for
+C<password>, C<cnx_timeout> for C<connect_timeout>. A C<uri> without a scheme is
+C<host[:port][/db]> (or a socket path). Giving one of these together with the option it stands
+for croaks. C<every>, C<encoding> and C<db> croak, naming the option to use.
+
+With no address at all (none of C<host>, C<port>, C<path>, C<uri>, C<server>, C<sock>), the
+environment gives it: C<REDIS_URL> (a URI, as L</uri>) or else C<REDIS_SERVER> (C<host:port> or
+a socket path, as Redis.pm reads it); without either, C<localhost:6379>.
+
 =back
 
 =head1 METHODS
+
+=head2 host, port, path, username, database, tls, reconnect, prefix
+
+    my $where = $redis->path // $redis->host . ':' . $redis->port;
+
+The connection settings of the client, as it was made (from options and URI), with the default
+where an option was not given: C<host> and C<port> (C<localhost>, 6379; both undef for a unix
+socket), C<path> (undef for TCP), C<username> (undef if none), C<database> (0 if not given; a
+later C<SELECT> command does not change it), C<tls> (0, 1, or a copy of the option's hash),
+C<reconnect> (1 or 0), C<prefix> (the key prefix, as bytes, or undef). There is no password
+accessor.
+
+The same values are top-level keys of the client object (C<< $redis->{host} >>, ...,
+C<< $redis->{prefix} >>), for code written against clients that keep their settings there (see
+L</USING WITH PAGI-CHANNELS>). They are read-only: changing them changes nothing (the connection
+is made from the options as given). The password is never among them: it is kept in a closure,
+out of the object, so that neither these keys nor a dump of the client (Data::Dumper, a debugger)
+show it. To open another connection with the same credentials, use L</sibling>.
+
+=head2 sibling
+
+    my $other  = $redis->sibling;
+    my $db2    = $redis->sibling( database => 2, prefix => undef );
+    my $sub    = await $redis->sibling->psubscribe('news:*');
+
+Returns a new client (of the same class) with this client's settings -- address, credentials
+(the password included, taken from where it is kept, never shown), database, TLS, timeouts,
+reconnect and retry options, key prefix -- its C<on_connect>, C<on_disconnect>, C<on_error> and
+C<on_reconnect_attempt> callbacks (called with the new client), its retry policy and its
+observability options (C<debug>, C<otel_tracer>, C<otel_meter>, C<metrics>), changed by C<%overrides> (any
+L</new> option; C<undef> takes an option back to its default, e.g. C<< prefix => undef >> for no
+prefix or C<< password => undef >> for none). A C<uri> override replaces the address,
+credentials, database and TLS; C<path> replaces host and port, C<host> or C<port> replace a path.
+
+Nothing of this client's connection or session goes over: the sibling has its own connection
+(not yet connected, as after L</new>), in the database of the options even if this client ran
+C<SELECT> since, with no subscriptions. This is the way to make the dedicated connection of a
+subscriber, or more clients for a pool, from one configured client. Croaks as L</new> does (an
+odd list, a bad override); fails nothing else (connect errors come when it is used).
+
+    # A subscriber beside a password-protected client, with the same credentials.
+    my $redis = Future::IO::Redis->new( host => 'localhost', password => $ENV{REDIS_PASSWORD} );
+    my $sub   = await $redis->sibling->subscribe('events');
+    await $redis->publish( events => 'hello' );
+    my $msg = await $sub->next;    # { type => 'message', channel => 'events', data => 'hello' }
 
 =head2 connect
 
@@ -924,6 +1037,61 @@ nx => 1)> and C<keys()> defaulting to C<*>, write C<< set( $key, $value, EX => 6
 (Redis reads option words in any case, so C<< ex => 60 >> works as it is; a flag such as
 C<< nx => 1 >> would send a stray C<1>) and C<keys('*')>.
 
+=head1 USING WITH PAGI-CHANNELS
+
+L<PAGI::Middleware::Channels::Backend::Redis> (the Redis backend of PAGI-Channels, the channel
+layer of the PAGI web stack) takes a client as its C<redis> option. It keeps queues, groups,
+presence, history (streams) and delayed messages in Redis through that client, under the
+client's key C<prefix> (which it reads as C<< $redis->{prefix} >>, and prepends itself to KEYS
+patterns and to its notification channels). To wait for a message (C<next_message>) it opens a
+second connection, subscribes it to C<< <prefix>notify:* >>, and reads it in a background
+C<< while (my $msg = await $sub->next) >> loop; C<flush> and C<cleanup> cancel the waits that
+are pending. A cancelled C<next> loses nothing (see L<Future::IO::Redis::Subscription/next>).
+
+That second connection comes from the backend's C<subscriber_factory> option: a code reference,
+called with no arguments, once (and again after C<flush>), that returns a connected client or a
+Future of one. L</sibling> makes it: C<connect> resolves to the client.
+
+    use Future::IO::Redis;
+    use PAGI::Middleware::Channels::Backend::Redis;
+
+    my $redis = Future::IO::Redis->new(
+        host     => 'localhost',
+        port     => 6379,
+        password => $ENV{REDIS_PASSWORD},    # or username + password (ACL)
+        prefix   => 'myapp:channels:',
+    );
+    my $backend = PAGI::Middleware::Channels::Backend::Redis->new(
+        redis              => $redis,
+        subscriber_factory => sub { $redis->sibling->connect },
+    );
+
+Without C<subscriber_factory>, the backend builds the subscriber itself from the client's
+top-level keys C<host port path username password database tls reconnect>. All of them are there
+(see L</host, port, path, username, database, tls, reconnect, prefix>) except the password, which
+this client never exposes. So the default works against a server without a password (TLS
+included: C<tls> is there, as 1 or a copy of the hash), and a password-protected server needs
+the C<subscriber_factory> above: without it the subscriber is refused by the server (NOAUTH), or,
+for an ACL user, C<new> croaks (C<username needs a password>).
+
+TLS with a password, from a URI:
+
+    my $redis = Future::IO::Redis->new(
+        uri    => "rediss://app:$ENV{REDIS_PASSWORD}\@localhost:6380/2",
+        tls    => { ca_file => '/etc/redis/ca.pem' },
+        prefix => 'myapp:channels:',
+    );
+    my $backend = PAGI::Middleware::Channels::Backend::Redis->new(
+        redis              => $redis,
+        subscriber_factory => sub { $redis->sibling->connect },    # TLS, user, password, database 2
+    );
+
+The subscriber reconnects (and subscribes again) after a lost connection when the client does
+(C<reconnect>, on by default); notifications published while it is down are missed, as with any
+pub/sub. A factory may also wait synchronously (C<< $client->connect->get >>), as the backend's own
+tests do, on either event loop. C<t/99-integration/pagi-backend.t> drives this client the way
+the backend does.
+
 =head1 LIFETIME
 
 Letting go of a client (the last reference to it goes away) does not cancel what it already
@@ -1003,6 +1171,105 @@ itself. Pipelines are not retried by a policy coderef.
 
 See L<Future::IO::Redis::Error>: C<::Connection>, C<::Timeout>, C<::Protocol>, C<::Redis>,
 C<::Disconnected>. Futures fail with the error object alone, so C<await> throws it.
+
+=head1 MIGRATING FROM REDIS::FAST, REDIS.PM OR NET::ASYNC::REDIS
+
+=over 4
+
+=item Every call returns a Future
+
+L<Redis> and L<Redis::Fast> block and return the reply; their callback form
+(C<< $r->get($k, sub { my ($reply, $error) = @_ }) >> with C<wait_all_responses>) is what
+issuing many commands and awaiting them together does here:
+
+    # Redis::Fast                              # Future::IO::Redis
+    my $v = $r->get('k');                      my $v = await $redis->get('k');
+    $r->incr('n', sub {}) for 1 .. 100;        await Future->needs_all(
+    $r->wait_all_responses;                        map { $redis->incr('n') } 1 .. 100 );
+
+Outside an C<async sub>, C<< $redis->get('k')->get >> waits for one reply (it runs the event
+loop until then). L<Net::Async::Redis> already returns Futures; its methods have the same names
+here (one per command, lower case, subcommands joined with C<_>: C<client_setname>).
+
+=item Failures are error objects
+
+Redis.pm and Redis::Fast die with a string (C<[get] ERR ...>); Net::Async::Redis fails its
+Future with a message and the category C<redis>. Here a Future fails with one
+L<Future::IO::Redis::Error> object and nothing else, so C<await> (or C<get>) throws that object:
+C<< $e->isa('Future::IO::Redis::Error::Redis') >> for a reply error (C<< $e->code >> is
+C<WRONGTYPE>, C<ERR>, ...), C<::Connection>, C<::Timeout>, C<::Disconnected>, C<::Protocol>
+for the rest. The object stringifies to its message, so C<eval { ... }; warn $@> still reads
+well; code that matched C<$@> against C<qr/^\[get\] /> must look at the object instead.
+
+=item Reply shapes
+
+Arrays are array references, not lists: C<< my @l = $r->lrange('l', 0, -1) >> becomes
+C<< my $l = await $redis->lrange('l', 0, -1) >> (C<@$l>). C<nil> is C<undef>, status replies are
+strings (C<'OK'>), integers are numbers. C<hgetall> and C<config_get> return a hash reference
+(Redis.pm returns the flat field/value list, Net::Async::Redis an array reference of it),
+C<info> a hash reference of sections (Redis.pm: one flat hash), C<time> C<[$s, $us]>. Values are
+bytes in both directions: there is no C<encoding> option (Redis.pm's C<< encoding => undef >> is
+what happens here); encode character strings with L<Encode> or C<utf8::encode> as you like.
+
+=item Options
+
+    Redis.pm / Redis::Fast            Net::Async::Redis      here
+    server => 'host:port'             host, port             host, port (server accepted)
+    sock => '/path'                   -                      path (sock accepted)
+    password                          auth                   password (auth accepted)
+    name                              client_name            client_name (name accepted)
+    cnx_timeout                       -                      connect_timeout (cnx_timeout accepted)
+    read_timeout, write_timeout       -                      same names
+    reconnect => $seconds, every      -                      reconnect => 1, reconnect_delay, ...
+    REDIS_SERVER env                  -                      REDIS_URL, then REDIS_SERVER
+
+C<reconnect> means something else. In Redis.pm it is how many seconds to keep trying (every
+C<every> microseconds) before a command dies; here it is on (1, the default) or off (0): a lost
+connection is re-established in the background with exponential back-off
+(C<reconnect_delay> doubling up to C<reconnect_delay_max>, with jitter), forever; commands
+issued meanwhile wait (up to C<queue_size> of them) and are bounded by their own
+C<request_timeout>. Commands that were already written when the connection broke fail with
+C<::Connection> (they may or may not have run); L</RETRIES> says which are retried. The first
+C<connect> is not retried.
+
+=item Pub/sub, transactions, pipelines
+
+C<subscribe> returns a L<Future::IO::Redis::Subscription> (C<< await $sub->next >> or
+C<on_message>), not a callback loop around C<wait_for_messages>. An explicit pipeline is
+C<< $redis->pipeline->set(...)->get(...)->execute >>, resolving to an array reference of the
+replies.
+
+=back
+
+=head1 BUILDING
+
+The distribution builds a Rust static library (the engine) and links it into the XS module, so
+it needs Rust 1.87 or newer (C<cargo> and C<rustc>; L<https://rustup.rs>) and a C compiler.
+Without them, F<Makefile.PL> says so and writes no Makefile. The Rust crates come from
+crates.io, at the versions in F<Cargo.lock>; to build offline, vendor them first:
+
+    mkdir -p .cargo
+    cargo vendor --locked vendor > .cargo/config.toml    # with network access: ./vendor and its config
+    CARGO_NET_OFFLINE=true perl Makefile.PL && make && make test
+
+F<Makefile.PL> honours C<CARGO> and C<RUSTC> (the toolchain to use), C<CARGO_TARGET_DIR> (where
+cargo builds; default F<target>) and C<FIOR_CARGO_PROFILE> (C<release>, the default; C<debug>
+for an unoptimised build with debug information; or a profile from F<Cargo.toml>). The
+installed module carries no debug information.
+
+The tests need a C<redis-server> on C<PATH> (or C<FIOR_REDIS_SERVER=/path/to/redis-server>);
+each starts its own on free loopback ports and never touches a server already running. Without
+one, the tests that need a server are skipped with the reason and the others run.
+
+=head1 AUTHOR
+
+The Future::IO::Redis developers.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it under the terms of the
+Artistic License 2.0 (see the F<LICENSE> file in the distribution). The Rust engine it contains
+is under the same licence.
 
 =head1 FORK
 

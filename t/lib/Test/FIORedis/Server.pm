@@ -29,10 +29,11 @@ my $POLL          = 0.02;  # seconds between readiness probes
 # ---------------------------------------------------------------------------
 # binaries
 
+# Only PATH is searched (no fixed fallback directories), so that a suite run with redis-server
+# taken off PATH really runs without one (dev/without-redis-server).
 sub _find_in_path {
     my ($name) = @_;
-    my @dirs = (File::Spec->path, qw(/usr/bin /usr/sbin /usr/local/bin /usr/local/sbin));
-    for my $d (@dirs) {
+    for my $d (File::Spec->path) {
         next unless defined $d && length $d;
         my $f = File::Spec->catfile($d, $name);
         return $f if -f $f && -x _;
@@ -40,16 +41,48 @@ sub _find_in_path {
     return;
 }
 
-sub server_binary {
+# Why no redis-server can be started here (a sentence), or undef when one can.
+sub server_unavailable {
     if (defined(my $b = $ENV{FIOR_REDIS_SERVER})) {
-        croak "FIOR_REDIS_SERVER=$b is not an executable file" unless -f $b && -x _;
-        return $b;
+        return -f $b && -x _ ? undef : "FIOR_REDIS_SERVER=$b is not an executable file";
     }
-    my $b = _find_in_path('redis-server');
-    croak "redis-server not found in PATH (or set FIOR_REDIS_SERVER=/path/to/redis-server). "
-        . "The Future::IO::Redis test suite needs a real redis-server; on Debian: apt-get install redis-server"
-        unless $b;
-    return $b;
+    return _find_in_path('redis-server') ? undef
+        : 'redis-server not found on PATH (install it, e.g. apt-get install redis-server, '
+        . 'or set FIOR_REDIS_SERVER=/path/to/redis-server)';
+}
+
+sub server_binary {
+    if (my $why = server_unavailable()) {
+        croak "$why. The Future::IO::Redis tests that talk to Redis need a real redis-server";
+    }
+    return $ENV{FIOR_REDIS_SERVER} // _find_in_path('redis-server');
+}
+
+# A test file that needs a real redis-server says so first:
+#
+#   use Test::FIORedis::Server -needs_server;
+#
+# Without one, the file is skipped as a whole (plan skip_all, with the reason), so that the unit
+# tests still run where Redis is not installed. FIOR_REQUIRE_SERVER=1 (CI) turns the skip into a
+# failure: with a server present nothing may skip.
+sub import {
+    my ( $class, @args ) = @_;
+    for my $arg (@args) {
+        croak "Test::FIORedis::Server: unknown import '$arg' (known: -needs_server)" unless $arg eq '-needs_server';
+        needs_server();
+    }
+}
+
+sub needs_server {
+    my $why = server_unavailable() // return 1;
+    die "FIOR_REQUIRE_SERVER is set, but $why\n" if $ENV{FIOR_REQUIRE_SERVER};
+    if ( $INC{'Test2/API.pm'} ) {
+        my $ctx = Test2::API::context();
+        $ctx->plan( 0, SKIP => $why );    # exits
+        $ctx->release;
+    }
+    print "1..0 # SKIP $why\n";
+    exit 0;
 }
 
 sub cli_binary {
@@ -666,6 +699,9 @@ Test::FIORedis::Server - start private redis-server processes for tests
     my $ux  = Test::FIORedis::Server->start(unixsocket => 1, tcp => 0);
     my $tls = Test::FIORedis::Server->start(tls => 1, tls_auth_clients => 1);
 
+    # first in a test file that needs a server: skip the file without one
+    use Test::FIORedis::Server -needs_server;
+
     is $srv->cli('PING'), 'PONG';
     $srv->kill9; $srv->restart;      # same port(s), same config
     $srv->pause; $srv->resume;       # SIGSTOP / SIGCONT
@@ -673,11 +709,17 @@ Test::FIORedis::Server - start private redis-server processes for tests
 =head1 DESCRIPTION
 
 Each call to C<start> runs a fresh C<redis-server> (C<$ENV{FIOR_REDIS_SERVER}>
-or the one in C<PATH>; missing binary is a fatal error, not a skip) with a
+or the one in C<PATH>; a missing binary is a fatal error in C<start>) with a
 generated config in a temporary directory, on free loopback port(s), and
 waits (up to 10 s) until it answers C<PING>. Servers are stopped when the
 object is destroyed and in an C<END> block, only in the process that started
 them (forked children leave them alone).
+
+A test file that needs a server loads this module with C<-needs_server>:
+without a C<redis-server> (C<FIOR_REDIS_SERVER> unset and none on C<PATH>)
+the whole file is skipped (C<skip_all>) with the reason, so that the unit
+tests still run. With C<FIOR_REQUIRE_SERVER=1> (CI) the missing server is
+a failure instead of a skip.
 
 =head1 OPTIONS to start
 

@@ -44,6 +44,8 @@ our %WATCHING;       # conn ids whose client wants events even when no command i
 our $WATCHERS = 0;   # how many (keeps the pump armed)
 our @AFTER_DELIVERY; # code to run once the current delivery is over (after_delivery)
 our $TICKING;        # the engine's timer cannot wake its fd (no timerfd): the pump also sleeps
+our $DELIVERING = 0; # how deep we are in _on_ready's delivery (code it runs may ->get, nesting)
+our $DETACHED;       # IO::Async's watcher of $FH was taken away for a nested wait (see arm)
 
 # The engine of this process, started on first use and restarted in a fork child.
 sub engine {
@@ -295,10 +297,30 @@ sub _choose_wait {
     undef $PROTO;
 }
 
+# Code run by a delivery (a reply's callback, the code after an await) may wait synchronously
+# (->get), running the event loop inside the loop's callback that started the delivery. Future::IO
+# ::Impl::IOAsync's ready_for_read completes its waiter before it forgets it: a loop run nested in
+# that completion finds the fd readable, completes the same waiter again and dies ("already done").
+# So a nested wait under IO::Async first takes that watcher of the fd away (the implementation's
+# own cleanup after the completion then finds nothing to do), and the pump turns the engine every
+# millisecond instead (a turn never blocks) until a turn runs outside any delivery; from then on
+# it waits on the fd again. Future::IO's default implementation runs nested waits itself.
 sub arm {
     return $PUMP if $PUMP;
     engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
+    if ( ( $DELIVERING || $DETACHED ) && !$BLOCK_FIRST ) {
+        if ( !$DETACHED && ( $Future::IO::IMPL // '' ) eq 'Future::IO::Impl::IOAsync' ) {
+            IO::Async::Loop->new->unwatch_io( handle => $FH, on_read_ready => 1 );
+            $DETACHED = 1;
+        }
+        if ($DETACHED) {
+            my $tick = Future::IO->sleep(0.001);
+            $PUMP = $PROTO = $tick;
+            $tick->on_ready( \&_on_ready );
+            return $tick;
+        }
+    }
     my $f = $WAIT->($FH);
     $f = Future->wait_any( $f, Future::IO->sleep( $ENGINE->external_timeout ) ) if $TICKING;
     $PUMP = $PROTO = $f;
@@ -313,14 +335,18 @@ sub _on_ready {
     # by _cloned), which must not turn this interpreter's engine.
     return unless $PUMP && $PUMP == $f && $ENGINE;
     undef $PUMP;
+    $DETACHED = 0 unless $DELIVERING;    # a tick outside any delivery: the fd's watcher is free
     if ( $f->is_failed ) {
         my ( $why ) = $f->failure;
         _engine_failed("waiting on the engine's fd failed: $why");
         return;
     }
     $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
-    _after_delivery() if @AFTER_DELIVERY;
+    {
+        local $DELIVERING = $DELIVERING + 1;
+        _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
+        _after_delivery() if @AFTER_DELIVERY;
+    }
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 

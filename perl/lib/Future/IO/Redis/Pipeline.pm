@@ -61,12 +61,7 @@ my %SENDER;
 
 sub _command_sender {
     my ( undef, $method ) = @_;
-    return $SENDER{$method} //= do {
-        my $sender = _queuer( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
-        no strict 'refs';
-        *{$method} = $sender;
-        $sender;
-    };
+    return Future::IO::Redis::Commands::installed_sender( __PACKAGE__, $method, \%SENDER, \&_queuer );
 }
 
 # The earlier clients of this design name it add.

@@ -136,6 +136,11 @@ sub next {
     return Future->done(undef) if $self->{closed};
     my $f = Future::IO::Redis::Engine::new_future();
     push @{ $self->{waiters} }, $f;
+    # A cancelled `next` leaves the queue of waiters at once: the next message goes to the next
+    # `next`, and a consumer that cancels its waits over and over does not pile them up.
+    my ( $weak, $wf ) = ( $self, $f );
+    Scalar::Util::weaken($_) for $weak, $wf;
+    $f->on_cancel( sub { $weak->{waiters} = [ grep { $_ != $wf } @{ $weak->{waiters} } ] if $weak && $wf } );
     Future::IO::Redis::Engine::arm();
     return $f;
 }
@@ -330,6 +335,10 @@ its place up: the message it would have had goes to the next C<next>.
 The next message: C<< { type => 'message' | 'pmessage' | 'smessage', channel => $channel,
 data => $payload, pattern => $pattern } >> (C<pattern> for pmessage only). Gives undef once
 the subscription ended (C<unsubscribe> without names, or of every name).
+
+A C<next> may be cancelled (C<< $f->cancel >>, or a C<wait_any> or timeout around it that gives
+up): the subscription goes on, and nothing is lost: a message that arrives afterwards, even one
+that was already on its way in the same turn, waits for the next C<next>.
 
 =head2 unsubscribe
 

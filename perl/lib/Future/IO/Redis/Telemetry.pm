@@ -837,6 +837,10 @@ With C<< otel_meter => $meter >> the instruments are created once per client wit
 C<< $meter->create_counter( name => ..., unit => ..., description => ... ) >>,
 C<create_histogram> and C<create_up_down_counter>, and reported with
 C<< $counter->add( $value, \%attributes ) >> and C<< $histogram->record( $value, \%attributes ) >>.
+These are the metrics API's names in the OpenTelemetry specification. The OpenTelemetry
+distribution for Perl implements traces and logs but (as of this writing) no metrics API, so
+any meter object with these methods works (an adapter to another metrics library, or a future
+OpenTelemetry meter); C<metrics> below is the way to get metrics out of a Perl program today.
 As for tracing, this is tested against a recording meter that implements these methods.
 
 =head2 Metrics::Any
