@@ -344,6 +344,15 @@ FiorResult fior_conn_drop(struct FiorEngine *engine, uint64_t conn);
 // turn. `INVALID_ARGUMENT` when the engine holds no such connection (released, or never opened).
 FiorResult fior_conn_flags(struct FiorEngine *engine, uint64_t conn, uint32_t *flags);
 
+// Connection `conn`'s commands without their reply yet, as of the last turn: `*inflight`
+// written and waiting for it, `*waiting` not written yet (waiting for the connection, for room
+// under pipeline_depth, or out a retry delay). `INVALID_ARGUMENT` when the engine holds no
+// such connection.
+FiorResult fior_conn_pending(struct FiorEngine *engine,
+                             uint64_t conn,
+                             uint64_t *inflight,
+                             uint64_t *waiting);
+
 // Make an engine. On success `*out` owns it; free with `fior_engine_free`.
 FiorResult fior_engine_new(struct FiorEngine **out);
 

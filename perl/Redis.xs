@@ -238,6 +238,21 @@ conn_state(engine, conn)
         mXPUSHs(newRV_noinc((SV *)hv));
     }
 
+void
+conn_pending(engine, conn)
+    Future::IO::Redis::Engine engine
+    UV conn
+  PPCODE:
+    /* The connection's commands without their reply yet (fior_conn_pending): (written, not yet
+     * written); an empty list when the engine holds no such connection. */
+    {
+        uint64_t sent = 0, waiting = 0;
+        if (fior_conn_pending(engine, conn, &sent, &waiting) != FIOR_RESULT_OK)
+            XSRETURN_EMPTY;
+        mXPUSHu((UV)sent);
+        mXPUSHu((UV)waiting);
+    }
+
 UV
 submit(engine, conn, future, timeout, ...)
     Future::IO::Redis::Engine engine
