@@ -207,6 +207,9 @@ enum FiorConnFlag
   FIOR_CONN_FLAG_BLOCKING = 16,
   // Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
   FIOR_CONN_FLAG_NOT_CONNECTED = 32,
+  // The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or RESET
+  // after it yet (whether or not the server answered it).
+  FIOR_CONN_FLAG_MULTI_OPEN = 64,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -235,6 +235,7 @@ conn_state(engine, conn)
         (void)hv_stores(hv, "pending",       boolSV(flags & FIOR_CONN_FLAG_PENDING));
         (void)hv_stores(hv, "blocking",      boolSV(flags & FIOR_CONN_FLAG_BLOCKING));
         (void)hv_stores(hv, "not_connected", boolSV(flags & FIOR_CONN_FLAG_NOT_CONNECTED));
+        (void)hv_stores(hv, "multi_open",    boolSV(flags & FIOR_CONN_FLAG_MULTI_OPEN));
         mXPUSHs(newRV_noinc((SV *)hv));
     }
 

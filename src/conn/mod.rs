@@ -55,6 +55,9 @@ pub mod session_flags {
     pub const BLOCKING_COMMAND: u32 = 1 << 4;
     /// Not connected and ready (never connected, closed, lost, reconnecting, in its handshake).
     pub const NOT_CONNECTED: u32 = 1 << 5;
+    /// The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or
+    /// RESET after it yet (whether or not the server answered it).
+    pub const MULTI_OPEN: u32 = 1 << 6;
 }
 
 /// What the runtime is doing to establish the transport (for error messages).
@@ -388,6 +391,9 @@ impl Conn {
         let mut flags = 0;
         if self.multi.is_some() || self.tx_lost {
             flags |= IN_MULTI;
+        }
+        if self.tx_open.is_some() {
+            flags |= MULTI_OPEN;
         }
         if self.subscribed {
             flags |= SUBSCRIBED;

@@ -1359,9 +1359,11 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     assert_eq!(h.conn.session_flags(), PENDING);
     h.feed(b"$-1\r\n");
     assert_eq!(h.conn.session_flags(), 0);
-    // MULTI counts once the server accepted it; EXEC ends it.
-    h.run(2, &["MULTI"], OK);
-    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    // MULTI counts once the server accepted it (open as soon as submitted); EXEC ends it.
+    h.submit(2, &["MULTI"]);
+    assert_eq!(h.conn.session_flags(), MULTI_OPEN | PENDING);
+    h.feed(OK);
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN);
     h.run(3, &["INCR", "a"], b"+QUEUED\r\n");
     h.run(4, &["EXEC"], b"*1\r\n:1\r\n");
     assert_eq!(h.conn.session_flags(), 0);
@@ -1370,7 +1372,7 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     assert_eq!(h.conn.session_flags(), 0);
     h.run(6, &["MULTI"], OK);
     h.run(7, &["MULTI"], b"-ERR MULTI calls can not be nested\r\n");
-    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN);
     h.run(8, &["DISCARD"], OK);
     assert_eq!(h.conn.session_flags(), 0);
     // WATCH: cleared by UNWATCH ...
@@ -1382,7 +1384,7 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     for (t, exec_reply) in [(11u64, &b"*-1\r\n"[..]), (15, b"*0\r\n"), (19, b"-EXECABORT Transaction discarded\r\n")] {
         h.run(t, &["WATCH", "a"], OK);
         h.run(t + 1, &["MULTI"], OK);
-        assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI);
+        assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI | MULTI_OPEN);
         h.run(t + 2, &["EXEC"], exec_reply);
         assert_eq!(h.conn.session_flags(), 0, "after EXEC answering {:?}", String::from_utf8_lossy(exec_reply));
     }
@@ -1401,7 +1403,7 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     // WATCH inside MULTI is refused by the server and watches nothing.
     h.run(38, &["MULTI"], OK);
     h.run(39, &["WATCH", "a"], b"-ERR WATCH inside MULTI is not allowed\r\n");
-    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN);
     h.run(40, &["DISCARD"], OK);
     // A refused WATCH (wrong arguments, ACL) watches nothing.
     h.run(41, &["WATCH", "a"], b"-NOPERM no\r\n");
@@ -1430,7 +1432,7 @@ fn session_flags_name_a_blocking_command_and_a_lost_connection() {
     h.advance(Duration::from_millis(100));
     h.pump();
     h.up();
-    assert_eq!(h.conn.session_flags(), IN_MULTI, "the lost transaction is still open to the application");
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN, "the lost transaction is still open to the application");
     h.submit(5, &["DISCARD"]);
     h.take();
     assert_eq!(h.conn.session_flags(), 0);

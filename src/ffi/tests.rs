@@ -88,6 +88,7 @@ fn conn_flags_of_the_abi_are_the_engines() {
         (FiorConnFlag::Subscribed, f::SUBSCRIBED),
         (FiorConnFlag::Pending, f::PENDING),
         (FiorConnFlag::Blocking, f::BLOCKING_COMMAND),
+        (FiorConnFlag::MultiOpen, f::MULTI_OPEN),
         (FiorConnFlag::NotConnected, f::NOT_CONNECTED),
     ];
     for (abi, engine) in pairs {
