@@ -555,6 +555,9 @@ impl Conn {
         // any transaction being built.
         self.tx_open = None;
         self.tx_lost = false;
+        // The server forgets the transaction and the watched keys with the connection.
+        self.multi = None;
+        self.watching = false;
         self.subs.clear();
         self.subscribed = false;
         for t in std::mem::take(&mut self.connect_waiters) {

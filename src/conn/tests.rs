@@ -1527,3 +1527,21 @@ fn a_transaction_lost_between_its_commands_refuses_the_rest_until_exec_or_discar
     h.run(5, &["INCR", "b"], b":1\r\n");
     assert_eq!(reply_text(&h.take().pop().unwrap()), (5, "1".into()));
 }
+
+#[test]
+fn an_explicit_close_ends_the_transaction_and_the_watches() {
+    use session_flags::*;
+    let mut h = H::ready(cfg());
+    h.run(1, &["WATCH", "a"], OK);
+    h.run(2, &["MULTI"], OK);
+    assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI | MULTI_OPEN);
+    h.conn.close(None, h.now);
+    h.pump();
+    assert_eq!(h.conn.session_flags(), NOT_CONNECTED, "the server forgets both with the connection");
+    h.conn.connect(3, h.now);
+    h.pump();
+    h.up();
+    h.take();
+    h.run(4, &["INCR", "a"], b":1\r\n");
+    assert_eq!(reply_text(&h.take().pop().unwrap()), (4, "1".into()), "sent at once: no transaction left");
+}
