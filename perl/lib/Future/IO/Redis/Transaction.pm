@@ -133,8 +133,6 @@ sub run_watched {
         $redis, 1,
         sub {
             # WATCH and the watched values in one round trip.
-            my $tx = __PACKAGE__->_new($redis);
-            $tx->{open} = 1;
             my @cmds = map { [ Future::IO::Redis::Commands::prefix_args( $redis->{prefix}, $_ ) ] } [ 'WATCH', @keys ], [ 'MGET', @keys ];
             return $redis->_submit_batch( \@cmds )->then(
                 sub {
@@ -167,8 +165,8 @@ sub _build_and_send {
     my $addr = Scalar::Util::refaddr($redis);
     my $built = do {
         local $BUILDING{$addr} = 1;
-        my $r = eval { $code->( $tx, $watched ? $watched : () ) };
-        if ( !defined $r && $@ ) { Future->fail( $@ ) }
+        my $r;
+        if ( !eval { $r = $code->( $tx, $watched ? $watched : () ); 1 } ) { Future->fail($@) }
         elsif ( Scalar::Util::blessed($r) && $r->isa('Future') ) { $r }
         else { Future->done }
     };
