@@ -1,6 +1,6 @@
-# WATCH: watch_multi with the watched values, aborted (undef) by a concurrent writer on a second
-# client; manual WATCH/MULTI/EXEC; `watching` and `in_multi` as the engine sees the connection
-# (cleared by EXEC, DISCARD and UNWATCH as the server clears them); inflight_count.
+# WATCH: watch_multi with the watched values; manual WATCH/MULTI/EXEC; `watching` and `in_multi` as the engine sees the connection
+# (cleared by EXEC, DISCARD and UNWATCH as the server clears them); inflight_count. Conflicts
+# (a watched key changed) are in watch-conflict.t.
 use v5.14;
 use warnings;
 use lib 't/lib';
@@ -36,32 +36,6 @@ subtest 'watch_multi: values of several keys, missing and non-string ones undef'
     my $seen;
     run( $redis->watch_multi( [ 'w:a', 'w:b', 'w:none', 'w:list' ], async sub { $seen = $_[1] } ) );
     is( $seen, { 'w:a' => 1, 'w:b' => 'two', 'w:none' => undef, 'w:list' => undef }, 'as MGET reads them' );
-};
-
-subtest 'watch_multi: a concurrent writer aborts it (undef)' => sub {
-    run( $redis->set( 'acct', 100 ) );
-    my $results = run( $redis->watch_multi( ['acct'], async sub {
-        my ( $tx, $watched ) = @_;
-        # Another client changes the key between WATCH and EXEC.
-        await $other->set( 'acct', 7 );
-        $tx->set( 'acct', $watched->{acct} - 10 );
-    } ) );
-    is( $results, undef, 'undef: EXEC was aborted' );
-    is( run( $redis->get('acct') ), '7', "the other client's value stands" );
-    ok( !$redis->watching, 'EXEC (aborted) unwatched too' );
-
-    # Retrying is up to the caller: the usual loop.
-    my ( $tries, $r ) = (0);
-    until ( defined $r ) {
-        $tries++;
-        $r = run( $redis->watch_multi( ['acct'], async sub {
-            my ( $tx, $w ) = @_;
-            await $other->incr('acct') if $tries == 1;
-            $tx->set( 'acct', $w->{acct} * 2 );
-        } ) );
-    }
-    is( $tries, 2, 'succeeded on the second try' );
-    is( run( $redis->get('acct') ), '16', 'with the value read on that try' );
 };
 
 subtest 'watch_multi: an error in the callback unwatches and passes the exception on' => sub {
@@ -116,15 +90,6 @@ subtest 'manual control: the design example' => sub {
     ok( !$redis->in_multi, 'EXEC ended MULTI' );
     ok( !$redis->watching, 'EXEC unwatched' );
     is( run( $redis->unwatch ), 'OK', 'UNWATCH (nothing left to clear)' );
-};
-
-subtest 'manual control: exec is undef when a watched key changed' => sub {
-    run( $redis->watch('key1') );
-    run( $other->set( 'key1', 'changed' ) );
-    run( $redis->multi_start );
-    run( $redis->set( 'key1', 'mine' ) );
-    is( run( $redis->exec ), undef, 'undef' );
-    is( run( $redis->get('key1') ), 'changed', 'nothing ran' );
 };
 
 subtest 'watching is cleared by DISCARD and UNWATCH, as on the server' => sub {
