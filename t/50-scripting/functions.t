@@ -50,6 +50,17 @@ subtest 'survives FUNCTION FLUSH' => sub {
     is( run( $lib->load ), 'counters', 'load (REPLACE) resolves to the name' );
 };
 
+subtest 'calls that find the function missing together share one load' => sub {
+    my $lib = $redis->function_library($code);
+    run( $redis->function_flush );
+    run( $redis->config_resetstat );
+    my @f = map { $lib->call( bump => 1, 'many', 1 ) } 1 .. 20;
+    is( [ sort { $a <=> $b } map { run($_) } @f ], [ 1 .. 20 ], 'every call ran once' );
+    my $stats = run( $redis->info('commandstats') )->{commandstats};
+    my ($loads) = ( $stats->{'cmdstat_function|load'} // '' ) =~ /calls=(\d+)/;
+    is( $loads, 1, 'one FUNCTION LOAD' );
+};
+
 subtest 'survives a server restart (kill -9, same port)' => sub {
     my $lib = $redis->function_library($code);
     run( $lib->call( bump => 1, 'r', 1 ) );

@@ -63,7 +63,13 @@ sub fcall_or_load {
     return $f->else(
         sub {
             return Future->fail(@_) unless _not_found( $_[0] );
-            return _load( $redis, $lib )->then( sub { $redis->$call( $function, $numkeys, @args ) } );
+            # Calls that find the function missing at the same time share one load.
+            my $load = $lib->{loading};
+            if ( !$load ) {
+                $load = $lib->{loading} = _load( $redis, $lib );
+                $load->on_ready( sub { delete $lib->{loading} } );
+            }
+            return $load->then( sub { $redis->$call( $function, $numkeys, @args ) } );
         }
     );
 }
@@ -102,8 +108,8 @@ Functions (Redis 7.0 and later) live in libraries that the server keeps (and per
 replicates), unlike cached scripts; they are still gone after C<FUNCTION FLUSH>, or a restart of
 a server without persistence. A library object made by L<Future::IO::Redis/function_library>
 calls its functions with C<FCALL> / C<FCALL_RO>; when the server answers
-C<ERR Function not found>, it loads the library (C<FUNCTION LOAD REPLACE>) and calls again. The
-client's C<prefix> applies to the keys.
+C<ERR Function not found>, it loads the library (C<FUNCTION LOAD REPLACE>; once for all the calls
+that found it missing meanwhile) and calls again. The client's C<prefix> applies to the keys.
 
 In pipelines and transactions nothing can wait for a reply before the next command: a defined
 command backed by a function is queued as a plain C<FCALL> there, so load the library first
