@@ -56,6 +56,8 @@ subtest 'key counts' => sub {
     is( run( $count->call_with_keys( 3, 'a', 'b', 'c' ) ), [ 3, 0 ], 'call_with_keys overrides' );
     like( dies { $redis->script( 'return 1', keys => 'two' ) }, qr/keys must be a whole number or 'dynamic'/, 'bad keys option' );
     like( dies { $redis->script(undef) }, qr/script needs the Lua source/, 'no source' );
+    like( dies { $redis->script( 'return 1', kyes => 1 ) }, qr/script: unknown options: kyes \(the only one is keys\) at \Q${\ __FILE__}\E/, 'unknown option' );
+    like( dies { $redis->script( 'return 1', 'keys' ) }, qr/script takes the Lua source and name => value options/, 'odd options' );
     like( dies { $redis->script( 'return KEYS[2]' )->call('a') }, qr/script call: 2 keys announced but only 1/, 'too few arguments' );
     like( dies { $count->call_with_keys( -1, 'a' ) }, qr/must be a whole number \(got '-1'\)/, 'negative count' );
 };

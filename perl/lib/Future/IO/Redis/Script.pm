@@ -80,6 +80,8 @@ sub _queued_defined {
 
 sub new {
     my ( $class, %args ) = @_;
+    my @unknown = grep { !/\A(?:redis|lua|keys)\z/ } sort keys %args;
+    Carp::croak( 'Future::IO::Redis: script: unknown options: ' . join( ', ', @unknown ) . ' (the only one is keys)' ) if @unknown;
     my $lua = $args{lua};
     Carp::croak('Future::IO::Redis: script needs the Lua source as a string') if !defined $lua || ref $lua;
     my $keys = $args{keys};
