@@ -62,6 +62,24 @@ subtest 'after the first await, a multi on the client is an independent transact
     is( $outer, [ 2, 3 ], 'then the outer one' );
 };
 
+subtest 'a transaction started inside a watch_multi callback fails after request_timeout (no hang)' => sub {
+    my $c = client( $srv, request_timeout => 0.3 );
+    my $inner;
+    my $err = error_of( $c->watch_multi( ['wn'], async sub {
+        my ($tx) = @_;
+        await $c->ping;
+        $inner = $c->multi( async sub { $_[0]->incr('wn') } );
+        await $inner;
+        $tx->incr('wn');
+    } ) );
+    isa_ok( $err, ['Future::IO::Redis::Error::Timeout'], 'the inner transaction timed out waiting' );
+    like( $err->message, qr/waited 0\.3s for a watch_multi of the same client .* MULTI cannot be nested/, 'says why' );
+    ok( $inner->is_failed, 'the inner one failed' );
+    is( run( $c->exists('wn') ), 0, 'nothing ran' );
+    ok( !$c->watching, 'the outer one unwatched' );
+    is( run( $c->multi( async sub { $_[0]->incr('wn') } ) ), [1], 'the client takes transactions again' );
+};
+
 subtest 'the server refuses nesting too (through command)' => sub {
     run( $redis->command('MULTI') );
     my $err = error_of( $redis->command('MULTI') );

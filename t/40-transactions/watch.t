@@ -63,6 +63,14 @@ subtest 'watch_multi: transactions of one client wait for it (their EXEC would e
     is( run($wm), [1], 'watch_multi was not aborted by the other transaction' );
     is( run($m), [2], 'the other transaction ran after it' );
     is( \@log, [ 'watch_multi built', 'multi built' ], 'in that order' );
+
+    # A waiting transaction cancelled: the one it waits for goes on.
+    $gate = Future::IO->sleep(0.2);
+    $wm = $redis->watch_multi( ['order'], async sub { await $gate; $_[0]->incr('order') } );
+    $m = $redis->multi( async sub { $_[0]->incr('order') } );
+    $m->cancel;
+    is( run($wm), [3], 'the watch_multi completed' );
+    is( run( $redis->get('order') ), '3', 'the cancelled transaction never ran' );
 };
 
 subtest 'watch_multi: prefixed keys, values given under the names used' => sub {

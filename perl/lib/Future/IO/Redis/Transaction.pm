@@ -4,6 +4,7 @@ use warnings;
 
 use Carp ();
 use Future;
+use Future::IO;
 use Scalar::Util ();
 
 use parent -norequire, 'Future::IO::Redis::Commands';
@@ -97,15 +98,37 @@ sub _check_not_nested {
 # One after another per client: a transaction with watched keys holds its client from WATCH to
 # EXEC, since any EXEC, DISCARD or UNWATCH in between (another transaction's) would drop its
 # watches. $code->() gives a Future; the Future returned completes as it does.
+#
+# A transaction started from inside a watch_multi callback (after its first await) would wait for
+# that callback, which waits for it: the wait is bounded by the client's request_timeout (5 s by
+# default), after which it fails instead of waiting for ever.
 sub _exclusive {
     my ( $redis, $exclusive, $code ) = @_;
-    my $prev = $redis->{tx_tail};
-    $prev = undef if $prev && $prev->is_ready;
-    my $f = $prev ? $prev->followed_by( sub { $code->() } ) : $code->();
+    my $tail = $redis->{tx_tail};
+    my $prev;
+    if ( $tail && !$tail->is_ready ) {
+        # A Future of our own, done when the tail is: cancelling this transaction (or its timing
+        # out) must not cancel the one it waits for.
+        my $free = $prev = Future::IO::Redis::Engine::new_future();
+        $tail->on_ready( sub { $free->done unless $free->is_ready } );
+        my $limit = exists $redis->{opts}{request_timeout} ? $redis->{opts}{request_timeout} : 5;
+        if ($limit) {
+            my $timer = Future::IO->sleep($limit)->then(
+                sub {
+                    Future->fail( Future::IO::Redis::Error::Timeout->new(
+                        message => "a transaction on this client waited ${limit}s for a watch_multi of the same client to send its EXEC"
+                          . ' (was it started from inside that watch_multi\'s callback? MULTI cannot be nested)',
+                    ) );
+                }
+            );
+            $prev = Future->wait_any( $prev, $timer );
+        }
+    }
+    my $f = $prev ? $prev->then( sub { $code->() } ) : $code->();
     return $f unless $exclusive;
-    my $tail = $f->followed_by( sub { Future->done } );
-    $redis->{tx_tail} = $tail;
-    $tail->on_ready( sub { delete $redis->{tx_tail} if $redis->{tx_tail} && $redis->{tx_tail} == $tail } );
+    my $mine = $f->followed_by( sub { Future->done } );
+    $redis->{tx_tail} = $mine;
+    $mine->on_ready( sub { delete $redis->{tx_tail} if $redis->{tx_tail} && $redis->{tx_tail} == $mine } );
     return $f;
 }
 
@@ -307,7 +330,9 @@ not C<< $tx->get >>) inside the callback run at once, outside the transaction.
 Several transactions may be built at once on one client: each is sent as one batch. A
 C<watch_multi> holds its client from C<WATCH> to C<EXEC>: transactions (C<multi> and
 C<watch_multi>) started on the same client meanwhile wait for it, since their C<EXEC> would end
-its watches. Plain commands are not held back.
+its watches. Plain commands are not held back. A transaction started from inside a
+C<watch_multi> callback (after its first C<await>: before it, it croaks) would wait for that
+very callback; it fails with C<Error::Timeout> after the client's C<request_timeout> instead.
 
 =head1 METHODS
 
