@@ -959,6 +959,61 @@ C<pipeline_depth>, or out a retry delay). A pipeline or transaction counts each 
     await Future->needs_all(@f);
     say $redis->inflight_count;     # 0
 
+=head2 scan_iter
+
+    my $iter = $redis->scan_iter( match => 'user:*', count => 100, type => 'string' );
+    while ( my $keys = await $iter->next ) { ... }
+
+A L<Future::IO::Redis::Iterator> over C<SCAN> (all options optional): C<< await $iter->next >>
+resolves to the next non-empty batch of keys, then to undef when the cursor came back to 0.
+With a C<prefix>, only the client's keys are scanned and they come back without the prefix.
+
+=head2 hscan_iter, sscan_iter, zscan_iter
+
+    my $iter = $redis->hscan_iter( $key, match => 'f:*', count => 100 );
+    while ( my $pairs = await $iter->next ) { my %fields = @$pairs }
+
+The same over C<HSCAN> (batches of field, value pairs), C<SSCAN> (members) and C<ZSCAN>
+(member, score pairs) of one key.
+
+=head2 Command methods
+
+    my $v = await $redis->get($key);
+
+One method per command of Redis' command table, lower-case, subcommands joined by C<_>
+(C<script_load>, C<client_setname>, C<config_get>, C<client_no_evict>), generated with their
+documentation into L<Future::IO::Redis::Commands>. C<hgetall> and C<config_get> resolve to hash
+references, C<info> to a hash of sections, C<time> to C<[seconds, microseconds]>; every other
+reply is as the server sent it. The subscribe family is described below (L</subscribe, psubscribe,
+ssubscribe>). The methods of commands that switch the connection into a mode this version
+cannot read (C<monitor>, C<sync>, C<psync>) croak. Any command, known or not, can be sent with
+L</command>.
+
+=head2 subscribe, psubscribe, ssubscribe
+
+    my $sub = await $redis->subscribe( 'news', 'alerts' );
+    my $sub = await $redis->psubscribe('news:*');
+    my $sub = await $redis->ssubscribe('orders');    # Redis 7 shard channels
+    while ( my $msg = await $sub->next ) { say "$msg->{channel}: $msg->{data}" }
+
+Put the client into subscribe mode and resolve, once the server confirmed every name, to the
+client's L<Future::IO::Redis::Subscription> (one per client: subscribing again adds to it). A
+hash ref of subscription options may come last (C<on_message>, C<on_reconnect>,
+C<max_pending>). While subscribed, the client sends only the subscribe family and C<ping>; other
+commands fail at once with L<Future::IO::Redis::Error::PubSub>. C<< $redis->command('SUBSCRIBE',
+...) >> and its relatives come here too.
+
+=head2 unsubscribe, punsubscribe, sunsubscribe
+
+    await $redis->unsubscribe('news');    # one channel
+    await $redis->punsubscribe;           # every pattern
+
+End channels, patterns or shard channels of the client's subscription: those named, or all of
+that kind without names (names not subscribed to are ignored). Resolve to the subscription
+(undef when the client has none). When nothing is left subscribed the subscription ends (its
+C<next> gives undef) and the client takes ordinary commands again.
+C<< $sub->unsubscribe >> does the same across all three kinds.
+
 =head1 TRANSACTIONS
 
 =head2 multi
@@ -1107,63 +1162,6 @@ A L<Future::IO::Redis::Library> for a Redis 7 function library: C<call($function
 ...)> (C<FCALL>) and C<call_ro> (C<FCALL_RO>) load the library (C<FUNCTION LOAD REPLACE>) when
 the server does not know the function, as after C<FUNCTION FLUSH> or a restart; C<load> loads
 it now.
-
-=head1 OTHER METHODS
-
-=head2 scan_iter
-
-    my $iter = $redis->scan_iter( match => 'user:*', count => 100, type => 'string' );
-    while ( my $keys = await $iter->next ) { ... }
-
-A L<Future::IO::Redis::Iterator> over C<SCAN> (all options optional): C<< await $iter->next >>
-resolves to the next non-empty batch of keys, then to undef when the cursor came back to 0.
-With a C<prefix>, only the client's keys are scanned and they come back without the prefix.
-
-=head2 hscan_iter, sscan_iter, zscan_iter
-
-    my $iter = $redis->hscan_iter( $key, match => 'f:*', count => 100 );
-    while ( my $pairs = await $iter->next ) { my %fields = @$pairs }
-
-The same over C<HSCAN> (batches of field, value pairs), C<SSCAN> (members) and C<ZSCAN>
-(member, score pairs) of one key.
-
-=head2 Command methods
-
-    my $v = await $redis->get($key);
-
-One method per command of Redis' command table, lower-case, subcommands joined by C<_>
-(C<script_load>, C<client_setname>, C<config_get>, C<client_no_evict>), generated with their
-documentation into L<Future::IO::Redis::Commands>. C<hgetall> and C<config_get> resolve to hash
-references, C<info> to a hash of sections, C<time> to C<[seconds, microseconds]>; every other
-reply is as the server sent it. The subscribe family is described below (L</subscribe, psubscribe,
-ssubscribe>). The methods of commands that switch the connection into a mode this version
-cannot read (C<monitor>, C<sync>, C<psync>) croak. Any command, known or not, can be sent with
-L</command>.
-
-=head2 subscribe, psubscribe, ssubscribe
-
-    my $sub = await $redis->subscribe( 'news', 'alerts' );
-    my $sub = await $redis->psubscribe('news:*');
-    my $sub = await $redis->ssubscribe('orders');    # Redis 7 shard channels
-    while ( my $msg = await $sub->next ) { say "$msg->{channel}: $msg->{data}" }
-
-Put the client into subscribe mode and resolve, once the server confirmed every name, to the
-client's L<Future::IO::Redis::Subscription> (one per client: subscribing again adds to it). A
-hash ref of subscription options may come last (C<on_message>, C<on_reconnect>,
-C<max_pending>). While subscribed, the client sends only the subscribe family and C<ping>; other
-commands fail at once with L<Future::IO::Redis::Error::PubSub>. C<< $redis->command('SUBSCRIBE',
-...) >> and its relatives come here too.
-
-=head2 unsubscribe, punsubscribe, sunsubscribe
-
-    await $redis->unsubscribe('news');    # one channel
-    await $redis->punsubscribe;           # every pattern
-
-End channels, patterns or shard channels of the client's subscription: those named, or all of
-that kind without names (names not subscribed to are ignored). Resolve to the subscription
-(undef when the client has none). When nothing is left subscribed the subscription ends (its
-C<next> gives undef) and the client takes ordinary commands again.
-C<< $sub->unsubscribe >> does the same across all three kinds.
 
 =head1 USING WITH PAGI-CHANNELS
 
