@@ -66,6 +66,17 @@ sub _transform {
 
 sub count { scalar @{ $_[0]{commands} } }
 
+# Scripts in a pipeline: EVAL (nothing can branch on a reply here; see Future::IO::Redis::Script).
+sub evalsha_or_eval {
+    my ( $self, $sha, @rest ) = @_;
+    return $self->command( Future::IO::Redis::Script::_queued_eval( 'evalsha_or_eval', @rest ) );
+}
+
+sub run_script {
+    my ( $self, @args ) = @_;
+    return $self->command( Future::IO::Redis::Script::_queued_defined( $self->{redis}, @args ) );
+}
+
 sub execute {
     my ($self) = @_;
     Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed}++;
@@ -108,6 +119,20 @@ and return the pipeline, so calls chain. Nothing is sent until L</execute>.
 
 Queues any command; returns the pipeline. Croaks on undef or reference arguments. With the
 client's C<prefix> option, the command's key arguments get the prefix (as on the client).
+
+=head2 evalsha_or_eval
+
+    $pipe->evalsha_or_eval( $sha, $lua, $numkeys, @keys, @args );
+
+Queues C<EVAL $lua ...>: a pipeline cannot fall back from C<NOSCRIPT> (see
+L<Future::IO::Redis::Script/IN PIPELINES AND TRANSACTIONS>). Returns the pipeline.
+
+=head2 run_script
+
+    $pipe->run_script( $name, @args );
+
+Queues a command defined on the client with L<Future::IO::Redis/define_command>. Returns the
+pipeline.
 
 =head2 count
 
