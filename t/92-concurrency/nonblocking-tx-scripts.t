@@ -5,6 +5,7 @@
 use v5.14;
 use warnings;
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use IO::Async::Loop;
 use IO::Async::Timer::Periodic;
 use Future::IO::Impl::IOAsync;
