@@ -209,6 +209,9 @@ enum FiorConnFlag
   FIOR_CONN_FLAG_BLOCKING = 16,
   // Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
   FIOR_CONN_FLAG_NOT_CONNECTED = 32,
+  // The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or RESET
+  // after it yet (whether or not the server answered it).
+  FIOR_CONN_FLAG_MULTI_OPEN = 64,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -361,6 +364,15 @@ FiorResult fior_conn_drop(struct FiorEngine *engine, uint64_t conn);
 // `FiorConnFlag` in `*flags` (0: ready, idle, no transaction, no watched keys), as of the last
 // turn. `INVALID_ARGUMENT` when the engine holds no such connection (released, or never opened).
 FiorResult fior_conn_flags(struct FiorEngine *engine, uint64_t conn, uint32_t *flags);
+
+// Connection `conn`'s commands without their reply yet, as of the last turn: `*inflight`
+// written and waiting for it, `*waiting` not written yet (waiting for the connection, for room
+// under pipeline_depth, or out a retry delay). `INVALID_ARGUMENT` when the engine holds no
+// such connection.
+FiorResult fior_conn_pending(struct FiorEngine *engine,
+                             uint64_t conn,
+                             uint64_t *inflight,
+                             uint64_t *waiting);
 
 // Make an engine. On success `*out` owns it; free with `fior_engine_free`.
 FiorResult fior_engine_new(struct FiorEngine **out);

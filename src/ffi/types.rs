@@ -36,6 +36,9 @@ pub enum FiorConnFlag {
     Blocking = 16,
     /// Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
     NotConnected = 32,
+    /// The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or RESET
+    /// after it yet (whether or not the server answered it).
+    MultiOpen = 64,
 }
 
 /// A borrowed byte string. A NULL `ptr` means "absent" (distinct from empty).

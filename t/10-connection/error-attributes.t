@@ -7,6 +7,7 @@ use v5.14;
 use warnings;
 use lib 't/lib';
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 use Test::FIORedis::FakeServer;
 use Future::AsyncAwait;

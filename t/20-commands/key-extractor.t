@@ -5,6 +5,7 @@ use v5.14;
 use warnings;
 use lib 't/lib';
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 use Future::IO::Redis::KeyExtractor qw( extract_key_indices apply_prefix );
 

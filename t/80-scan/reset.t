@@ -3,6 +3,7 @@ use v5.14;
 use warnings;
 use lib 't/lib';
 use Test2::V0;
+use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 
 my $srv = start_server();

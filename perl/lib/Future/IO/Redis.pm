@@ -17,11 +17,15 @@ use Future::IO::Redis::Engine;
 use Future::IO::Redis::Pipeline;
 use Future::IO::Redis::Iterator;
 use Future::IO::Redis::Subscription;
+use Future::IO::Redis::Transaction;
+use Future::IO::Redis::Script;
+use Future::IO::Redis::Library;
 
 use parent 'Future::IO::Redis::Commands';
 
 # Croaks name the caller's line, not a line of these modules.
-our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands );
+our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands
+  Future::IO::Redis::Transaction Future::IO::Redis::Script Future::IO::Redis::Library );
 
 # Options that are this module's own policy (the connection's options -- address, timeouts,
 # reconnect, TLS, buffers, ... -- are the engine's: their defaults and rules live in Rust,
@@ -350,6 +354,7 @@ sub session_state {
         pending       => !!0,
         blocking      => !!0,
         not_connected => !!1,
+        multi_open    => !!0,
     };
 }
 
@@ -386,6 +391,58 @@ sub pipeline {
     my ( $self, @opts ) = @_;
     Carp::croak("Future::IO::Redis: pipeline takes name => value options") if @opts % 2;
     return Future::IO::Redis::Pipeline->new( $self, max_depth => $self->{pipeline_max_depth}, @opts );
+}
+
+# ----- transactions (Future::IO::Redis::Transaction) --------------------------------------------
+
+# multi(code): a transaction built by the code, sent in one batch; multi(): a bare MULTI.
+sub multi {
+    my ( $self, @args ) = @_;
+    return Future::IO::Redis::Transaction->run( $self, $args[0] ) if @args == 1 && ref $args[0] eq 'CODE';
+    Carp::croak('Future::IO::Redis: multi takes a code reference (the transaction) or nothing (a bare MULTI)') if @args;
+    Future::IO::Redis::Transaction::_check_not_nested( $self, 'multi' );
+    return $self->command('MULTI');
+}
+
+sub multi_start {
+    my ($self) = @_;
+    return $self->multi;
+}
+
+sub watch_multi {
+    my ( $self, $keys, $code ) = @_;
+    return Future::IO::Redis::Transaction->run_watched( $self, $keys, $code );
+}
+
+sub in_multi {
+    my $s = $_[0]->session_state;
+    return $s->{in_multi} || $s->{multi_open} ? 1 : 0;
+}
+
+sub watching { $_[0]->session_state->{watching} ? 1 : 0 }
+
+sub inflight_count {
+    my ($self) = @_;
+    return 0 unless $self->{conn};
+    return Future::IO::Redis::Engine::inflight_count( $self->{conn}, $self->{gen} ) // 0;
+}
+
+# ----- scripting (Future::IO::Redis::Script, ::Library) ---------------------------------------
+
+sub evalsha_or_eval { Future::IO::Redis::Script::evalsha_or_eval(@_) }
+
+sub script {
+    my ( $self, $lua, @opts ) = @_;
+    Carp::croak('Future::IO::Redis: script takes the Lua source and name => value options') if @opts % 2;
+    return Future::IO::Redis::Script->new( @opts, redis => $self, lua => $lua );
+}
+
+sub define_command { Future::IO::Redis::Script::define_command(@_) }
+sub run_script     { Future::IO::Redis::Script::run_script(@_) }
+
+sub function_library {
+    my ( $self, $code ) = @_;
+    return Future::IO::Redis::Library->new( redis => $self, code => $code );
 }
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
@@ -948,9 +1005,15 @@ channel, or a subscribe-family command is on its way);
 =item blocking - one of those is a blocking command (BLPOP, XREAD BLOCK, WAIT, ...);
 
 =item not_connected - the connection is not established and ready (never used, closed, lost,
-reconnecting).
+reconnecting);
+
+=item multi_open - a MULTI was issued (answered or not yet) and no EXEC, DISCARD or RESET after
+it.
 
 =back
+
+C<in_multi> also stays true after the connection was lost inside a transaction, until
+C<exec> or C<discard> (see L</STATE KEPT ACROSS RECONNECTS>).
 
 =head2 in_pubsub
 
@@ -974,6 +1037,20 @@ name earlier Perl clients of this design use.
 False (the empty string) when handing this connection to other code is safe: no transaction,
 no watched keys, no subscriptions, nothing in flight. Otherwise a true string that names what is
 left, e.g. C<'in_multi watching'>. L<Future::IO::Redis::Pool> asks this on every release.
+
+=head2 inflight_count
+
+    my $n = $redis->inflight_count;
+
+How many commands of this client have no reply yet, as the engine counts them: written and
+waiting for their reply, plus those waiting to be written (for the connection, for room under
+C<pipeline_depth>, or out a retry delay). A pipeline or transaction counts each of its commands.
+0 for a client that has not connected.
+
+    my @f = map { $redis->incr('n') } 1 .. 3;
+    say $redis->inflight_count;     # 3
+    await Future->needs_all(@f);
+    say $redis->inflight_count;     # 0
 
 =head2 scan_iter
 
@@ -1005,6 +1082,13 @@ ssubscribe>). The methods of commands that switch the connection into a mode thi
 cannot read (C<monitor>, C<sync>, C<psync>) croak. Any command, known or not, can be sent with
 L</command>.
 
+Methods take the command's own arguments, in Redis' syntax (so that every command and option
+Redis has works the same way, as the design's generated methods do), not option hashes: where
+earlier pure-Perl clients of this design had hand-written C<set($key, $value, ex => 60,
+nx => 1)> and C<keys()> defaulting to C<*>, write C<< set( $key, $value, EX => 60, 'NX' ) >>
+(Redis reads option words in any case, so C<< ex => 60 >> works as it is; a flag such as
+C<< nx => 1 >> would send a stray C<1>) and C<keys('*')>.
+
 =head2 subscribe, psubscribe, ssubscribe
 
     my $sub = await $redis->subscribe( 'news', 'alerts' );
@@ -1030,12 +1114,154 @@ that kind without names (names not subscribed to are ignored). Resolve to the su
 C<next> gives undef) and the client takes ordinary commands again.
 C<< $sub->unsubscribe >> does the same across all three kinds.
 
-Methods take the command's own arguments, in Redis' syntax (so that every command and option
-Redis has works the same way, as the design's generated methods do), not option hashes: where
-earlier pure-Perl clients of this design had hand-written C<set($key, $value, ex => 60,
-nx => 1)> and C<keys()> defaulting to C<*>, write C<< set( $key, $value, EX => 60, 'NX' ) >>
-(Redis reads option words in any case, so C<< ex => 60 >> works as it is; a flag such as
-C<< nx => 1 >> would send a stray C<1>) and C<keys('*')>.
+=head1 TRANSACTIONS
+
+=head2 multi
+
+    my $results = await $redis->multi( async sub {
+        my ($tx) = @_;
+        $tx->incr('counter');
+        $tx->get('counter');
+    });                                 # [ 1, '1' ]
+
+With a code reference: calls it with a L<Future::IO::Redis::Transaction>, whose command methods
+queue commands (the client's key prefix applied), then sends C<MULTI>, them and C<EXEC> as one
+batch, in one write. Resolves to EXEC's array of replies, where a command that failed when EXEC
+ran it holds its L<Future::IO::Redis::Error::Redis> object (as in pipelines). When the code dies
+(or its Future fails), nothing is sent and the exception is passed on. Fails with the server's
+C<EXECABORT> error (naming the command it refused) when a command was refused while queueing,
+and like a pipeline when the connection fails or times out (never sent again, in part or whole,
+once any of it was written). Croaks when the connection is already in a transaction.
+L<Future::IO::Redis::Transaction> has the details.
+
+    await $redis->multi;              # MULTI (also: multi_start)
+    await $redis->incr('a');          # QUEUED
+    my $results = await $redis->exec; # [ 2 ], or undef when a watched key changed
+
+Without arguments: a bare C<MULTI>, resolving to C<OK>; the commands that follow are queued by
+the server until C<exec> (EXEC's array, C<undef> when a watched key changed) or C<discard>.
+Croaks when the connection is already in a transaction (C<MULTI> cannot be nested).
+
+=head2 multi_start
+
+    await $redis->multi_start;
+
+A bare C<MULTI>: the same as C<multi> without arguments.
+
+=head2 watch_multi
+
+    my $results = await $redis->watch_multi( ['balance'], async sub {
+        my ( $tx, $watched ) = @_;
+        $tx->decrby( balance => 100 ) if ( $watched->{balance} // 0 ) >= 100;
+    });
+    say defined $results ? 'done' : 'balance changed meanwhile: try again';
+
+C<WATCH>es the keys and reads their current values (C<MGET>, in the same round trip), calls the
+code with the transaction and a hash reference of C<< key => value >> (keys as given, without
+the client's prefix; undef for a missing key or one that is not a string), then sends the
+transaction as L</multi> does. Resolves to EXEC's results, or to C<undef> when one of the keys
+was changed (by anyone) after C<WATCH>: nothing ran, and retrying is up to you. When the code
+dies, the keys are unwatched and the exception passed on. While it runs, other transactions on
+this client wait for it (their C<EXEC> would end its watches).
+
+=head2 watch, unwatch, exec, discard
+
+    await $redis->watch( 'key1', 'key2' );
+    await $redis->multi;
+    await $redis->incr('key1');
+    my $results = await $redis->exec;    # undef if a watched key changed
+    await $redis->unwatch;
+
+The commands themselves, for manual control (L<Future::IO::Redis::Commands>): C<exec> resolves
+to EXEC's array of replies, or C<undef> when a watched key changed; C<discard> and C<unwatch> to
+C<OK>. The server forgets the watched keys at C<EXEC>, C<DISCARD> and C<UNWATCH>, and so does
+L</watching>.
+
+=head2 in_multi
+
+    if ( $redis->in_multi ) { await $redis->discard }
+
+True while this client's connection is in a transaction as the engine knows it: a C<MULTI> was
+issued (answered or not yet) and no C<EXEC>, C<DISCARD> or C<RESET> after it, or the server
+accepted one and nothing ended it. L</multi> with a code reference never leaves it set.
+
+=head2 watching
+
+    await $redis->watch('k');
+    say $redis->watching;       # 1
+    await $redis->unwatch;
+    say $redis->watching;       # 0
+
+True while keys are watched on the connection: the server accepted a C<WATCH>, and no C<EXEC>,
+C<DISCARD>, C<UNWATCH> or C<RESET> (nor a new connection) has cleared it since.
+
+=head1 SCRIPTING
+
+=head2 evalsha_or_eval
+
+    my $result = await $redis->evalsha_or_eval( $sha, $lua, $numkeys, @keys, @args );
+
+C<EVALSHA $sha>; when the server answers C<NOSCRIPT>, C<EVAL $lua> instead, which also loads the
+script into the server's cache for next time. C<$sha> may be undef (it is computed from
+C<$lua>). Resolves to the script's result; fails like C<eval>. Croaks unless C<$numkeys> is a
+whole number no larger than the number of arguments after it. On pipelines and transactions it
+queues C<EVAL> (no reply can be looked at there; see L<Future::IO::Redis::Script/IN PIPELINES AND
+TRANSACTIONS>).
+
+    my $lua = q{ return redis.call('INCRBY', KEYS[1], ARGV[1]) };
+    my $n = await $redis->evalsha_or_eval( undef, $lua, 1, 'counter', 5 );
+
+=head2 script
+
+    my $script = $redis->script($lua);
+    my $script = $redis->script( $lua, keys => 2 );     # or keys => 'dynamic'
+    my $result = await $script->call( @keys, @args );
+
+A L<Future::IO::Redis::Script>: C<sha>, C<call(@keys, @args)>, C<call_with_keys($numkeys,
+@keys_and_args)>, C<load>. It runs by SHA and loads itself when the server lacks it (first use,
+after C<SCRIPT FLUSH> or a restart). C<keys> says how many of C<call>'s arguments are keys; by
+default that is worked out from the source (see L<Future::IO::Redis::Script/numkeys>).
+
+    my $script = $redis->script(q{ return redis.call('INCRBY', KEYS[1], ARGV[1]) });
+    my $n = await $script->call( 'counter', 10 );
+
+=head2 define_command
+
+    $redis->define_command( capped_incr => {
+        keys => 1,                       # or 'dynamic': the key count comes first
+        lua  => q{
+            local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+            if v > tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) return tonumber(ARGV[2]) end
+            return v
+        },
+    });
+    my $v = await $redis->capped_incr( 'hits', 5, 100 );
+
+Gives this client (only) a method that runs a script as L</script> does, with C<keys> of its
+arguments as keys (default C<'dynamic'>: the first argument is the number of keys). With
+C<< function => $name >> (and C<< library => $source >>, C<< read_only => 1 >>) the method calls
+a Redis 7 function with C<FCALL> (C<FCALL_RO>), loading the library when the server does not know
+the function. Returns the client, which is re-blessed into a subclass of its class made for its
+set of defined names, so that no other client gets the method (see
+L<Future::IO::Redis::Script/DEFINED COMMANDS>). Croaks on a name that is already a method, or
+bad options.
+
+=head2 run_script
+
+    my $v = await $redis->run_script( capped_incr => 'hits', 5, 100 );
+
+Runs a command defined with L</define_command> by its name. Pipelines and transactions have
+C<run_script> too (it queues C<EVAL>, or C<FCALL>).
+
+=head2 function_library
+
+    my $lib = $redis->function_library("#!lua name=mylib\nredis.register_function('hi', function() return 'hi' end)");
+    my $hi  = await $lib->call( hi => 0 );
+
+A L<Future::IO::Redis::Library> for a Redis 7 function library: C<call($function, $numkeys,
+...)> (C<FCALL>) and C<call_ro> (C<FCALL_RO>) load the library (C<FUNCTION LOAD REPLACE>) when
+the server does not know the function, as after C<FUNCTION FLUSH> or a restart; C<load> loads
+it now.
 
 =head1 USING WITH PAGI-CHANNELS
 
@@ -1133,9 +1359,11 @@ reply is C<OK>); C<DISCARD>, a nil EXEC (a WATCHed key changed) or C<EXECABORT> 
 State is recorded in reply order, which is the order the server ran the commands. Nothing else
 set by command is replayed: credentials changed with C<AUTH> or C<HELLO ... AUTH> (the configured
 C<username>/C<password> are what a reconnect uses), C<CLIENT TRACKING>, C<CLIENT NO-EVICT>,
-C<READONLY>, C<WATCH>, and an open C<MULTI> (the server drops a transaction with its connection;
-commands of it not yet sent then run on the new connection outside any transaction, and EXEC
-fails).
+C<READONLY>, C<WATCH>, and an open C<MULTI>. The server drops a transaction with its connection,
+so none of its commands is ever sent on the new one: commands of it already issued fail
+(C<Error::Connection>, or C<Error::Disconnected> when they were not written), and commands issued
+for it afterwards fail at once, until C<exec> (which fails too) or C<discard> (which succeeds)
+ends it; C<in_multi> stays true meanwhile. See L</TRANSACTIONS>.
 
 =head1 RETRIES
 

@@ -76,6 +76,17 @@ sub _transform {
 sub count     { scalar @{ $_[0]{commands} } }
 sub max_depth { $_[0]{max_depth} }
 
+# Scripts in a pipeline: EVAL (nothing can branch on a reply here; see Future::IO::Redis::Script).
+sub evalsha_or_eval {
+    my ( $self, $sha, @rest ) = @_;
+    return $self->command( Future::IO::Redis::Script::_queued_eval( 'evalsha_or_eval', @rest ) );
+}
+
+sub run_script {
+    my ( $self, @args ) = @_;
+    return $self->command( Future::IO::Redis::Script::_queued_defined( $self->{redis}, @args ) );
+}
+
 sub execute {
     my ($self) = @_;
     Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed}++;
@@ -124,6 +135,20 @@ client's C<prefix> option, the command's key arguments get the prefix (as on the
     $pipe->add( 'SET', $key, $value )->add( 'INCR', 'n' );
 
 The same as L</command> (the name earlier Perl clients of this design use).
+
+=head2 evalsha_or_eval
+
+    $pipe->evalsha_or_eval( $sha, $lua, $numkeys, @keys, @args );
+
+Queues C<EVAL $lua ...>: a pipeline cannot fall back from C<NOSCRIPT> (see
+L<Future::IO::Redis::Script/IN PIPELINES AND TRANSACTIONS>). Returns the pipeline.
+
+=head2 run_script
+
+    $pipe->run_script( $name, @args );
+
+Queues a command defined on the client with L<Future::IO::Redis/define_command>. Returns the
+pipeline.
 
 =head2 count
 
