@@ -5,7 +5,6 @@
 use v5.14;
 use warnings;
 use Test2::V0;
-use Test::FIORedis::Server -needs_server;
 use IO::Async::Loop;
 use IO::Async::Timer::Periodic;
 use Future::IO::Impl::IOAsync;
@@ -13,7 +12,7 @@ use Future::IO::Redis;
 use Future::AsyncAwait;
 use Time::HiRes;
 use lib 't/lib';
-use Test::FIORedis::Server;
+use Test::FIORedis::Server -needs_server;
 
 my $server = Test::FIORedis::Server->start;
 my $loop   = IO::Async::Loop->new;
