@@ -85,6 +85,26 @@ subtest 'prefixing applies to the keys' => sub {
     is( run( $p->pipeline->run_script( keyname => 'k2', 'v' )->execute ), ['app:k2'], 'in a pipeline too' );
 };
 
+subtest 'registry: get_script, list_scripts, preload_scripts; a sibling starts without them' => sub {
+    my $c = client($srv);
+    is( [ $c->list_scripts ], [], 'none defined yet' );
+    is( run( $c->preload_scripts ), 0, 'preloading nothing' );
+    $c->define_command( reg_b => { keys => 1, lua => 'return redis.call("GET", KEYS[1])' } );
+    $c->define_command( reg_a => { keys => 0, lua => 'return "a:" .. ARGV[1]' } );
+    is( [ $c->list_scripts ], [ 'reg_a', 'reg_b' ], 'names, sorted' );
+    isa_ok( $c->get_script('reg_a'), 'Future::IO::Redis::Script' );
+    is( $c->get_script('nosuch'), undef, 'an unknown name: undef' );
+    run( $c->script_flush );
+    is( run( $c->preload_scripts ), 2, 'preload: how many' );
+    is( run( $c->script_exists( map { $c->get_script($_)->sha } qw( reg_a reg_b ) ) ), [ 1, 1 ], 'both in the server\'s script cache' );
+    is( run( $c->reg_a('x') ), 'a:x', 'and they run' );
+    my $sib = $c->sibling;
+    is( ref $sib, 'Future::IO::Redis', 'the sibling is of the plain class' );
+    is( [ $sib->list_scripts ], [], 'without the defined commands' );
+    ok( !$sib->can('reg_a'), 'nor their methods' );
+    is( run( $sib->ping ), 'PONG', 'and works' );
+};
+
 subtest 'bad definitions croak' => sub {
     my $c = client($srv);
     like( dies { $c->define_command( get => { lua => 'return 1' } ) }, qr/get is already a method of Future::IO::Redis; choose another name/, 'an existing method' );

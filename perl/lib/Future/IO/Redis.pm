@@ -165,7 +165,7 @@ sub sibling {
     delete @args{qw( host port path username password database tls )} if defined $over{uri};
     delete @args{qw( host port )} if defined $over{path};
     delete $args{path} if defined $over{host} || defined $over{port};
-    return ( $self->{plain_class} // ref $self )->new( %args, %over );
+    return ( $self->{plain_class} // $self->{defined_base} // ref $self )->new( %args, %over );
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
@@ -437,8 +437,11 @@ sub script {
     return Future::IO::Redis::Script->new( @opts, redis => $self, lua => $lua );
 }
 
-sub define_command { Future::IO::Redis::Script::define_command(@_) }
-sub run_script     { Future::IO::Redis::Script::run_script(@_) }
+sub define_command  { Future::IO::Redis::Script::define_command(@_) }
+sub run_script      { Future::IO::Redis::Script::run_script(@_) }
+sub get_script      { Future::IO::Redis::Script::get_script(@_) }
+sub list_scripts    { Future::IO::Redis::Script::list_scripts(@_) }
+sub preload_scripts { _in_context( Future::IO::Redis::Script::preload_scripts(@_) ) }
 
 sub function_library {
     my ( $self, $code ) = @_;
@@ -898,7 +901,8 @@ L</new> option; C<undef> takes an option back to its default, e.g. C<< prefix =>
 prefix or C<< password => undef >> for none). A C<uri> override replaces the address,
 credentials, database and TLS; C<path> replaces host and port, C<host> or C<port> replace a path.
 
-Nothing of this client's connection or session goes over: the sibling has its own connection
+Nothing of this client's connection or session goes over (nor commands defined with
+L</define_command>): the sibling has its own connection
 (not yet connected, as after L</new>), in the database of the options even if this client ran
 C<SELECT> since, with no subscriptions. This is the way to make the dedicated connection of a
 subscriber, or more clients for a pool, from one configured client. Croaks as L</new> does (an
@@ -1252,6 +1256,18 @@ bad options.
 
 Runs a command defined with L</define_command> by its name. Pipelines and transactions have
 C<run_script> too (it queues C<EVAL>, or C<FCALL>).
+
+=head2 get_script, list_scripts, preload_scripts
+
+    my $script = $redis->get_script('capped_incr');    # its Future::IO::Redis::Script, or undef
+    my @names  = $redis->list_scripts;                 # the names defined on this client, sorted
+    my $n      = await $redis->preload_scripts;        # load them all now; resolves to how many
+
+The commands defined on this client with L</define_command>. C<preload_scripts> loads every
+one's script (C<SCRIPT LOAD>) or function library (C<FUNCTION LOAD REPLACE>) into the server now,
+so that a pipeline or transaction that runs them right after finds them (a defined command
+queued there is sent as C<EVAL> anyway, so this only saves sending the source); fails as the
+first load that fails.
 
 =head2 function_library
 

@@ -213,6 +213,27 @@ sub _definition {
     return $def;
 }
 
+# The registry of defined commands, by the names the earlier clients of this design use.
+sub get_script {
+    my ( $redis, $name ) = @_;
+    return defined $name && $redis->{defined_commands} ? $redis->{defined_commands}{$name} : undef;
+}
+
+sub list_scripts { sort keys %{ $_[0]{defined_commands} || {} } }
+
+# Load every defined command's script (SCRIPT LOAD) or function library (FUNCTION LOAD
+# REPLACE) now, e.g. before a pipeline that runs them: a Future of how many were defined.
+sub preload_scripts {
+    my ($redis) = @_;
+    my @defs = map { $redis->{defined_commands}{$_} } list_scripts($redis);
+    my @loads = map {
+          !$_->{function} ? $redis->script_load( $_->{lua} )
+        : $_->{library}   ? Future::IO::Redis::Library::_load( $redis, $_->{library} )
+        :                   ()
+    } @defs;
+    return Future->needs_all(@loads)->then( sub { Future->done( scalar @defs ) } );
+}
+
 # $redis->run_script($name, @args).
 sub run_script {
     my ( $redis, $name, @args ) = @_;
