@@ -296,4 +296,18 @@ subtest 'redacted' => sub {
     is( $U->parse('redis://h')->redacted('redis://:pw@h'), 'redis://:***@h', 'callable on an instance' );
 };
 
+subtest 'a bad uri given to new croaks at the caller' => sub {
+    require Future::IO::Redis;
+    for my $uri ( 'redis://h:x', 'redis://:s3cr3t@127.0.0.1:99999999', 'redis://127.0.0.1/abc' ) {
+        my $err = dies { Future::IO::Redis->new( uri => $uri ) };
+        like( $err, qr/^Invalid Redis URI: /, "'$uri' croaks" );
+        like( $err, qr/at \Q${\__FILE__}\E line/, '... reported at the caller of new' );
+        unlike( $err, qr/s3cr3t/, '... without the password' );
+    }
+    local $ENV{REDIS_URL} = 'redis://127.0.0.1:notaport';
+    like( dies { Future::IO::Redis->new }, qr/^Invalid Redis URI: .* at \Q${\__FILE__}\E line/, 'a bad REDIS_URL too' );
+    my $r = Future::IO::Redis->new( host => '127.0.0.1', port => 1 );
+    like( dies { $r->sibling( uri => 'redis://h:x' ) }, qr/^Invalid Redis URI: .* at \Q${\__FILE__}\E line/, 'and a bad uri given to sibling' );
+};
+
 done_testing;

@@ -4,6 +4,10 @@ use warnings;
 
 use Carp ();
 
+# A bad URI given to Future::IO::Redis->new (as uri, REDIS_URL, or to sibling) croaks at the
+# caller's line, not at the line of new that parses it.
+our @CARP_NOT = qw( Future::IO::Redis Future::IO::Redis::Compat );
+
 my %SCHEMES = map { $_ => 1 } qw( redis rediss redis+unix );
 
 my $DEFAULT_PORT = 6379;
