@@ -186,6 +186,24 @@ subtest 'sibling: uri override replaces address and credentials' => sub {
     is( run( $s->command( 'ACL', 'WHOAMI' ) ), 'alice', 'the URI password, not the inherited one' );
 };
 
+subtest "sibling: other clients' spellings as overrides" => sub {
+    my $r = Future::IO::Redis->new( server => "127.0.0.1:$port", auth => $PW, name => 'base', database => 3 );
+    local $ENV{REDIS_URL} = 'redis://127.0.0.1:1';
+    my $a = $r->sibling( auth => 'wrong-password' );
+    my $err = error_of( $a->ping );
+    isa_ok( $err, ['Future::IO::Redis::Error::Redis'], 'auth => replaces the inherited password' );
+    my $n = $r->sibling( name => 'renamed' );
+    is( run( $n->command( 'CLIENT', 'GETNAME' ) ), 'renamed', 'name => replaces client_name' );
+    my $s = $r->sibling( server => "127.0.0.1:$port" );
+    is( [ $s->host, $s->port, $s->database ], [ '127.0.0.1', $port, 3 ], 'server => gives the address' );
+    is( run( $s->ping ), 'PONG', '... with the inherited password, not REDIS_URL' );
+    my $u = $r->sibling( sock => $srv->path );
+    is( [ $u->path, $u->host ], [ $srv->path, undef ], 'sock => replaces host and port' );
+    is( run( $u->ping ), 'PONG' );
+    like( dies { $r->sibling( db => 2 ) }, qr/unknown option 'db'; use database at \Q${\__FILE__}\E line/,
+        'a refused spelling croaks at the caller' );
+};
+
 subtest 'sibling over TLS' => sub {
     my $tsrv = start_server( tls => 1, tcp => 0, password => $PW );
     my $r = Future::IO::Redis->new(

@@ -154,7 +154,9 @@ sub prefix    { $_[0]{prefix} }
 sub sibling {
     my ( $self, @over ) = @_;
     Carp::croak('Future::IO::Redis: sibling takes name => value options') if @over % 2;
-    my %over = @over;
+    # Other clients' spellings (auth, name, server, sock, ...) mean what they mean to new; the
+    # environment's address is not looked at (the overrides are not a whole client's options).
+    my %over = do { delete local @ENV{qw( REDIS_URL REDIS_SERVER )}; Future::IO::Redis::Compat::translate(@over) };
     my %args = %{ $self->{opts} };
     my $password = $self->{secret}->();
     $args{password} = $password if defined $password;
