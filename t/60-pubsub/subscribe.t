@@ -81,6 +81,36 @@ subtest "the client's unsubscribe family ends one kind of subscription" => sub {
     is( run( $r->get('cu:k') ), undef, 'the client takes commands again' );
 };
 
+subtest 'an unsubscribe issued right after a subscribe, before its confirmation, ends it' => sub {
+    my $r  = client($srv);
+    my $sf = $r->subscribe('uq:a');
+    my $uf = $r->unsubscribe;
+    my $sub = run($sf);
+    run($uf);
+    is( [ $sub->channels ], [], 'no channel left' );
+    ok( $sub->is_closed, 'the subscription ended' );
+    is( $r->is_dirty, '', 'the connection left subscribe mode' );
+    is( run( $r->get('uq:k') ), undef, 'the client takes commands again' );
+
+    # By name, and through the subscription, with another subscribe still on its way after it.
+    $sub = run( $r->subscribe('uq:b') );
+    my $pf = $r->psubscribe('uq:p*');
+    my $u2 = $sub->unsubscribe('uq:p*');
+    my $cf = $r->subscribe('uq:c');
+    run($_) for $pf, $u2, $cf;
+    is( [ $sub->patterns ], [], 'the pattern named before its confirmation is gone' );
+    is( [ $sub->channels ], [ 'uq:b', 'uq:c' ], 'the channels stay' );
+    my $u3 = $sub->unsubscribe;
+    my $df = $r->subscribe('uq:d');
+    run($_) for $u3, $df;
+    ok( !$sub->is_closed, 'a subscribe sent after a total unsubscribe keeps the subscription open' );
+    is( [ $sub->channels ], ['uq:d'], 'with the new channel' );
+    run( $pub->publish( 'uq:d', 'still here' ) );
+    is( run( $sub->next )->{data}, 'still here', 'which delivers' );
+    run( $sub->unsubscribe );
+    ok( $sub->is_closed, 'ended' );
+};
+
 subtest 'command() with a subscribe-family name goes through the Subscription API' => sub {
     my $r   = client($srv);
     my $sub = run( $r->command( 'subscribe', 'cc:a' ) );

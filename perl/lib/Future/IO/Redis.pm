@@ -520,7 +520,10 @@ sub _subscribe {
     }
     $self->_conn;
     $sub->_install;
-    my $f = $self->_command_once( $command, @names )->then(
+    $sub->_asking( $command, @names );
+    my $sent = $self->_command_once( $command, @names );
+    $sent->on_ready( sub { $sub->_answered( $command, @names ) } );
+    my $f = $sent->then(
         sub {
             $sub->_added( $command, @names );
             Future->done($sub);

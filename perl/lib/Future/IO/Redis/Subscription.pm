@@ -32,6 +32,7 @@ sub _new {
         channels       => {},
         patterns       => {},
         shard_channels => {},
+        asked          => {},    # family => { name => subscribe commands on their way }
         dropped        => 0,
         reconnects     => 0,
         max_pending    => $MAX_PENDING,
@@ -116,6 +117,31 @@ sub _resubscribed {
     }
 }
 
+# A subscribe command for these names is on its way; _answered when its reply (or failure) came.
+# Until then an unsubscribe counts them as subscribed: `subscribe('a'); unsubscribe` issued
+# together ends 'a' rather than find nothing to end.
+sub _asking {
+    my ( $self, $command, @names ) = @_;
+    $self->{asked}{ $FAMILY_OF{$command} }{$_}++ for @names;
+}
+
+sub _answered {
+    my ( $self, $command, @names ) = @_;
+    my $asked = $self->{asked}{ $FAMILY_OF{$command} } or return;
+    for (@names) { delete $asked->{$_} unless --$asked->{$_} > 0 }
+}
+
+# Names of $family subscribed to or asked for.
+sub _has {
+    my ( $self, $family, $name ) = @_;
+    return $self->{$family}{$name} || $self->{asked}{$family}{$name};
+}
+
+sub _any {
+    my ( $self, $family ) = @_;
+    return ( %{ $self->{$family} } || %{ $self->{asked}{$family} // {} } ) ? 1 : 0;
+}
+
 # The server confirmed these names.
 sub _added {
     my ( $self, $command, @names ) = @_;
@@ -154,13 +180,13 @@ sub unsubscribe {
     my @sends;
     if (@names) {
         for my $family (qw( channels patterns shard_channels )) {
-            my @mine = grep { $self->{$family}{$_} } @names;
+            my @mine = grep { $self->_has( $family, $_ ) } @names;
             push @sends, [ $family, @mine ] if @mine;
         }
         return Future->done($self) unless @sends;
     }
     else {
-        @sends = map { [$_] } grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
+        @sends = map { [$_] } grep { $self->_any($_) } qw( channels patterns shard_channels );
     }
     return $self->_send_unsubscribes( \@sends, scalar @names );
 }
@@ -174,10 +200,10 @@ sub sunsubscribe { my $self = shift; $self->_unsubscribe_family( shard_channels 
 sub _unsubscribe_family {
     my ( $self, $family, @names ) = @_;
     if (@names) {
-        @names = grep { $self->{$family}{$_} } @names;
+        @names = grep { $self->_has( $family, $_ ) } @names;
         return Future->done($self) unless @names;
     }
-    elsif ( !%{ $self->{$family} } ) {
+    elsif ( !$self->_any($family) ) {
         return Future->done($self);
     }
     return $self->_send_unsubscribes( [ [ $family, @names ] ], 1 );
@@ -199,7 +225,9 @@ sub _send_unsubscribes {
     } @$sends;
     return Future->needs_all(@fs)->then(
         sub {
-            $self->_close unless $partial && grep { %{ $self->{$_} } } qw( channels patterns shard_channels );
+            # Not while a subscribe sent after this unsubscribe is still on its way.
+            $self->_close
+              unless grep { $partial ? $self->_any($_) : %{ $self->{asked}{$_} // {} } } qw( channels patterns shard_channels );
             Future->done($self);
         }
     );
