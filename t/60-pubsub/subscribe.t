@@ -111,6 +111,28 @@ subtest 'an unsubscribe issued right after a subscribe, before its confirmation,
     ok( $sub->is_closed, 'ended' );
 };
 
+subtest 'a subscription the program dropped does not keep the messages' => sub {
+    my $r = client($srv);
+    { my $sub = run( $r->subscribe('drop:a') ) }
+    my $rss = sub { open my $fh, '<', "/proc/$$/status" or return; while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ } };
+    run( $r->ping );
+    my $before = $rss->();
+    my $payload = 'x' x 20_000;
+    for my $round ( 1 .. 20 ) {
+        run( Future->needs_all( map { $pub->publish( 'drop:a', $payload ) } 1 .. 100 ) );
+        run( $r->ping );    # the subscriber has read what was published
+    }
+    my $grown_mb = ( $rss->() - $before ) / 1024;
+    note sprintf 'RSS grew %.1f MB over 2,000 messages of 20 kB (40 MB)', $grown_mb;
+    cmp_ok( $grown_mb, '<', 20, 'the 40 MB of messages nobody can read are not kept' );
+    my $sub = run( $r->subscribe('drop:b') );
+    is( $sub->pending, 0, 'a new subscription starts empty' );
+    run( $pub->publish( 'drop:b', 'new' ) );
+    is( run( $sub->next )->{data}, 'new', 'and receives' );
+    run( $r->unsubscribe('drop:a') );
+    run( $sub->unsubscribe );
+};
+
 subtest 'command() with a subscribe-family name goes through the Subscription API' => sub {
     my $r   = client($srv);
     my $sub = run( $r->command( 'subscribe', 'cc:a' ) );

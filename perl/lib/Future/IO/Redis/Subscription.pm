@@ -256,6 +256,17 @@ sub _close {
     }
 }
 
+# The subscription object is gone while its client stays subscribed (the client holds it weakly):
+# its queue, which the engine fills, would grow without bound with nobody to read it or apply
+# max_pending. The engine drops the messages instead, until the client subscribes again.
+sub DESTROY {
+    my ($self) = @_;
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    my $redis = $self->{redis} or return;
+    return if !$redis->{conn} || ( $redis->{subscription} && $redis->{subscription} != $self );
+    Future::IO::Redis::Engine::set_message_handler( $redis->{conn}, $redis->{gen}, undef );
+}
+
 sub channels       { sort keys %{ $_[0]{channels} } }
 sub patterns       { sort keys %{ $_[0]{patterns} } }
 sub shard_channels { sort keys %{ $_[0]{shard_channels} } }
@@ -349,7 +360,9 @@ connection): the messages of the turn are all queued, the C<next> calls that wai
 queued and takes them without waiting again), and then, if more than C<max_pending> messages
 are still waiting, the B<oldest> are dropped and C<dropped> counts them. So a consumer slower
 than the publisher loses the oldest messages instead of growing memory without bound, and one
-that keeps up loses none. With C<on_message> nothing is queued.
+that keeps up loses none. With C<on_message> nothing is queued. Messages that arrive once the program holds the
+subscription no more (while its client stays subscribed) are dropped, until the client
+subscribes again.
 
 A C<next> that is cancelled (C<< ->cancel >>, or a C<wait_any> that another Future won) gives
 its place up: the message it would have had goes to the next C<next>.
