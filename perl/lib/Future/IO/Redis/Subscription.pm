@@ -55,6 +55,22 @@ sub _options {
         }
         $self->{$k} = $opts{$k};
     }
+    $self->_hold;
+}
+
+# With on_message, the client keeps its subscription (the program need not: the callback is what
+# receives, as with `await $redis->subscribe( $channel, { on_message => ... } )` whose result is
+# not kept) until the subscription ends or the callback is taken away. Without, the program
+# holds it (to call next), and the client holds it weakly.
+sub _hold {
+    my ($self) = @_;
+    my $redis = $self->{redis} or return;
+    if ( $self->{on_message} && !$self->{closed} ) {
+        $redis->{subscription_held} = $self;
+    }
+    elsif ( $redis->{subscription_held} && $redis->{subscription_held} == $self ) {
+        delete $redis->{subscription_held};
+    }
 }
 
 # What the engine delivers this subscription's messages to (Engine::set_message_handler). With
@@ -148,6 +164,7 @@ sub _added {
     my $set = $self->{ $FAMILY_OF{$command} };
     $set->{$_} = 1 for @names;
     delete $self->{closed};
+    $self->_hold;
 }
 
 sub next {
@@ -244,6 +261,7 @@ sub _lost {
     while ( my $w = shift @$waiters ) {
         $w->fail($error) unless $w->is_ready;
     }
+    $self->_hold;
 }
 
 # Every subscription ended: `next` gives undef from now on.
@@ -254,17 +272,24 @@ sub _close {
     while ( my $w = shift @$waiters ) {
         $w->done(undef) unless $w->is_ready;
     }
+    $self->_hold;
 }
 
-# The subscription object is gone while its client stays subscribed (the client holds it weakly):
-# its queue, which the engine fills, would grow without bound with nobody to read it or apply
-# max_pending. The engine drops the messages instead, until the client subscribes again.
+# The program let go of the subscription (the client holds it weakly) while its client is still
+# subscribed: nobody can read its messages or unsubscribe it any more, and its queue, which the
+# engine fills, would grow without bound. Its subscriptions end: the engine drops what arrives
+# until the unsubscribes are answered, and the client takes ordinary commands again.
 sub DESTROY {
     my ($self) = @_;
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
     my $redis = $self->{redis} or return;
-    return if !$redis->{conn} || ( $redis->{subscription} && $redis->{subscription} != $self );
+    return if !$redis->{conn} || !Future::IO::Redis::Engine::is_current( $redis->{gen} );
+    return if $redis->{subscription} && $redis->{subscription} != $self;
     Future::IO::Redis::Engine::set_message_handler( $redis->{conn}, $redis->{gen}, undef );
+    for my $family ( grep { %{ $self->{$_} } } qw( channels patterns shard_channels ) ) {
+        local $@;
+        eval { $redis->_command_once( $UNSUBSCRIBE{$family} ); 1 };    # the engine keeps the Future
+    }
 }
 
 sub channels       { sort keys %{ $_[0]{channels} } }
@@ -360,9 +385,16 @@ connection): the messages of the turn are all queued, the C<next> calls that wai
 queued and takes them without waiting again), and then, if more than C<max_pending> messages
 are still waiting, the B<oldest> are dropped and C<dropped> counts them. So a consumer slower
 than the publisher loses the oldest messages instead of growing memory without bound, and one
-that keeps up loses none. With C<on_message> nothing is queued. Messages that arrive once the program holds the
-subscription no more (while its client stays subscribed) are dropped, until the client
-subscribes again.
+that keeps up loses none. With C<on_message> nothing is queued.
+
+=head2 Lifetime
+
+The program holds the subscription to read it (C<next>); the client holds it weakly. A
+subscription the program lets go of ends: its channels, patterns and shard channels are
+unsubscribed, and the client takes ordinary commands again. A subscription with C<on_message>
+is kept by its client instead (the callback receives; the program need not keep the object)
+until it ends (C<unsubscribe> of everything, the client's C<unsubscribe> family, C<disconnect>)
+or C<< on_message(undef) >> takes the callback away.
 
 A C<next> that is cancelled (C<< ->cancel >>, or a C<wait_any> that another Future won) gives
 its place up: the message it would have had goes to the next C<next>.
