@@ -87,5 +87,24 @@ subtest 'shutdown' => sub {
     isa_ok( $e, 'Future::IO::Redis::Error::Connection' );
 };
 
+subtest 'a pool of a password-protected server: its dump never shows the password' => sub {
+    require Data::Dumper;
+    my $pw   = 'Pool-Secret-83k';
+    my $psrv = start_server( password => $pw );
+    my $port = $psrv->port;
+    for my $how (
+        [ 'password option' => host => '127.0.0.1', port => $port, password => $pw ],
+        [ 'uri' => uri => "redis://:$pw\@127.0.0.1:$port/1" ],
+        [ 'auth (Net::Async::Redis spelling)' => server => "127.0.0.1:$port", auth => $pw ],
+    ) {
+        my ( $name, @opts ) = @$how;
+        my $p = Future::IO::Redis::Pool->new( @opts, min => 1, max => 2 );
+        is( run( $p->with( sub { $_[0]->ping } ) ), 'PONG', "$name: the connections authenticate" );
+        my $dump = do { local $Data::Dumper::Deparse = 0; Data::Dumper::Dumper($p) };
+        unlike( $dump, qr/\Q$pw\E/, "$name: not in the pool's dump" );
+        $p->shutdown;
+    }
+};
+
 ok( !$INC{'IO/Async/Loop.pm'}, 'IO::Async not loaded' ) if loop_name() eq 'default';
 done_testing;

@@ -48,9 +48,10 @@ sub new {
     Carp::croak("$class->new: on_disconnect must be a code reference")
       if defined $user_on_disconnect && ref $user_on_disconnect ne 'CODE';
 
-    # The connection options are checked here, once, with the client's own words (new opens
-    # nothing; this client is thrown away).
-    eval { Future::IO::Redis->new(%args); 1 } or do {
+    # The connection options are checked here, once, with the client's own words. The client
+    # made (new opens nothing) is the template of the pool's connections (each its sibling): it
+    # keeps the password out of the pool's data, so that dumping the pool does not show it.
+    my $template = eval { Future::IO::Redis->new(%args) } or do {
         my $why = $@;
         $why =~ s/ at \S+ line \d+\.?\n\z//;
         Carp::croak($why);
@@ -65,7 +66,7 @@ sub new {
 
     return bless {
         %opt,
-        conn_opts     => \%args,
+        template      => $template,
         telemetry     => $telemetry,
         acquires      => 0,
         acquire_wait_total => 0,
@@ -292,8 +293,7 @@ sub _new_client {
     my $weak = $self;
     Scalar::Util::weaken($weak);
     my $user = $self->{on_disconnect};
-    return Future::IO::Redis->new(
-        %{ $self->{conn_opts} },
+    return $self->{template}->sibling(
         on_disconnect => sub {
             my ( $redis, @rest ) = @_;
             $weak->_lost($redis) if $weak;
