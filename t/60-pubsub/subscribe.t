@@ -247,6 +247,23 @@ subtest 'no reconnect: a waiting next fails instead of waiting for ever' => sub 
     isa_ok( error_of($dwait), ['Future::IO::Redis::Error::Connection'], 'disconnect ends a waiting next too' );
 };
 
+subtest 'the engine lost to an internal error: a waiting next fails instead of waiting for ever' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe('el:a') );
+    my $waiting = $sub->next;
+    # What the engine does when a turn reports an internal error (no server can cause one).
+    Future::IO::Redis::Engine::_engine_failed('simulated internal error');
+    my $err = error_of( Future->wait_any( $waiting, Future::IO->sleep(5)->then_fail('still waiting') ) );
+    isa_ok( $err, ['Future::IO::Redis::Error::Connection'], 'the waiting next fails' );
+    ok( $sub->is_closed, 'the subscription ended' );
+    is( run( $sub->next ), undef, 'later next calls give undef' );
+    is( run( $r->get('el:k') ), undef, 'the client works again, on a new engine' );
+    my $again = run( $r->subscribe('el:a') );
+    run( $pub->publish( 'el:a', 'back' ) );
+    is( run( $again->next )->{data}, 'back', 'and can subscribe again' );
+    run( $again->unsubscribe );
+};
+
 subtest 'a subscribed connection is dirty (a pool would not hand it out)' => sub {
     my $r = client($srv);
     run( $r->ping );

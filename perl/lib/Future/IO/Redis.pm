@@ -545,6 +545,10 @@ sub _on_event {
         # The engine was replaced (an internal error): the next use opens a new connection.
         $self->{conn}      = 0;
         $self->{connected} = 0;
+        # Its subscriptions went with it: nothing may wait in `next` for ever.
+        $self->{subscription}->_lost( Future::IO::Redis::Error::Connection->new(
+            message => 'the subscribed connection was lost with the engine (an internal error)',
+        ) ) if $self->{subscription};
         return;
     }
     if ( $what eq 'connected' ) {
