@@ -115,6 +115,16 @@ subtest 'secret-bearing commands, sent for real' => sub {
     run( $redis->config_set( 'masterauth', '', 'masteruser', '' ) );
 };
 
+subtest 'ACL GENPASS: the password it gives is not logged' => sub {
+    my $n = @lines;
+    my $gen  = run( $redis->acl_genpass );
+    my $gen2 = run( $redis->command( 'acl', 'genpass', 64 ) );
+    like( $_, qr/\A[0-9a-f]{16,}\z/, 'a generated password' ) for $gen, $gen2;
+    my $got = lines_since($n);
+    is( scalar( grep { /\Arecv #\d+ ACL GENPASS -> \[REDACTED\] \(/ } @$got ), 2, 'each reply logged as [REDACTED]' ) or diag join "\n", @$got;
+    is( [ grep { index( $_, $gen ) >= 0 || index( $_, $gen2 ) >= 0 } @$got ], [], 'the passwords appear in no line' );
+};
+
 subtest 'long, binary and character values' => sub {
     my $n = @lines;
     run( $redis->set( big => 'x' x 5000 ) );

@@ -45,6 +45,9 @@ my $SECRET_SETTING = qr/pass|auth|secret|masteruser|primaryuser|sentinel-user|au
 # included).
 my %SECRET_COMMAND = map { $_ => 1 } qw( AUTH HELLO MIGRATE ACL CONFIG SENTINEL );
 
+# Commands whose reply is a secret (as command_name names them): the debug log shows it redacted.
+my %SECRET_REPLY = ( 'ACL GENPASS' => 1 );
+
 sub _secrets {
     my (@c) = @_;
     return {} unless @c && defined $c[0] && $SECRET_COMMAND{ uc $c[0] };
@@ -420,7 +423,10 @@ sub _done {
     my $error;
     $error = $f->is_cancelled ? 'cancelled' : ( $f->failure )[0] unless $f->is_done;
     if ( $self->{debug} ) {
-        my $summary = !defined $error ? format_reply( ( $f->get )[0] ) : $f->is_cancelled ? 'cancelled' : format_error($error);
+        my $summary
+          = defined $error ? ( $f->is_cancelled ? 'cancelled' : format_error($error) )
+          : $SECRET_REPLY{ $op->{name} } ? $REDACTED
+          :                                format_reply( ( $f->get )[0] );
         $self->_debug( recv => sprintf( '#%d %s -> %s (%.3f ms)', $op->{seq}, $op->{name}, $summary, $secs * 1000 ) );
     }
     if ( my $sinks = $self->{sinks} ) {
@@ -894,7 +900,8 @@ C<sentinel-user> (C<requirepass>, C<masterauth>, C<tls-key-file-pass>, C<auth-pa
 
 =back
 
-The engine's own handshake (AUTH with the C<password> option) is never logged. Replies are
+The reply of C<ACL GENPASS> (a password) shows as C<[REDACTED]>. The engine's own handshake
+(AUTH with the C<password> option) is never logged. Replies are
 summarised without the contents of arrays and hashes, so C<CONFIG GET requirepass> or
 C<ACL GETUSER> show no secret either.
 
