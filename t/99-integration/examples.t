@@ -81,6 +81,21 @@ example_ok(
     qr/^cleaned up: 3 keys deleted$/m,
 );
 
+# The SET NX lock of cache.pl: a caller that gets the lock just after another stored the value
+# (between its GET and its SET NX) must not compute it again. Several runs at once make that
+# interleaving likely (it computed twice in about a third of the runs under load).
+subtest 'cache.pl: the value is computed once, with several copies running at once' => sub {
+    my @fhs;
+    for ( 1 .. 8 ) {
+        my $pid = open( my $fh, '-|' ) // die "fork: $!";
+        if ( !$pid ) { exec $^X, @inc, 'examples/cache.pl', $uri; die "exec $^X: $!" }
+        push @fhs, $fh;
+    }
+    my @out = map { local $/; my $o = readline $_; close $_; $o } @fhs;
+    is( [ map { /computed (\d+) time/ ? $1 : 'none' } @out ], [ (1) x 8 ], 'each run computed it once' );
+    is( $srv->cli('DBSIZE'), 0, 'no key left behind' );
+};
+
 subtest 'chat.pl' => sub {
     my ( $status, $out ) = run_example( 'examples/chat.pl', $uri );
     is( $status, 0, 'exits 0' ) or diag $out;
