@@ -60,6 +60,24 @@ subtest 'unsubscribe partial and total' => sub {
     is( run( $r->set( 'u:k', 1 ) ), 'OK', 'the client takes commands again' );
 };
 
+subtest 'unsubscribe in void context still ends the subscription' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe( 'vu:a', 'vu:b' ) );
+    my $waiting = $sub->next;
+    my @warnings;
+    {
+        local $SIG{__WARN__} = sub { push @warnings, @_ };
+        $sub->unsubscribe('vu:a');
+        $sub->unsubscribe;
+    }
+    is( run( Future->wait_any( $waiting, Future::IO->sleep(5)->then_done('still waiting') ) ), undef,
+        'the waiting next gives undef' );
+    ok( $sub->is_closed, 'the subscription ended' );
+    is( [ $sub->channels ], [], 'no channel left' );
+    is( \@warnings, [], 'no warning' );
+    is( run( $r->get('vu:k') ), undef, 'the client takes commands again' );
+};
+
 subtest "the client's unsubscribe family ends one kind of subscription" => sub {
     my $r   = client($srv);
     my $sub = run( $r->subscribe( 'cu:a', 'cu:b' ) );

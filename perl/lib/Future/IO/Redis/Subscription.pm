@@ -240,7 +240,7 @@ sub _send_unsubscribes {
             }
         );
     } @$sends;
-    return Future->needs_all(@fs)->then(
+    my $f = Future->needs_all(@fs)->then(
         sub {
             # Not while a subscribe sent after this unsubscribe is still on its way.
             $self->_close
@@ -248,6 +248,8 @@ sub _send_unsubscribes {
             Future->done($self);
         }
     );
+    # `$sub->unsubscribe;` in void context: the work goes on, nothing returned.
+    return Future::IO::Redis::_in_context($f);
 }
 
 # The subscribed connection is gone for good (lost with reconnect off, or closed by the client):
