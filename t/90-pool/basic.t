@@ -87,6 +87,20 @@ subtest 'shutdown' => sub {
     isa_ok( $e, 'Future::IO::Redis::Error::Connection' );
 };
 
+subtest 'with() in void context: the code runs and the connection comes back' => sub {
+    my $p = Future::IO::Redis::Pool->new( %addr, min => 0, max => 1 );
+    my @warnings;
+    local $SIG{__WARN__} = sub { push @warnings, @_ };
+    my $ran = 0;
+    $p->with( sub { $ran++; $_[0]->incr('void:with') } ) for 1 .. 3;    # no idle connection: they wait
+    ok( wait_until( sub { $ran == 3 && $p->stats->{active} == 0 } ), 'all three ran, one after another' )
+      or diag join " ", %{ $p->stats };
+    is( run( $plain->get('void:with') ), 3, 'their commands were sent' );
+    is( $p->stats->{idle}, 1, 'the connection is idle again' );
+    is( \@warnings, [], 'no warning' );
+    $p->shutdown;
+};
+
 subtest 'a pool of a password-protected server: its dump never shows the password' => sub {
     require Data::Dumper;
     my $pw   = 'Pool-Secret-83k';

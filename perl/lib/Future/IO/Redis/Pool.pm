@@ -171,7 +171,9 @@ sub with {
     my ( $self, $code ) = @_;
     Carp::croak('Future::IO::Redis::Pool->with: needs a code reference') unless ref $code eq 'CODE';
     if ( my $redis = $self->_take_idle ) { return $self->_with( $redis, $code ) }
-    return $self->acquire->then( sub { $self->_with( $_[0], $code ) } );
+    # In void context (`$pool->with(sub { ... });`) the chain is kept until done: the code runs
+    # and the connection comes back.
+    return Future::IO::Redis::_in_context( $self->acquire->then( sub { $self->_with( $_[0], $code ) } ) );
 }
 
 # Run with()'s code on $redis, and release it as soon as the code's Future is ready: done,
