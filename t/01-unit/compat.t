@@ -15,6 +15,21 @@ tr_ok( [ server => '[::1]:6380' ],          { host => '::1', port => 6380 },    
 tr_ok( [ server => '[::1]' ],               { host => '::1' },                          'server [v6]' );
 tr_ok( [ server => '::1' ],                 { host => '::1' },                          'server, a bare IPv6 address' );
 tr_ok( [ server => 'localhost' ],           { host => 'localhost' },                    'server host alone' );
+tr_ok( [ server => 'fe80::1%eth0' ],        { host => 'fe80::1%eth0' },                 'server, a bare IPv6 address with a zone' );
+tr_ok( [ server => 'redis://:pw@127.0.0.1:6390/2' ], { uri => 'redis://:pw@127.0.0.1:6390/2' }, 'server given a URI: taken as the uri' );
+for my $bad ( 'user:Secret-pw9@127.0.0.1:6379', ':Secret-pw9@127.0.0.1:6379', 'user:Secret-pw9@h' ) {
+    my $err = dies { Future::IO::Redis::Compat::translate( server => $bad ) };
+    like( $err, qr/server '.*' is not 'host:port' or a socket path/, "server '$bad' croaks" );
+    unlike( $err, qr/Secret-pw9/, '... without showing the password' );
+}
+{
+    local $ENV{REDIS_SERVER} = 'redis://:pw@127.0.0.1:6391';
+    tr_ok( [], { uri => 'redis://:pw@127.0.0.1:6391' }, 'REDIS_SERVER holding a URI' );
+    local $ENV{REDIS_SERVER} = 'default:Secret-pw9@127.0.0.1:6391';
+    my $err = dies { Future::IO::Redis::Compat::translate() };
+    like( $err, qr/REDIS_SERVER '.*' is not 'host:port'/, 'REDIS_SERVER with credentials croaks' );
+    unlike( $err, qr/Secret-pw9/, '... without showing the password' );
+}
 tr_ok( [ server => '/run/redis.sock' ],     { path => '/run/redis.sock' },              'server socket path' );
 tr_ok( [ server => 'unix:/run/redis.sock' ], { path => '/run/redis.sock' },             'server unix:/path' );
 tr_ok( [ sock => '/run/redis.sock' ],       { path => '/run/redis.sock' },              'sock' );

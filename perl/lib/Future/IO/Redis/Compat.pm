@@ -72,11 +72,20 @@ sub server_address {
     Carp::croak("Future::IO::Redis->new: $what must be 'host:port' or a socket path")
         if !defined $server || ref $server || !length $server;
     return ( path => $1 ) if $server =~ m{\A(?:unix:)?(/.*)\z}s;
+    # A URI where an address was expected (REDIS_SERVER=redis://:pw@host): taken as the uri.
+    return ( uri => $server ) if $server =~ m{\A[A-Za-z][A-Za-z0-9+.-]*://};
     return ( host => $1, port => $2 ) if $server =~ /\A\[([^\]]+)\]:(\d+)\z/;
     return ( host => $1 ) if $server =~ /\A\[([^\]]+)\]\z/;
-    return ( host => $1, port => $2 ) if $server =~ /\A([^:]+):(\d+)\z/;
-    return ( host => $server ) if $server =~ /\A[^:\s]+\z/ || $server =~ /:.*:/;    # a name, or a bare IPv6 address
-    Carp::croak("Future::IO::Redis->new: $what '$server' is not 'host:port' or a socket path");
+    return ( host => $1, port => $2 ) if $server =~ /\A([^:\@]+):(\d+)\z/;
+    return ( host => $server ) if $server =~ /\A[^:\s\@]+\z/;                        # a name
+    return ( host => $server ) if $server =~ /\A[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?\z/;    # a bare IPv6 address
+    # Anything else (user:password@host:port, ...) is refused, without showing a password.
+    my $shown = $server;
+    if ( ( my $at = rindex $shown, '@' ) >= 0 ) {
+        my $colon = index substr( $shown, 0, $at ), ':';
+        substr( $shown, $colon + 1, $at - $colon - 1 ) = '***' if $colon >= 0;
+    }
+    Carp::croak("Future::IO::Redis->new: $what '$shown' is not 'host:port' or a socket path");
 }
 
 1;
