@@ -60,6 +60,25 @@ subtest 'unsubscribe partial and total' => sub {
     is( run( $r->set( 'u:k', 1 ) ), 'OK', 'the client takes commands again' );
 };
 
+subtest 'a subscribe given up on (cancelled) before its confirmation' => sub {
+    my $r = client($srv);
+    my $f = $r->subscribe('cs:a');
+    $f->cancel;
+    ok( wait_until( sub { $r->is_dirty eq '' } ), 'the client does not stay in subscribe mode' ) or diag $r->is_dirty;
+    is( run( $pub->publish( 'cs:a', 'nobody' ) ), 0, 'nothing receives the channel' );
+    is( run( $r->get('cs:k') ), undef, 'the client takes commands' );
+
+    # With a subscription the program holds: the server's confirmation counts.
+    my $sub = run( $r->subscribe('cs:b') );
+    $r->subscribe('cs:c')->cancel;
+    ok( wait_until( sub { grep { $_ eq 'cs:c' } $sub->channels } ), 'the channel is recorded' );
+    run( $pub->publish( 'cs:c', 'here' ) );
+    is( run( $sub->next )->{data}, 'here', 'and delivers to the subscription' );
+    run( $r->unsubscribe );
+    ok( $sub->is_closed, 'unsubscribe ends both' );
+    is( run( $r->get('cs:k') ), undef, 'the client takes commands again' );
+};
+
 subtest 'unsubscribe in void context still ends the subscription' => sub {
     my $r   = client($srv);
     my $sub = run( $r->subscribe( 'vu:a', 'vu:b' ) );

@@ -522,13 +522,14 @@ sub _subscribe {
     $sub->_install;
     $sub->_asking( $command, @names );
     my $sent = $self->_command_once( $command, @names );
-    $sent->on_ready( sub { $sub->_answered( $command, @names ) } );
-    my $f = $sent->then(
-        sub {
-            $sub->_added( $command, @names );
-            Future->done($sub);
-        }
-    );
+    # The server subscribes whether or not the caller still waits: a caller that gives up (cancels
+    # the Future returned, or a timeout around it does) does not cancel the command, and what
+    # the server confirmed is recorded (so that an unsubscribe, or the subscription's end, undoes it).
+    $sent->on_ready( sub {
+        $sub->_answered( $command, @names );
+        $sub->_added( $command, @names ) if $_[0]->is_done;
+    } );
+    my $f = $sent->without_cancel->then( sub { Future->done($sub) } );
     return _in_context($f);
 }
 
