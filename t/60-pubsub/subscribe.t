@@ -79,6 +79,19 @@ subtest 'a subscribe given up on (cancelled) before its confirmation' => sub {
     is( run( $r->get('cs:k') ), undef, 'the client takes commands again' );
 };
 
+subtest 'an unsubscribe given up on (cancelled) still ends what the server ended' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe( 'cu2:a', 'cu2:b' ) );
+    my $waiting = $sub->next;
+    $sub->unsubscribe('cu2:a')->cancel;
+    $sub->unsubscribe->cancel;
+    is( run( Future->wait_any( $waiting, Future::IO->sleep(5)->then_done('still waiting') ) ), undef,
+        'the waiting next gives undef' );
+    ok( $sub->is_closed, 'the subscription ended' );
+    is( $r->is_dirty, '', 'the client left subscribe mode' );
+    is( run( $r->get('cu2:k') ), undef, 'and takes commands' );
+};
+
 subtest 'unsubscribe in void context still ends the subscription' => sub {
     my $r   = client($srv);
     my $sub = run( $r->subscribe( 'vu:a', 'vu:b' ) );

@@ -231,23 +231,28 @@ sub _unsubscribe_family {
 sub _send_unsubscribes {
     my ( $self, $sends, $partial ) = @_;
     my $redis = $self->{redis};
+    # The server unsubscribes whether or not the caller still waits: the commands are not
+    # cancelled with the Future returned (a caller that gives up, or a timeout around it), and
+    # their answers are recorded in any case.
+    my ( $left, $failed ) = ( scalar @$sends, 0 );
     my @fs = map {
         my ( $family, @these ) = @$_;
-        $redis->_command_once( $UNSUBSCRIBE{$family}, @these )->on_done(
-            sub {
+        my $sent = $redis->_command_once( $UNSUBSCRIBE{$family}, @these );
+        $sent->on_ready( sub {
+            if ( $_[0]->is_done ) {
                 if (@these) { delete @{ $self->{$family} }{@these} }
                 else        { %{ $self->{$family} } = () }
             }
-        );
-    } @$sends;
-    my $f = Future->needs_all(@fs)->then(
-        sub {
-            # Not while a subscribe sent after this unsubscribe is still on its way.
+            else { $failed++ }
+            # Every answer in: the subscription ends when nothing is left (not while a subscribe
+            # sent after this unsubscribe is still on its way).
             $self->_close
-              unless grep { $partial ? $self->_any($_) : %{ $self->{asked}{$_} // {} } } qw( channels patterns shard_channels );
-            Future->done($self);
-        }
-    );
+              if !--$left && !$failed
+              && !grep { $partial ? $self->_any($_) : %{ $self->{asked}{$_} // {} } } qw( channels patterns shard_channels );
+        } );
+        $sent->without_cancel;
+    } @$sends;
+    my $f = Future->needs_all(@fs)->then( sub { Future->done($self) } );
     # `$sub->unsubscribe;` in void context: the work goes on, nothing returned.
     return Future::IO::Redis::_in_context($f);
 }
