@@ -82,6 +82,17 @@ subtest 'FIOR_CARGO_PROFILE must be a profile name' => sub {
     no_makefile();
 };
 
+subtest 'CARGO_TARGET_DIR with whitespace: refused at once, not at link time' => sub {
+    my ( $status, $out ) = run_makefile_pl(
+        CARGO            => fake_tool( cargo => $newer ),
+        RUSTC            => fake_tool( rustc => $newer ),
+        CARGO_TARGET_DIR => "$dir/with space",
+    );
+    isnt( $status, 0, 'an error' );
+    like( $out, qr/CARGO_TARGET_DIR='\Q$dir\E\/with space' contains whitespace/, 'naming the variable and value' );
+    no_makefile();
+};
+
 # With the real toolchain, on a copy of the Perl side of the sources: the Makefile builds the
 # engine where CARGO_TARGET_DIR says, with the profile FIOR_CARGO_PROFILE names, and strips debug
 # information at link time except for a debug build.
