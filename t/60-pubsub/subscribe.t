@@ -314,6 +314,25 @@ subtest 'the engine lost to an internal error: a waiting next fails instead of w
     run( $again->unsubscribe );
 };
 
+subtest 'in a fork child, next on the parent\'s subscription fails instead of waiting for ever' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe('fk:a') );
+    my $pid = in_child {
+        my $err = error_of( Future->wait_any( $sub->next, Future::IO->sleep(5)->then_fail("still waiting\n") ) );
+        die "next in the child: " . ( $err // 'a message' ) . "\n"
+          unless Scalar::Util::blessed($err) && $err->isa('Future::IO::Redis::Error::Connection');
+        die "the subscription did not end in the child\n" unless $sub->is_closed;
+        my $again = run( $r->subscribe('fk:b') );    # the child's own connection
+        run( client($srv)->publish( 'fk:b', 'child' ) );
+        die "the child's own subscription does not receive\n" unless run( $again->next )->{data} eq 'child';
+    };
+    waitpid $pid, 0;
+    is( $? >> 8, 0, 'the child: next failed with a Connection error, and subscribing again works' );
+    run( $pub->publish( 'fk:a', 'parent' ) );
+    is( run( $sub->next )->{data}, 'parent', 'the parent\'s subscription is untouched' );
+    run( $sub->unsubscribe );
+};
+
 subtest 'a subscribed connection is dirty (a pool would not hand it out)' => sub {
     my $r = client($srv);
     run( $r->ping );

@@ -177,6 +177,15 @@ sub next {
     shift @$w while @$w && $w->[0]->is_ready;    # cancelled
     return Future->done( shift @$q ) if @$q && !@$w;
     return Future->done(undef) if $self->{closed};
+    # In a fork child the subscribed connection is the parent's: nothing would ever arrive here.
+    unless ( Future::IO::Redis::Engine::is_current( $self->{redis}{gen} ) ) {
+        my $err = Future::IO::Redis::Error::Connection->new(
+            message => 'the subscribed connection belongs to the process this one forked from (subscribe again here)',
+            reason  => 'fork',
+        );
+        $self->_lost($err);
+        return Future->fail($err);
+    }
     my $f = Future::IO::Redis::Engine::new_future();
     push @{ $self->{waiters} }, $f;
     # A cancelled `next` leaves the queue of waiters at once: the next message goes to the next
