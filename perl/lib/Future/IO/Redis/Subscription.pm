@@ -423,7 +423,10 @@ its place up: the message it would have had goes to the next C<next>.
 
 The next message: C<< { type => 'message' | 'pmessage' | 'smessage', channel => $channel,
 data => $payload, pattern => $pattern } >> (C<pattern> for pmessage only). Gives undef once
-the subscription ended (C<unsubscribe> without names, or of every name).
+the subscription ended (C<unsubscribe> without names, or of every name). Fails with a
+L<Future::IO::Redis::Error::Connection> when the subscribed connection is gone for good: lost
+with C<< reconnect => 0 >>, closed by C<disconnect>, lost with the engine after an internal
+error, or, in a fork child, the parent's (C<reason> C<fork>; subscribe again in the child).
 
 A C<next> may be cancelled (C<< $f->cancel >>, or a C<wait_any> or timeout around it that gives
 up): the subscription goes on, and nothing is lost: a message that arrives afterwards, even one
