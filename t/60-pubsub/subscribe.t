@@ -214,6 +214,43 @@ subtest 'command() with a subscribe-family name goes through the Subscription AP
     is( run( $r->command( 'SET', 'cc:k', 1 ) ), 'OK', 'ordinary commands again' );
 };
 
+subtest 'RESET ends the subscriptions; QUIT closes for good; on_message takes over from a waiting next' => sub {
+    my $r   = client($srv);
+    my $sub = run( $r->subscribe( 'rs:a', 'rs:b' ) );
+    my $waiting = $sub->next;
+    is( run( $r->reset ), 'RESET', 'RESET answers' );
+    is( run($waiting), undef, 'a waiting next ends (undef)' );
+    is( [ $sub->channels ], [], 'no channels left' );
+    ok( $sub->is_closed, 'the subscription ended' );
+    is( run( $r->set( 'rs:k', 1 ) ), 'OK', 'ordinary commands again' );
+
+    my $sub2 = run( $r->command( 'SUBSCRIBE', 'rs:c' ) );
+    my $w2   = $sub2->next;
+    run( $r->command('RESET') );
+    is( run($w2), undef, 'command("RESET") does the same' );
+
+    my $connects = 0;
+    my $q   = client( $srv, on_connect => sub { $connects++ } );
+    my $qs  = run( $q->subscribe('rs:q') );
+    is( run( $q->quit ), 'OK', 'QUIT answers' );
+    ok( !$q->is_connected, 'not connected afterwards' );
+    run( Future::IO->sleep(0.3) );
+    is( $connects, 1, 'and not reconnected behind the caller\'s back' );
+
+    my $r3   = client($srv);
+    my $sub3 = run( $r3->subscribe('rs:m') );
+    my $w3   = $sub3->next;
+    my @got;
+    $sub3->on_message( sub { push @got, $_[0]{data} } );
+    my $err = error_of($w3);
+    isa_ok( $err, 'Future::IO::Redis::Error::PubSub' );
+    like( "$err", qr/on_message was set while this next waited/, 'the waiting next fails, saying why' );
+    run( $pub->publish( 'rs:m', 'to the callback' ) );
+    wait_until( sub { @got } );
+    is( \@got, ['to the callback'], 'the message went to the callback' );
+    run( $sub3->unsubscribe );
+};
+
 subtest '20,000 messages arrive whole and in order' => sub {
     my $r   = client($srv);
     my $sub = run( $r->subscribe('burst') );

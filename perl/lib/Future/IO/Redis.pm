@@ -37,7 +37,8 @@ my @TELEMETRY = qw( debug otel_tracer otel_meter otel_include_args metrics );
 
 # `command` with a subscribe-family name goes to the client's methods of that name (Pub/Sub), so
 # that messages are never received with nobody to take them.
-my %PUBSUB_METHOD = map { uc($_) => $_ } qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe );
+# RESET and QUIT too: they end subscriptions, and QUIT the connection (see reset and quit).
+my %PUBSUB_METHOD = map { uc($_) => $_ } qw( subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe reset quit );
 
 sub new {
     my ( $class, %args ) = @_;
@@ -496,6 +497,24 @@ sub _unsubscribe {
     my ( $family, $self, @names ) = @_;
     my $sub = $self->{subscription};
     return _in_context( $sub ? $sub->_unsubscribe_family( $family, @names ) : Future->done(undef) );
+}
+
+# RESET: the server ends the connection's subscriptions (and transaction, watches, database,
+# name); the subscription learns it, so that waiting `next` calls end.
+sub reset {
+    my ($self) = @_;
+    my $sub = $self->{subscription};
+    my $f   = $self->_command_once('RESET');
+    $f = $f->on_done( sub { $sub->_reset } ) if $sub;
+    return _in_context($f);
+}
+
+# QUIT: the server answers and closes the connection; the client closes it too (as disconnect
+# does), so that it is not taken for a lost connection and reconnected.
+sub quit {
+    my ($self) = @_;
+    my $f = $self->_command_once('QUIT')->on_ready( sub { $self->disconnect } );
+    return _in_context($f);
 }
 
 sub _pubsub_command {
@@ -1113,9 +1132,9 @@ C<< nx => 1 >> would send a stray C<1>) and C<keys('*')>.
 Put the client into subscribe mode and resolve, once the server confirmed every name, to the
 client's L<Future::IO::Redis::Subscription> (one per client: subscribing again adds to it). A
 hash ref of subscription options may come last (C<on_message>, C<on_reconnect>,
-C<max_pending>). While subscribed, the client sends only the subscribe family and C<ping>; other
-commands fail at once with L<Future::IO::Redis::Error::PubSub>. C<< $redis->command('SUBSCRIBE',
-...) >> and its relatives come here too.
+C<max_pending>). While subscribed, the client sends only the subscribe family, C<ping>, C<reset>
+and C<quit>; other commands fail at once with L<Future::IO::Redis::Error::PubSub>.
+C<< $redis->command('SUBSCRIBE', ...) >> and its relatives come here too.
 
 =head2 unsubscribe, punsubscribe, sunsubscribe
 
@@ -1127,6 +1146,18 @@ that kind without names (names not subscribed to are ignored). Resolve to the su
 (undef when the client has none). When nothing is left subscribed the subscription ends (its
 C<next> gives undef) and the client takes ordinary commands again.
 C<< $sub->unsubscribe >> does the same across all three kinds.
+
+=head2 reset, quit
+
+    await $redis->reset;    # 'RESET'
+    await $redis->quit;     # 'OK'; the connection is closed
+
+C<RESET> ends the connection's subscriptions on the server (with its transaction, watched keys,
+database and name): the client's subscription learns it, its waiting C<next> calls give undef,
+and the client takes ordinary commands again. C<QUIT> makes the server close the connection;
+the client then closes it as L</disconnect> does, so that it is not taken for a lost connection
+and reconnected (with C<reconnect> on, a later command connects again, as after
+C<disconnect>). C<< command('RESET') >> and C<< command('QUIT') >> come here too.
 
 =head1 TRANSACTIONS
 

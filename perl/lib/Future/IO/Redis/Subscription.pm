@@ -340,8 +340,22 @@ sub on_message {
         my @q       = splice @{ $self->{queue} };
         my $deliver = $self->_handler;
         $deliver->($_) for @q;
+        # `next` calls still waiting will get no message: the callback takes them all.
+        my $waiters = $self->{waiters};
+        while ( my $w = shift @$waiters ) {
+            next if $w->is_ready;
+            $w->fail( Future::IO::Redis::Error::PubSub->new(
+                message => 'Future::IO::Redis: on_message was set while this next waited; the callback gets the messages now' ) );
+        }
     }
     return $self;
+}
+
+# The client sent RESET: the server ended every subscription of the connection.
+sub _reset {
+    my ($self) = @_;
+    %{ $self->{$_} } = () for qw( channels patterns shard_channels );
+    $self->_close;
 }
 
 1;
@@ -377,9 +391,9 @@ Future::IO::Redis::Subscription - messages of channels, patterns and shard chann
 
 C<subscribe>, C<psubscribe> and C<ssubscribe> (Redis 7, sharded) of L<Future::IO::Redis> put
 the client into subscribe mode and resolve to its subscription (one per client: subscribing
-again adds to it). While subscribed, the client only sends the subscribe family and C<ping>
-(which answers C<PONG>, or its argument, as on a normal connection, although the server answers
-it differently in subscribe mode);
+again adds to it). While subscribed, the client only sends the subscribe family, C<reset> (which
+ends every subscription), C<quit> and C<ping> (which answers C<PONG>, or its argument, as on a
+normal connection, although the server answers it differently in subscribe mode);
 every other command fails at once with L<Future::IO::Redis::Error::PubSub>, without reaching
 the server or disturbing the messages. Use another client for commands (C<publish> and
 C<spublish> work on any normal client).
@@ -475,7 +489,9 @@ Add channels, patterns or shard channels (as the client's methods of the same na
 
     $sub->on_message( sub { my ( $msg, $sub ) = @_; ... } );
 
-Deliver every message to the code instead of C<next> (messages already queued first). Also an
+Deliver every message to the code instead of C<next> (messages already queued first; C<next>
+calls still waiting fail with L<Future::IO::Redis::Error::PubSub>, as no message will come to
+them; C<< on_message(undef) >> goes back to C<next>). Also an
 option: C<< $redis->subscribe( @channels, { on_message => sub { ... } } ) >>. Options given
 that way: C<on_message>, C<on_reconnect> (called with the subscription after a reconnect
 subscribed again), C<max_pending>.
