@@ -19,7 +19,7 @@
 use super::reply::Reply;
 use super::scanner::{ReplyScanner, Scan};
 use super::ProtocolError;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// Deepest reply decoded. A real server's deepest replies are Lua tables returned by EVAL, and
 /// Redis 7.0 refuses to build those beyond about 8,000 levels ("reached lua stack limit"), so
@@ -40,7 +40,7 @@ pub const MAX_ARRAY_LEN: u64 = 1 << 33;
 
 pub struct Decoder {
     /// `buf[..start]` was handed out already; `buf[start..]` is the reply being read.
-    buf: BytesMut,
+    buf: Vec<u8>,
     start: usize,
     scanner: ReplyScanner,
     read_size: usize,
@@ -61,7 +61,7 @@ impl Decoder {
     pub fn with_limits(read_size: usize, max_bulk_len: usize) -> Self {
         let read_size = read_size.clamp(512, 16 << 20);
         Decoder {
-            buf: BytesMut::with_capacity(read_size),
+            buf: Vec::with_capacity(read_size),
             start: 0,
             scanner: ReplyScanner::new(),
             read_size,
@@ -77,7 +77,10 @@ impl Decoder {
     /// twice the bytes of the unfinished reply (plus `read_size`), so that a large reply arrives
     /// with each byte copied O(1) times, and never more than that: what a header claims does
     /// not count. When the hint says where the reply ends, growth stops there (plus one read).
-    pub fn read_buf(&mut self, hint: Option<usize>) -> &mut BytesMut {
+    ///
+    /// Bytes are appended to the buffer's spare capacity (`Vec::extend_from_slice`, or a read
+    /// straight into it); the buffer never needs to be initialised beyond its length.
+    pub fn read_buf(&mut self, hint: Option<usize>) -> &mut Vec<u8> {
         let pending = self.buf.len() - self.start;
         if self.start > 0 && self.start >= pending {
             // Move the unfinished reply to the front: at most as many bytes as were handed out
@@ -91,10 +94,24 @@ impl Decoder {
             if let Some(end) = hint.filter(|end| *end > pending) {
                 cap = cap.min(end + self.read_size);
             }
-            let _ = self.replace_buf(self.start, cap.max(pending + self.read_size));
-            self.start = 0;
+            let cap = cap.max(pending + self.read_size);
+            if self.start == 0 {
+                // Grow in place: the allocator may extend the block (or remap its pages)
+                // instead of copying the bytes into a new one.
+                self.buf.reserve_exact(cap - self.buf.len());
+            } else {
+                let _ = self.replace_buf(self.start, cap);
+                self.start = 0;
+            }
         }
         &mut self.buf
+    }
+
+    /// Bytes still missing from the reply being read, when its headers tell (`hint` is what
+    /// the last `next_reply` returned): a large remainder is worth reading straight into
+    /// `read_buf`'s spare capacity.
+    pub fn missing(&self, hint: Option<usize>) -> usize {
+        hint.map_or(0, |end| end.saturating_sub(self.buffered()))
     }
 
     /// Bytes received but not yet part of a complete reply.
@@ -111,7 +128,7 @@ impl Decoder {
     /// Forget everything buffered (the connection was reset).
     pub fn reset(&mut self) {
         if self.buf.capacity() > 4 * self.read_size {
-            self.buf = BytesMut::with_capacity(self.read_size);
+            self.buf = Vec::with_capacity(self.read_size);
         } else {
             self.buf.clear();
         }
@@ -150,7 +167,7 @@ impl Decoder {
             let mut whole = self.replace_buf(end, self.read_size);
             self.start = 0;
             whole.truncate(end);
-            return (whole.freeze().slice(from..), capacity);
+            return (Bytes::from(whole).slice(from..), capacity);
         }
         let data = Bytes::copy_from_slice(&self.buf[from..end]);
         self.start = end;
@@ -168,9 +185,9 @@ impl Decoder {
 
     /// Move `buf[from..]` into a fresh buffer of `capacity` bytes (at least the read size and
     /// what is moved); returns the old buffer.
-    fn replace_buf(&mut self, from: usize, capacity: usize) -> BytesMut {
+    fn replace_buf(&mut self, from: usize, capacity: usize) -> Vec<u8> {
         let tail = &self.buf[from..];
-        let mut fresh = BytesMut::with_capacity(capacity.max(self.read_size).max(tail.len()));
+        let mut fresh = Vec::with_capacity(capacity.max(self.read_size).max(tail.len()));
         fresh.extend_from_slice(tail);
         std::mem::replace(&mut self.buf, fresh)
     }
@@ -310,6 +327,68 @@ mod tests {
         // The big reply took the buffer over without a copy, and keeps at most twice its size.
         assert!(got[1].retained_bytes() <= 2 * (size + 20), "{}", got[1].retained_bytes());
         assert!(d.buf.capacity() < 64 << 10, "the decoder starts a small buffer again");
+    }
+
+    /// Feed `frame` the way the engine's direct reads do: each read fills `read_buf`'s spare
+    /// capacity, or `most` bytes of it. Returns the replies; checks the growth bound on the way.
+    fn feed_into_spare(d: &mut Decoder, frame: &[u8], most: usize) -> Vec<Reply> {
+        let (mut hint, mut fed, mut got) = (None, 0, Vec::new());
+        while fed < frame.len() {
+            let buf = d.read_buf(hint);
+            let n = (buf.capacity() - buf.len()).min(most).min(frame.len() - fed);
+            let cap = buf.capacity();
+            buf.extend_from_slice(&frame[fed..fed + n]);
+            assert_eq!(d.buf.capacity(), cap, "appending within the spare capacity reallocated");
+            fed += n;
+            assert!(cap <= 2 * fed + d.read_size, "capacity {cap} after {fed}");
+            hint = collect(d, &mut got);
+        }
+        got
+    }
+
+    #[test]
+    fn reads_that_fill_the_spare_capacity_decode_large_bulks_exactly() {
+        for size in [0, 1, 511, 512, 513, 4096, 100_000, 1 << 20] {
+            let mut frame = b"+OK\r\n".to_vec();
+            frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+            frame.extend((0..size).map(|i| (i % 251) as u8));
+            frame.extend_from_slice(b"\r\n:1\r\n");
+            for most in [1, 7, 512, 4096, usize::MAX] {
+                if most < 512 && size > 4096 {
+                    continue; // byte by byte is covered by the smaller sizes
+                }
+                let mut d = Decoder::new(512);
+                let got = feed_into_spare(&mut d, &frame, most);
+                assert_eq!(got.len(), 3, "size {size}, reads of {most}");
+                let bulk = got[1].as_text().unwrap();
+                assert_eq!(bulk.len(), size);
+                assert!(bulk.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+                assert_eq!(got[2].root(), &Node::Integer(1));
+                assert!(got[1].retained_bytes() <= 2 * (size + 20) + 512, "{}", got[1].retained_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_bulk_split_at_any_byte_near_its_edges_decodes() {
+        let size = 5000;
+        let mut frame = b"$5000\r\n".to_vec();
+        frame.extend((0..size).map(|i| (i % 251) as u8));
+        frame.extend_from_slice(b"\r\n+OK\r\n");
+        let edges = (0..12).chain(size - 4..frame.len());
+        for cut in edges.chain([size / 2]) {
+            let mut d = Decoder::new(512);
+            let mut got = Vec::new();
+            let mut hint = None;
+            for piece in [&frame[..cut], &frame[cut..]] {
+                d.read_buf(hint).extend_from_slice(piece);
+                hint = collect(&mut d, &mut got);
+            }
+            assert_eq!(got.len(), 2, "cut {cut}");
+            assert_eq!(got[0].as_text().unwrap(), &frame[7..7 + size], "cut {cut}");
+            assert_eq!(got[1].as_text(), Some(&b"OK"[..]));
+            assert_eq!(d.buffered(), 0);
+        }
     }
 
     #[test]
