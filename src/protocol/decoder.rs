@@ -16,7 +16,7 @@
 //! Invariant: `buf` is never advanced or split (only appended to, truncated, cleared, or
 //! replaced), so its `capacity()` is the size of its whole allocation.
 
-use super::reply::Reply;
+use super::reply::{Data, Reply};
 use super::scanner::{ReplyScanner, Scan};
 use super::ProtocolError;
 use bytes::Bytes;
@@ -157,7 +157,7 @@ impl Decoder {
     }
 
     /// Hand out the `len` bytes at `start`, with the size of the allocation they keep alive.
-    fn take(&mut self, len: usize) -> (Bytes, usize) {
+    fn take(&mut self, len: usize) -> (Data, usize) {
         let from = self.start;
         let end = from + len;
         let capacity = self.buf.capacity();
@@ -167,9 +167,9 @@ impl Decoder {
             let mut whole = self.replace_buf(end, self.read_size);
             self.start = 0;
             whole.truncate(end);
-            return (Bytes::from(whole).slice(from..), capacity);
+            return (Data::Whole { buf: whole, from }, capacity);
         }
-        let data = Bytes::copy_from_slice(&self.buf[from..end]);
+        let data = Data::Shared(Bytes::copy_from_slice(&self.buf[from..end]));
         self.start = end;
         let pending = self.buf.len() - end;
         if pending == 0 {
@@ -503,6 +503,38 @@ mod tests {
         assert!(r[0].retained_bytes() <= 2 * 1009);
         assert_eq!(r[1].as_text(), Some(&b"OK"[..]));
         assert_eq!(r[1].retained_bytes(), 5);
+    }
+
+    #[test]
+    fn a_large_bulk_hands_its_buffer_over_with_the_string_first() {
+        // After a small reply in the same read buffer: the large one starts further in.
+        let size = 300_000;
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut frame = b"+OK\r\n".to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend_from_slice(&body);
+        frame.extend_from_slice(b"\r\n$3\r\nabc\r\n");
+        let mut d = Decoder::new(512);
+        let mut got = feed_into_spare(&mut d, &frame, usize::MAX);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].take_bulk_buffer(), None, "a simple string");
+        assert_eq!(got[2].take_bulk_buffer(), None, "a small bulk has a copy of its own");
+        assert_eq!(got[2].as_text(), Some(&b"abc"[..]), "untouched");
+        let (buf, len) = got[1].take_bulk_buffer().expect("the large bulk owns its buffer");
+        assert_eq!(len, size);
+        assert_eq!(&buf[..len], &body[..]);
+        assert_eq!(buf[len], 0, "NUL-terminated");
+        assert!(buf.capacity() >= len + 2 && buf.capacity() <= len + 64, "capacity {}", buf.capacity());
+        assert_eq!(got[1].root(), &Node::Nil, "the reply is left holding nothing");
+        assert_eq!(got[1].retained_bytes(), 0);
+        assert_eq!(got[1].take_bulk_buffer(), None, "only once");
+        // A reply of an array holding a large bulk is not handed over.
+        let mut frame = b"*1\r\n".to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend_from_slice(&body);
+        frame.extend_from_slice(b"\r\n");
+        let mut got = feed_into_spare(&mut Decoder::new(512), &frame, usize::MAX);
+        assert_eq!(got[0].take_bulk_buffer(), None);
     }
 
     #[test]
