@@ -13,10 +13,16 @@
 //!   into an allocation of its own size. Either way a reply keeps at most about twice its own
 //!   size alive, however many replies are held at once.
 //!
+//! - A reply that is one bulk string, with at least a read's worth of its payload still to
+//!   come, has its payload moved to the front of a fresh read buffer (the header and whatever
+//!   was handed out before stay behind), which then grows under the same rule; the finished
+//!   reply takes that buffer. So the string starts its buffer, and Perl adopts the buffer as
+//!   the string's own with no copy at all (`Reply::take_bulk_buffer`).
+//!
 //! Invariant: `buf` is never advanced or split (only appended to, truncated, cleared, or
 //! replaced), so its `capacity()` is the size of its whole allocation.
 
-use super::reply::{Data, Reply};
+use super::reply::{Data, Node, Reply};
 use super::scanner::{ReplyScanner, Scan};
 use super::ProtocolError;
 use bytes::Bytes;
@@ -42,6 +48,9 @@ pub struct Decoder {
     /// `buf[..start]` was handed out already; `buf[start..]` is the reply being read.
     buf: Vec<u8>,
     start: usize,
+    /// The length of the reply being read, when it is a large bulk string whose payload is
+    /// gathered in `buf` from its first byte (then `start` is 0 and the header is gone).
+    body: Option<usize>,
     scanner: ReplyScanner,
     read_size: usize,
     max_bulk_len: usize,
@@ -63,6 +72,7 @@ impl Decoder {
         Decoder {
             buf: Vec::with_capacity(read_size),
             start: 0,
+            body: None,
             scanner: ReplyScanner::new(),
             read_size,
             max_bulk_len,
@@ -133,6 +143,7 @@ impl Decoder {
             self.buf.clear();
         }
         self.start = 0;
+        self.body = None;
         self.scanner = ReplyScanner::new();
         self.failed = None;
     }
@@ -143,17 +154,63 @@ impl Decoder {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        if let Some(len) = self.body {
+            return self.finish_body(len);
+        }
         match self.scanner.scan(&self.buf[self.start..], self.max_bulk_len) {
             Ok(Scan::Complete { len, root, rest }) => {
                 let (data, backing) = self.take(len);
                 Ok(Ok(Reply::with_backing(data, root, rest, backing)))
             }
-            Ok(Scan::Incomplete { need }) => Ok(Err(need)),
+            Ok(Scan::Incomplete { need }) => {
+                if let Some(payload) = self.scanner.open_top_level_bulk() {
+                    let arrived = self.buf.len() - self.start - payload.start;
+                    if payload.len() - arrived.min(payload.len()) >= self.read_size {
+                        return Ok(Err(Some(self.start_body(payload))));
+                    }
+                }
+                Ok(Err(need))
+            }
             Err(e) => {
                 self.failed = Some(e.clone());
                 Err(e)
             }
         }
+    }
+
+    /// The reply being read is one bulk string with at least a read's worth of payload to come:
+    /// move what arrived of the payload (less than `2 * read_size` bytes, usually) to the front
+    /// of a fresh buffer, under the same bound as `read_buf`'s, leaving the header and
+    /// everything handed out before it behind. Returns the hint: the length the buffer must
+    /// reach.
+    fn start_body(&mut self, payload: std::ops::Range<usize>) -> usize {
+        let from = self.start + payload.start;
+        let arrived = self.buf.len() - from;
+        let cap = (arrived + arrived.max(self.read_size)).min(payload.len() + 2 + self.read_size);
+        let _ = self.replace_buf(from, cap.max(arrived + self.read_size));
+        self.start = 0;
+        self.scanner = ReplyScanner::new();
+        self.body = Some(payload.len());
+        payload.len() + 2
+    }
+
+    /// The bulk string being gathered at the front of `buf`, once it is complete: it takes the
+    /// buffer, and what arrived after it moves to a fresh one.
+    fn finish_body(&mut self, len: usize) -> Result<Result<Reply, Option<usize>>, ProtocolError> {
+        let end = len + 2;
+        if self.buf.len() < end {
+            return Ok(Err(Some(end)));
+        }
+        if &self.buf[len..end] != b"\r\n" {
+            let e = ProtocolError("bulk string is not terminated by CRLF".into());
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
+        self.body = None;
+        let mut whole = self.replace_buf(end, self.read_size);
+        whole.truncate(end);
+        let capacity = whole.capacity();
+        Ok(Ok(Reply::with_backing(Data::Whole { buf: whole, from: 0 }, Node::Bulk(0..len), Vec::new(), capacity)))
     }
 
     /// Hand out the `len` bytes at `start`, with the size of the allocation they keep alive.
@@ -306,15 +363,15 @@ mod tests {
         // Growth is geometric: few reallocations, and the bytes they move add up to O(size).
         let (mut reallocs, mut moved) = (0, 0);
         for chunk in frame.chunks(4096) {
-            let before = d.buf.capacity();
             let b = d.read_buf(hint);
+            let before = b.capacity();
             b.extend_from_slice(chunk);
-            fed += chunk.len();
-            if d.buf.capacity() != before {
+            if b.capacity() != before {
                 reallocs += 1;
-                moved += d.buf.len();
+                moved += b.len();
             }
-            assert!(d.buf.capacity() <= 2 * fed + 4096, "capacity {} after {fed}", d.buf.capacity());
+            fed += chunk.len();
+            assert!(d.capacity() <= 2 * fed + 4096, "capacity {} after {fed}", d.capacity());
             hint = collect(&mut d, &mut got);
         }
         assert_eq!(got.len(), 3);
@@ -338,9 +395,10 @@ mod tests {
             let n = (buf.capacity() - buf.len()).min(most).min(frame.len() - fed);
             let cap = buf.capacity();
             buf.extend_from_slice(&frame[fed..fed + n]);
-            assert_eq!(d.buf.capacity(), cap, "appending within the spare capacity reallocated");
+            assert_eq!(buf.capacity(), cap, "appending within the spare capacity reallocated");
             fed += n;
-            assert!(cap <= 2 * fed + d.read_size, "capacity {cap} after {fed}");
+            let held = d.capacity();
+            assert!(held <= 2 * fed + d.read_size, "capacity {held} after {fed}");
             hint = collect(d, &mut got);
         }
         got
@@ -535,6 +593,66 @@ mod tests {
         frame.extend_from_slice(b"\r\n");
         let mut got = feed_into_spare(&mut Decoder::new(512), &frame, usize::MAX);
         assert_eq!(got[0].take_bulk_buffer(), None);
+        // A large bulk that arrived in one read, after a small reply: it took the read buffer
+        // over, and the string is moved to the buffer's start.
+        let mut frame = b"+OK\r\n".to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend_from_slice(&body);
+        frame.extend_from_slice(b"\r\n");
+        let mut d = Decoder::new(512);
+        feed(&mut d, &frame);
+        let mut got = all(&mut d);
+        assert_eq!(got.len(), 2);
+        let (buf, len) = got[1].take_bulk_buffer().expect("it took the read buffer over");
+        assert_eq!(&buf[..len], &body[..]);
+        assert_eq!(buf[len], 0);
+        assert!(buf.capacity() >= len + 2);
+    }
+
+    #[test]
+    fn a_large_bulk_gathers_its_payload_from_its_buffer_start() {
+        // Bulk strings with a read's worth or more still to come after their header are read
+        // into a buffer that they start; the header and earlier replies stay behind.
+        let size = 100_000;
+        let mut frame = b"+OK\r\n$100000\r\n".to_vec();
+        frame.extend((0..size).map(|i| (i % 251) as u8));
+        frame.extend_from_slice(b"\r\n:7\r\n");
+        let mut d = Decoder::new(4096);
+        let mut hint = None;
+        let mut got = Vec::new();
+        for chunk in frame.chunks(1000) {
+            d.read_buf(hint).extend_from_slice(chunk);
+            hint = collect(&mut d, &mut got);
+            if let Some(len) = d.body {
+                assert_eq!(len, size);
+                assert_eq!(d.buf[0], 0, "the payload's first byte starts the buffer");
+            }
+        }
+        assert_eq!(got.len(), 3);
+        let text = got[1].as_text().unwrap();
+        assert_eq!(text.len(), size);
+        assert!(text.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+        assert_eq!(got[2].root(), &Node::Integer(7), "what followed the payload in its last read");
+        let at = text.as_ptr();
+        let (buf, len) = got[1].take_bulk_buffer().unwrap();
+        assert_eq!(len, size);
+        assert_eq!(buf.as_ptr(), at, "the string started its buffer already: nothing moved");
+        assert!(buf.capacity() <= 2 * (size + 2) + 4096);
+        // A bad terminator after a gathered payload is a protocol error, as anywhere.
+        let mut d = Decoder::new(512);
+        let mut frame = b"$5000\r\n".to_vec();
+        frame.extend(std::iter::repeat_n(b'x', 5000));
+        frame.extend_from_slice(b"xx");
+        let mut hint = None;
+        let mut result = Ok(Err(None));
+        for chunk in frame.chunks(300) {
+            d.read_buf(hint).extend_from_slice(chunk);
+            result = d.next_reply();
+            if let Ok(Err(h)) = result {
+                hint = h;
+            }
+        }
+        assert!(result.is_err_and(|e| e.0.contains("CRLF")));
     }
 
     #[test]

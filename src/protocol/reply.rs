@@ -84,7 +84,9 @@ impl Reply {
         let (offset, len) = (*from + r.start, r.len());
         let mut buf = std::mem::take(buf);
         buf[offset + len] = 0;
-        buf.copy_within(offset..offset + len + 1, 0);
+        if offset > 0 {
+            buf.copy_within(offset..offset + len + 1, 0);
+        }
         buf.truncate(len + 1);
         // Give the rest back (in place, the allocator splits the block): the string's buffer
         // is then its own size, as Perl's are, and Perl shares strings copy-on-write only when
