@@ -37,6 +37,12 @@ my $cached_once = async sub {
         my $value = await $redis->get($key);
         return $value if defined $value;
         if ( await $redis->set( "$key:lock", 1, NX => PX => 5000 ) ) {
+            # Another caller may have stored it between our GET and our lock: look again.
+            $value = await $redis->get($key);
+            if ( defined $value ) {
+                await $redis->del("$key:lock");
+                return $value;
+            }
             $value = await $compute->();
             await $redis->pipeline->set( $key, $value, PX => $ttl_ms )->del("$key:lock")->execute;
             return $value;

@@ -117,6 +117,8 @@ enum FiorDisconnectReason
   FIOR_DISCONNECT_REASON_SERVER_CLOSED = 3,
   FIOR_DISCONNECT_REASON_PROTOCOL_ERROR = 4,
   FIOR_DISCONNECT_REASON_CLIENT = 5,
+  // Only as a failed request's `reason`: connecting failed.
+  FIOR_DISCONNECT_REASON_CONNECT_FAILED = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -207,6 +209,9 @@ enum FiorConnFlag
   FIOR_CONN_FLAG_BLOCKING = 16,
   // Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
   FIOR_CONN_FLAG_NOT_CONNECTED = 32,
+  // The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or RESET
+  // after it yet (whether or not the server answered it).
+  FIOR_CONN_FLAG_MULTI_OPEN = 64,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -261,6 +266,7 @@ typedef struct FiorCompletion {
   FiorCompletionKind kind;
   FiorErrorKind error_kind;
   FiorEvent event;
+  // An event's disconnect reason; for a failure of kind `CONNECTION`, why (or `NONE`).
   FiorDisconnectReason reason;
   FiorTimeoutKind timeout_kind;
   // Seconds of the deadline that passed, or -1.
@@ -278,8 +284,23 @@ typedef struct FiorCompletion {
   struct FiorSlice channel;
   // A pmessage's pattern; absent otherwise.
   struct FiorSlice pattern;
-  // A message's payload; absent for other kinds.
+  // A message's payload; for a failure of kind `PROTOCOL`, a short printable excerpt of the
+  // offending bytes; absent otherwise.
   struct FiorSlice data;
+  // A request timeout: the command's words (bounded; see `command_words`), `word_count` of
+  // them; NULL and 0 otherwise.
+  const struct FiorSlice *words;
+  size_t word_count;
+  // A request timeout: the whole command had been written, so the server may have run it.
+  bool maybe_executed;
+  // A failure of kind `CONNECTION`: the server's host and port (TCP) or socket path (unix);
+  // absent / 0 otherwise.
+  struct FiorSlice host;
+  uint32_t port;
+  struct FiorSlice path;
+  // A failure of kind `DISCONNECTED`: how many commands waited for the connection; -1
+  // otherwise.
+  int64_t queue_size;
 } FiorCompletion;
 
 // A byte string whose allocation passes to the caller (`fior_engine_take_bulk`): `len` bytes
@@ -352,6 +373,15 @@ FiorResult fior_conn_drop(struct FiorEngine *engine, uint64_t conn);
 // `FiorConnFlag` in `*flags` (0: ready, idle, no transaction, no watched keys), as of the last
 // turn. `INVALID_ARGUMENT` when the engine holds no such connection (released, or never opened).
 FiorResult fior_conn_flags(struct FiorEngine *engine, uint64_t conn, uint32_t *flags);
+
+// Connection `conn`'s commands without their reply yet, as of the last turn: `*inflight`
+// written and waiting for it, `*waiting` not written yet (waiting for the connection, for room
+// under pipeline_depth, or out a retry delay). `INVALID_ARGUMENT` when the engine holds no
+// such connection.
+FiorResult fior_conn_pending(struct FiorEngine *engine,
+                             uint64_t conn,
+                             uint64_t *inflight,
+                             uint64_t *waiting);
 
 // Make an engine. On success `*out` owns it; free with `fior_engine_free`.
 FiorResult fior_engine_new(struct FiorEngine **out);

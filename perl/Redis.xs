@@ -235,7 +235,23 @@ conn_state(engine, conn)
         (void)hv_stores(hv, "pending",       boolSV(flags & FIOR_CONN_FLAG_PENDING));
         (void)hv_stores(hv, "blocking",      boolSV(flags & FIOR_CONN_FLAG_BLOCKING));
         (void)hv_stores(hv, "not_connected", boolSV(flags & FIOR_CONN_FLAG_NOT_CONNECTED));
+        (void)hv_stores(hv, "multi_open",    boolSV(flags & FIOR_CONN_FLAG_MULTI_OPEN));
         mXPUSHs(newRV_noinc((SV *)hv));
+    }
+
+void
+conn_pending(engine, conn)
+    Future::IO::Redis::Engine engine
+    UV conn
+  PPCODE:
+    /* The connection's commands without their reply yet (fior_conn_pending): (written, not yet
+     * written); an empty list when the engine holds no such connection. */
+    {
+        uint64_t sent = 0, waiting = 0;
+        if (fior_conn_pending(engine, conn, &sent, &waiting) != FIOR_RESULT_OK)
+            XSRETURN_EMPTY;
+        mXPUSHu((UV)sent);
+        mXPUSHu((UV)waiting);
     }
 
 UV

@@ -53,6 +53,7 @@ const char *fp_reason_name(FiorDisconnectReason r) {
     case FIOR_DISCONNECT_REASON_SERVER_CLOSED: return "server_closed";
     case FIOR_DISCONNECT_REASON_PROTOCOL_ERROR: return "protocol_error";
     case FIOR_DISCONNECT_REASON_CLIENT: return "client";
+    case FIOR_DISCONNECT_REASON_CONNECT_FAILED: return "connect_failed";
     default: return "connection_lost";
     }
 }
@@ -133,8 +134,11 @@ static SV *plain_error(pTHX_ const char *kind, const char *msg, STRLEN len, int 
         (void)hv_stores(hv, "message", newSVpvs("the server sent an empty error reply"));
     else
         (void)hv_stores(hv, "message", newSVpvs("an error without a message"));
-    for (i = 0; i < nfields; i++)
+    for (i = 0; i < nfields; i++) {
+        if (SvROK(values[i]))
+            continue; /* a command's words: unredacted here, so left out */
         (void)hv_store(hv, names[i], (I32)strlen(names[i]), newSVsv(values[i]), 0);
+    }
     if (redis) {
         /* The first word when it looks like a code (WRONGTYPE, NOSCRIPT, ...), else ERR. */
         STRLEN n = 0;
@@ -267,8 +271,9 @@ SV *fp_reply_to_sv(pTHX_ const FiorNode *nodes, size_t n) {
 /* A reply that is one large bulk string, as a string that adopts the engine's buffer instead of
  * a copy of it (fior_engine_take_bulk); NULL for any other completion, or where perl's
  * allocator is not the C library's malloc/free, which the buffer comes from (the caller then
- * copies). SvLEN is the whole allocation: with room after the NUL, the string can be shared
- * copy-on-write like any other. */
+ * copies). The engine shrank the allocation to the string, its NUL and one byte more: SvLEN is
+ * the whole allocation, and perl can share the string copy-on-write like any of its own (the
+ * Futures a reply passes through copy their values). */
 SV *fp_adopt_bulk(pTHX_ FiorEngine *engine, const FiorCompletion *c) {
 #if defined(PERL_TRACK_MEMPOOL) || defined(MYMALLOC) || defined(PERL_IMPLICIT_SYS)
     PERL_UNUSED_ARG(engine);
@@ -288,6 +293,70 @@ SV *fp_adopt_bulk(pTHX_ FiorEngine *engine, const FiorCompletion *c) {
 #endif
 }
 
+/* The error object of a failed request or an error event: its kind's class, with the fields the
+ * engine gave (see FiorCompletion in fior.h). */
+#define MAX_ERROR_FIELDS 12
+static SV *completion_error(pTHX_ const FiorCompletion *c) {
+    const char *names[MAX_ERROR_FIELDS];
+    SV *values[MAX_ERROR_FIELDS];
+    int nf = 0;
+    const char *tk = fp_timeout_kind_name(c->timeout_kind);
+    int timeout = c->error_kind == FIOR_ERROR_KIND_TIMEOUT;
+    if (c->command.ptr) {
+        names[nf] = "command_name";
+        values[nf++] = newSVpvn((const char *)c->command.ptr, c->command.len);
+    }
+    if (timeout && c->word_count > 0 && c->words) {
+        /* The command's words: the Timeout class redacts secret-bearing ones as it stores them. */
+        AV *words = newAV();
+        size_t i;
+        av_extend(words, (SSize_t)c->word_count - 1);
+        for (i = 0; i < c->word_count; i++)
+            av_push(words, newSVpvn((const char *)c->words[i].ptr, c->words[i].len));
+        names[nf] = "command";
+        values[nf++] = newRV_noinc((SV *)words);
+    } else if (c->command.ptr) {
+        names[nf] = "command";
+        values[nf++] = newSVpvn((const char *)c->command.ptr, c->command.len);
+    }
+    if (tk) {
+        names[nf] = "kind";
+        values[nf++] = newSVpv(tk, 0);
+    }
+    if (c->timeout >= 0) {
+        names[nf] = "timeout";
+        values[nf++] = newSVnv(c->timeout);
+    }
+    if (timeout) {
+        names[nf] = "maybe_executed";
+        values[nf++] = newSViv(c->maybe_executed ? 1 : 0);
+    }
+    if (c->error_kind == FIOR_ERROR_KIND_CONNECTION && c->reason != FIOR_DISCONNECT_REASON_NONE) {
+        names[nf] = "reason";
+        values[nf++] = newSVpv(fp_reason_name(c->reason), 0);
+    }
+    if (c->host.ptr) {
+        names[nf] = "host";
+        values[nf++] = newSVpvn((const char *)c->host.ptr, c->host.len);
+        names[nf] = "port";
+        values[nf++] = newSVuv(c->port);
+    }
+    if (c->path.ptr) {
+        names[nf] = "path";
+        values[nf++] = newSVpvn((const char *)c->path.ptr, c->path.len);
+    }
+    if (c->error_kind == FIOR_ERROR_KIND_PROTOCOL && c->data.ptr) {
+        names[nf] = "data";
+        values[nf++] = newSVpvn((const char *)c->data.ptr, c->data.len);
+    }
+    if (c->queue_size >= 0) {
+        names[nf] = "queue_size";
+        values[nf++] = newSViv((IV)c->queue_size);
+    }
+    return fp_new_error(aTHX_ fp_error_kind_name(c->error_kind), (const char *)c->message.ptr, c->message.len, nf,
+                        names, values);
+}
+
 SV *fp_completion_value(pTHX_ const FiorCompletion *c, int *failed) {
     *failed = 0;
     if (c->kind == FIOR_COMPLETION_KIND_REPLY) {
@@ -299,27 +368,8 @@ SV *fp_completion_value(pTHX_ const FiorCompletion *c, int *failed) {
     }
     if (c->kind == FIOR_COMPLETION_KIND_DONE)
         return newSV(0);
-    {
-        const char *names[3];
-        SV *values[3];
-        int nf = 0;
-        const char *tk = fp_timeout_kind_name(c->timeout_kind);
-        if (c->command.ptr) {
-            names[nf] = "command";
-            values[nf++] = newSVpvn((const char *)c->command.ptr, c->command.len);
-        }
-        if (tk) {
-            names[nf] = "kind";
-            values[nf++] = newSVpv(tk, 0);
-        }
-        if (c->timeout >= 0) {
-            names[nf] = "timeout";
-            values[nf++] = newSVnv(c->timeout);
-        }
-        *failed = 1;
-        return fp_new_error(aTHX_ fp_error_kind_name(c->error_kind), (const char *)c->message.ptr, c->message.len,
-                            nf, names, values);
-    }
+    *failed = 1;
+    return completion_error(aTHX_ c);
 }
 
 /* ----- arguments and options --------------------------------------------------------------- */
@@ -513,8 +563,7 @@ static SV *event_value(pTHX_ const FiorCompletion *c) {
         (void)hv_stores(ev, "message", newSVpvn((const char *)c->message.ptr, c->message.len));
     } else {
         (void)hv_stores(ev, "event", newSVpvs("error"));
-        (void)hv_stores(ev, "error", fp_new_error(aTHX_ fp_error_kind_name(c->error_kind),
-                                                  (const char *)c->message.ptr, c->message.len, 0, NULL, NULL));
+        (void)hv_stores(ev, "error", completion_error(aTHX_ c));
     }
     return newRV_noinc((SV *)ev);
 }

@@ -15,6 +15,7 @@ my @modules = qw(
   Future::IO::Redis::Error::Redis
   Future::IO::Redis::Error::Timeout
   Future::IO::Redis::Iterator
+  Future::IO::Redis::KeyExtractor
   Future::IO::Redis::Pipeline
   Future::IO::Redis::Subscription
   Future::IO::Redis::Telemetry

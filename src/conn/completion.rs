@@ -1,5 +1,6 @@
 //! What a connection reports back: replies, typed failures, and connection events.
 
+use super::config::Address;
 use super::pubsub::Message;
 use super::request::CommandName;
 use crate::protocol::Reply;
@@ -42,25 +43,53 @@ pub struct ClientError {
     pub command: Option<CommandName>,
     pub timeout_kind: TimeoutKind,
     pub timeout: Option<Duration>,
+    /// A request timeout: the command's words (long arguments shortened, see
+    /// `request::command_words`); Perl redacts the secrets among them.
+    pub words: Option<Vec<Vec<u8>>>,
+    /// A request timeout: every byte of the command had been written, so the server may have run
+    /// it.
+    pub maybe_executed: bool,
+    /// A `Connection` error: why (connect failed, or how the connection was lost).
+    pub reason: Option<DisconnectReason>,
+    /// A `Connection` error: the server it was about (stamped by the connection on output).
+    pub address: Option<Address>,
+    /// A `Protocol` error: a short, printable excerpt of the offending bytes.
+    pub data: Option<String>,
+    /// A `Disconnected` error: how many commands waited for the connection when it was given.
+    pub queue_size: Option<usize>,
 }
 
 impl ClientError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ClientError { kind, message: message.into(), command: None, timeout_kind: TimeoutKind::None, timeout: None }
+        ClientError {
+            kind,
+            message: message.into(),
+            command: None,
+            timeout_kind: TimeoutKind::None,
+            timeout: None,
+            words: None,
+            maybe_executed: false,
+            reason: None,
+            address: None,
+            data: None,
+            queue_size: None,
+        }
     }
 
     pub fn timeout(kind: TimeoutKind, after: Duration, message: impl Into<String>) -> Self {
-        ClientError {
-            kind: ErrorKind::Timeout,
-            message: message.into(),
-            command: None,
-            timeout_kind: kind,
-            timeout: Some(after),
-        }
+        let mut e = ClientError::new(ErrorKind::Timeout, message);
+        e.timeout_kind = kind;
+        e.timeout = Some(after);
+        e
     }
 
     pub fn with_command(mut self, name: CommandName) -> Self {
         self.command = Some(name);
+        self
+    }
+
+    pub fn with_reason(mut self, reason: DisconnectReason) -> Self {
+        self.reason = Some(reason);
         self
     }
 }
@@ -79,6 +108,9 @@ pub enum DisconnectReason {
     ProtocolError = 4,
     /// The application called `disconnect`.
     Client = 5,
+    /// Not a disconnect: a `Connection` error's reason when connecting failed (never given to
+    /// `on_disconnect`).
+    ConnectFailed = 6,
 }
 
 impl DisconnectReason {
@@ -89,6 +121,7 @@ impl DisconnectReason {
             DisconnectReason::ServerClosed => "server_closed",
             DisconnectReason::ProtocolError => "protocol_error",
             DisconnectReason::Client => "client",
+            DisconnectReason::ConnectFailed => "connect_failed",
         }
     }
 }

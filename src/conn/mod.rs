@@ -55,6 +55,9 @@ pub mod session_flags {
     pub const BLOCKING_COMMAND: u32 = 1 << 4;
     /// Not connected and ready (never connected, closed, lost, reconnecting, in its handshake).
     pub const NOT_CONNECTED: u32 = 1 << 5;
+    /// The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or
+    /// RESET after it yet (whether or not the server answered it).
+    pub const MULTI_OPEN: u32 = 1 << 6;
 }
 
 /// What the runtime is doing to establish the transport (for error messages).
@@ -136,6 +139,9 @@ struct Req {
     pubsub: Option<PubSubRequest>,
     /// A blocking command (see [`Blocking`]).
     blocking: bool,
+    /// Part of a transaction: the seq of the MULTI it follows (or is), submitted before the
+    /// EXEC, DISCARD or RESET that ends it (which belongs to it too). See [`Conn::tx_open`].
+    tx: Option<u64>,
 }
 
 enum Slot {
@@ -258,6 +264,15 @@ pub struct Conn {
     resubscribing: bool,
     /// Keys are watched on the server connection (WATCH accepted, not cleared since).
     watching: bool,
+    /// The transaction the application is building, as submitted: the seq of its MULTI, until
+    /// an EXEC, DISCARD or RESET is submitted. Every request submitted meanwhile belongs to it
+    /// (`Req::tx`): none is retried or sent again on another connection, since the server drops
+    /// a transaction with its connection and a command of it sent alone would run outside it.
+    tx_open: Option<u64>,
+    /// The connection was lost after the open transaction's MULTI was written: the server
+    /// discarded it. Its later commands are refused (DISCARD is answered OK) until EXEC,
+    /// DISCARD or RESET ends it.
+    tx_lost: bool,
 }
 
 impl Conn {
@@ -297,6 +312,8 @@ impl Conn {
             subs: Subscriptions::default(),
             resubscribing: false,
             watching: false,
+            tx_open: None,
+            tx_lost: false,
         }
     }
 
@@ -372,8 +389,11 @@ impl Conn {
     pub fn session_flags(&self) -> u32 {
         use session_flags::*;
         let mut flags = 0;
-        if self.multi.is_some() {
+        if self.multi.is_some() || self.tx_lost {
             flags |= IN_MULTI;
+        }
+        if self.tx_open.is_some() {
+            flags |= MULTI_OPEN;
         }
         if self.subscribed {
             flags |= SUBSCRIBED;
@@ -436,6 +456,26 @@ impl Conn {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        let lost = self.tx_lost && req.effect != SessionEffect::Reset;
+        let tx = self.track_transaction(seq, &req.effect);
+        if lost {
+            // A command of a transaction the server already discarded with its connection.
+            let completion = if req.effect == SessionEffect::Discard {
+                Completion::Reply { token: req.token, reply: Reply::simple("OK") }
+            } else {
+                let err = ClientError::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "{} was not sent: the connection was lost inside MULTI, so the server discarded the transaction and ran none of its commands (EXEC or DISCARD ends it)",
+                        req.name
+                    ),
+                )
+                .with_command(req.name);
+                Completion::Failed { token: req.token, error: err }
+            };
+            self.out.push(completion);
+            return;
+        }
         let timeout = self.timeout_for(&req);
         let deadline = timeout.map(|t| now + t);
         // read_timeout does not apply while a command that is expected to take long (a blocking
@@ -454,6 +494,7 @@ impl Conn {
             effect: req.effect,
             pubsub: req.pubsub,
             blocking: req.blocking.is_some(),
+            tx,
         };
         match self.state {
             State::Ready => {
@@ -470,8 +511,9 @@ impl Conn {
                 return;
             }
             State::Idle if !self.auto_connect => {
-                let err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
+                let mut err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
                     .with_command(r.name);
+                err.queue_size = Some(self.queue.len());
                 self.out.push(Completion::Failed { token: r.token, error: err });
                 return;
             }
@@ -480,11 +522,12 @@ impl Conn {
         // The bound is for outages: a first connect (explicit or by the first commands) takes
         // whatever is issued meanwhile, bounded by connect_timeout.
         if self.ever_ready && self.queue.len() >= self.cfg.queue_size {
-            let err = ClientError::new(
+            let mut err = ClientError::new(
                 ErrorKind::Disconnected,
                 format!("not connected and {} commands already wait (queue_size)", self.queue.len()),
             )
             .with_command(r.name);
+            err.queue_size = Some(self.queue.len());
             self.out.push(Completion::Failed { token: r.token, error: err });
             return;
         }
@@ -498,19 +541,28 @@ impl Conn {
     }
 
     /// Close now. Written requests fail with `Connection`, unwritten ones and pending connects
-    /// with `Disconnected`; `token` (if any) completes with `Done`. No reconnect follows, and
-    /// commands fail until the next `connect`.
+    /// with `Disconnected`; `token` (if any) completes with `Done`. No reconnect follows by
+    /// itself. With reconnect enabled the next command connects again (as on a connection never
+    /// used); without, commands fail until the next `connect`.
     pub fn close(&mut self, token: Option<u64>, now: Instant) {
         let _ = now;
-        self.auto_connect = false;
+        self.auto_connect = self.cfg.reconnect.enabled;
+        // The next connect is a first one again: its failure is reported, not retried.
+        self.ever_ready = false;
         let was_ready = self.state == State::Ready;
         if matches!(self.state, State::Connecting | State::Handshake | State::Ready) {
             self.actions.push_back(Action::Disconnect);
         }
         let msg = "connection closed by client";
-        self.fail_inflight(msg, false, false);
-        self.fail_queue(ErrorKind::Disconnected, msg);
-        // An explicit close ends the subscriptions: nothing is replayed on a later connect.
+        self.fail_inflight(msg, DisconnectReason::Client, false, false);
+        self.fail_queue(ErrorKind::Disconnected, msg, None);
+        // An explicit close ends the subscriptions (nothing is replayed on a later connect) and
+        // any transaction being built.
+        self.tx_open = None;
+        self.tx_lost = false;
+        // The server forgets the transaction and the watched keys with the connection.
+        self.multi = None;
+        self.watching = false;
         self.subs.clear();
         self.subscribed = false;
         for t in std::mem::take(&mut self.connect_waiters) {
@@ -716,6 +768,7 @@ impl Conn {
                     format!("{} timed out after {} waiting for its reply", e.name(), secs(after)),
                 )
                 .with_command(e.name());
+                let err = self.about_inflight(i, err);
                 self.reset_after(i, err, now);
             } else if let Some(i) = find(&self.queue, seq, |q| q.seq) {
                 let q = self.queue.remove(i).expect("index from find");
@@ -742,6 +795,7 @@ impl Conn {
                     format!("no data from the server for {} while {} waited (read_timeout)", secs(rt), name),
                 )
                 .with_command(name);
+                let err = self.about_inflight(0, err);
                 return self.reset_after(0, err, now);
             }
         }
@@ -755,7 +809,9 @@ impl Conn {
                     format!("could not write to the server for {} (write_timeout)", secs(wt)),
                 );
                 err.command = name;
-                self.reset_after(i.min(self.inflight.len().saturating_sub(1)), err, now);
+                let i = i.min(self.inflight.len().saturating_sub(1));
+                let err = self.about_inflight(i, err);
+                self.reset_after(i, err, now);
             }
         }
     }
@@ -774,6 +830,14 @@ impl Conn {
     /// Move the completions produced so far into `into`.
     pub fn take_completions(&mut self, into: &mut Vec<Completion>, now: Instant) {
         self.close_if_released(now);
+        // Connection errors name the server they are about.
+        for c in self.out.iter_mut() {
+            if let Completion::Failed { error, .. } | Completion::Event(ConnEvent::Error(error)) = c {
+                if error.kind == ErrorKind::Connection && error.address.is_none() {
+                    error.address = Some(self.cfg.address.clone());
+                }
+            }
+        }
         into.append(&mut self.out);
     }
 
@@ -805,6 +869,23 @@ impl Conn {
     }
 
     // ----- internals -------------------------------------------------------------------------
+
+    /// The transaction a request submitted now belongs to (see `tx_open`), opening one at MULTI
+    /// and ending it at EXEC, DISCARD or RESET. A nested MULTI (refused by the server) belongs
+    /// to the open one.
+    fn track_transaction(&mut self, seq: u64, effect: &SessionEffect) -> Option<u64> {
+        match effect {
+            SessionEffect::Multi if self.tx_open.is_none() => {
+                self.tx_open = Some(seq);
+                self.tx_open
+            }
+            SessionEffect::Exec | SessionEffect::Discard | SessionEffect::Reset => {
+                self.tx_lost = false;
+                self.tx_open.take()
+            }
+            _ => self.tx_open,
+        }
+    }
 
     fn timeout_for(&self, req: &Request) -> Option<Duration> {
         if req.deadline == Deadline::Default && !self.cfg.timeouts.is_empty() {
@@ -926,7 +1007,21 @@ impl Conn {
             format!("{} timed out after {} {while_}", r.name, secs(after)),
         )
         .with_command(r.name);
+        let mut err = err;
+        err.words = Some(request::command_words(&r.bytes));
         self.out.push(Completion::Failed { token: r.token, error: err });
+    }
+
+    /// Complete a timeout error about inflight entry `i`: its command's words, and whether all
+    /// of it was written (the server may have run it).
+    fn about_inflight(&self, i: usize, mut err: ClientError) -> ClientError {
+        if let Some(e) = self.inflight.get(i) {
+            if let Slot::User(r) = &e.slot {
+                err.words = Some(request::command_words(&r.bytes));
+                err.maybe_executed = e.end <= self.wbuf.written();
+            }
+        }
+        err
     }
 
     fn on_reply(&mut self, reply: Reply, now: Instant) {
@@ -951,10 +1046,15 @@ impl Conn {
         };
         match entry.slot {
             Slot::User(mut r) => {
+                if r.effect == SessionEffect::Multi && reply.is_error() && self.tx_open == Some(r.seq) {
+                    // A refused MULTI opened no transaction.
+                    self.tx_open = None;
+                }
                 if r.effect != SessionEffect::None || self.multi.is_some() {
                     self.track_session(std::mem::take(&mut r.effect), &reply);
                 }
-                if reply.error_message().is_some_and(transient_error) {
+                // Not inside a transaction: the commands around it went on without it.
+                if r.tx.is_none() && reply.error_message().is_some_and(transient_error) {
                     if let Some(r) = self.retry_later(r, now) {
                         self.out.push(Completion::Reply { token: r.token, reply });
                     }
@@ -1134,6 +1234,7 @@ impl Conn {
         self.wbuf.clear();
         self.inflight.clear();
         self.connect_deadline = None;
+        let err = if err.kind == ErrorKind::Connection { err.with_reason(DisconnectReason::ConnectFailed) } else { err };
         for token in std::mem::take(&mut self.connect_waiters) {
             self.out.push(Completion::Failed { token, error: err.clone() });
         }
@@ -1145,9 +1246,9 @@ impl Conn {
             // A refusal by the server (AUTH, SELECT) is what it would have answered to the
             // waiting commands too; anything else is a connection failure for them.
             if err.kind == ErrorKind::Redis {
-                self.fail_queue(ErrorKind::Redis, &err.message);
+                self.fail_queue(ErrorKind::Redis, &err.message, None);
             } else {
-                self.fail_queue(ErrorKind::Connection, &format!("not connected: {}", err.message));
+                self.fail_queue(ErrorKind::Connection, &format!("not connected: {}", err.message), Some(DisconnectReason::ConnectFailed));
             }
         }
     }
@@ -1163,7 +1264,7 @@ impl Conn {
     fn lost(&mut self, reason: DisconnectReason, message: String, retry_written: bool, now: Instant) {
         self.actions.push_back(Action::Disconnect);
         let failure = format!("connection lost: {message}");
-        let requeued = self.fail_inflight(&failure, true, retry_written);
+        let requeued = self.fail_inflight(&failure, reason, true, retry_written);
         self.decoder.reset();
         self.read_hint = None;
         self.out.push(Completion::Event(ConnEvent::Disconnected { reason, message }));
@@ -1175,7 +1276,7 @@ impl Conn {
         } else {
             self.state = State::Idle;
             self.auto_connect = false;
-            self.fail_queue(ErrorKind::Disconnected, &format!("{failure} (reconnect is off)"));
+            self.fail_queue(ErrorKind::Disconnected, &format!("{failure} (reconnect is off)"), None);
         }
     }
 
@@ -1195,7 +1296,8 @@ impl Conn {
     }
 
     fn protocol_failure(&mut self, e: ProtocolError, now: Instant) {
-        let err = ClientError::new(ErrorKind::Protocol, format!("protocol error: {}", e.0));
+        let mut err = ClientError::new(ErrorKind::Protocol, format!("protocol error: {}", e.0));
+        err.data = self.decoder.error_excerpt();
         match self.state {
             State::Ready if !self.inflight.is_empty() => self.reset_after(0, err, now),
             State::Ready => self.lost(DisconnectReason::ProtocolError, err.message, false, now),
@@ -1207,37 +1309,79 @@ impl Conn {
     /// requeueing when `requeue`, else fail with `Disconnected`. Entries at least partly written
     /// may have run: read-only ones are requeued too when `retry_written` and the retry policy
     /// allows another attempt; the others fail with `Connection` -- never sent twice.
-    fn fail_inflight(&mut self, message: &str, requeue: bool, retry_written: bool) -> Vec<Req> {
+    ///
+    /// A transaction whose MULTI was written is gone with the connection (the server discards
+    /// it): none of its commands is sent again or later -- unwritten ones fail with
+    /// `Disconnected`, here and in the queue -- and the rest of it, if the application is still
+    /// building it, is refused (`tx_lost`). A transaction not written at all waits whole.
+    fn fail_inflight(&mut self, message: &str, reason: DisconnectReason, requeue: bool, retry_written: bool) -> Vec<Req> {
         let written = self.wbuf.written();
+        // Transactions whose MULTI the server never saw: they may go, whole, to the next
+        // connection.
+        let mut unsent: Vec<u64> = self.queue.iter().filter(|r| r.effect == SessionEffect::Multi).map(|r| r.seq).collect();
+        if requeue {
+            for e in &self.inflight {
+                if let Slot::User(r) = &e.slot {
+                    if r.effect == SessionEffect::Multi && e.start >= written {
+                        unsent.push(r.seq);
+                    }
+                }
+            }
+        }
+        let gone = |tx: Option<u64>| tx.is_some_and(|t| !unsent.contains(&t));
+        if requeue {
+            self.tx_lost = gone(self.tx_open);
+        }
         let mut back = Vec::new();
         let retry = &self.cfg.retry;
+        let tx_message = format!("{message} inside MULTI before the command was sent: the server discarded the transaction");
         for e in std::mem::take(&mut self.inflight) {
             let Slot::User(mut r) = e.slot else { continue };
-            if e.start >= written && requeue {
+            if gone(r.tx) {
+                let error = if e.start >= written {
+                    ClientError::new(ErrorKind::Disconnected, tx_message.as_str())
+                } else {
+                    ClientError::new(ErrorKind::Connection, message).with_reason(reason)
+                };
+                self.out.push(Completion::Failed { token: r.token, error: error.with_command(r.name) });
+            } else if e.start >= written && requeue {
                 back.push(r);
             } else if e.start >= written {
                 let error = ClientError::new(ErrorKind::Disconnected, format!("{message} before the command was sent"))
                     .with_command(r.name);
                 self.out.push(Completion::Failed { token: r.token, error });
-            } else if retry_written && r.idempotent && retry.enabled && r.attempt < retry.max_attempts {
+            } else if retry_written && r.idempotent && r.tx.is_none() && retry.enabled && r.attempt < retry.max_attempts {
                 r.attempt += 1;
                 back.push(r);
             } else {
-                let error = ClientError::new(ErrorKind::Connection, message).with_command(r.name);
+                let error = ClientError::new(ErrorKind::Connection, message).with_command(r.name).with_reason(reason);
                 self.out.push(Completion::Failed { token: r.token, error });
             }
         }
         self.wbuf.clear();
+        if self.queue.iter().any(|r| gone(r.tx)) {
+            let (dead, keep): (VecDeque<Req>, VecDeque<Req>) = std::mem::take(&mut self.queue).into_iter().partition(|r| gone(r.tx));
+            self.queue = keep;
+            for r in dead {
+                let error = ClientError::new(ErrorKind::Disconnected, tx_message.as_str()).with_command(r.name);
+                self.out.push(Completion::Failed { token: r.token, error });
+            }
+        }
         back
     }
 
     /// Fail every request that waits for a connection or a retry.
-    fn fail_queue(&mut self, kind: ErrorKind, message: &str) {
+    fn fail_queue(&mut self, kind: ErrorKind, message: &str, reason: Option<DisconnectReason>) {
+        let queued = self.queue.len();
         let waiting = std::mem::take(&mut self.queue).into_iter().chain(self.retries.drain(..).map(|(_, r)| r));
         let mut waiting: Vec<Req> = waiting.collect();
         waiting.sort_by_key(|r| r.seq);
         for r in waiting {
-            let error = ClientError::new(kind, message).with_command(r.name);
+            let mut error = ClientError::new(kind, message).with_command(r.name);
+            error.reason = reason;
+            if kind == ErrorKind::Disconnected {
+                error.queue_size = Some(queued);
+            }
             self.out.push(Completion::Failed { token: r.token, error });
         }
     }

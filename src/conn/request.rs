@@ -261,6 +261,40 @@ fn refusal(args: &[&[u8]], found: Option<commands::Found>) -> Option<&'static st
     None
 }
 
+/// At most this many words of a command are kept for a timeout error (`command_words`).
+pub const MAX_ERROR_WORDS: usize = 16;
+/// Longer words are cut to this many bytes, followed by `...`.
+pub const MAX_ERROR_WORD_LEN: usize = 64;
+
+/// The words of a command from its encoding (as `encode_command` wrote it), bounded for an error
+/// object: the first [`MAX_ERROR_WORDS`] words, each cut to [`MAX_ERROR_WORD_LEN`] bytes (a cut
+/// word ends in `...`), and, when words were left out, a last word `...(N more)`. Secrets are
+/// redacted by the Perl error class, which knows which commands carry them.
+pub fn command_words(encoded: &[u8]) -> Vec<Vec<u8>> {
+    fn line(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+        let rest = buf.get(at..)?;
+        let cr = rest.windows(2).position(|w| w == b"\r\n")?;
+        let n = std::str::from_utf8(&rest[1..cr]).ok()?.parse().ok()?;
+        Some((n, at + cr + 2))
+    }
+    let mut words = Vec::new();
+    let Some((count, mut at)) = line(encoded, 0) else { return words };
+    for _ in 0..count.min(MAX_ERROR_WORDS) {
+        let Some((len, start)) = line(encoded, at) else { return words };
+        let Some(word) = encoded.get(start..start + len) else { return words };
+        let mut w = word[..len.min(MAX_ERROR_WORD_LEN)].to_vec();
+        if len > MAX_ERROR_WORD_LEN {
+            w.extend_from_slice(b"...");
+        }
+        words.push(w);
+        at = start + len + 2;
+    }
+    if count > MAX_ERROR_WORDS {
+        words.push(format!("...({} more)", count - MAX_ERROR_WORDS).into_bytes());
+    }
+    words
+}
+
 /// Where a blocking command's server-side timeout is, and its unit.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum TimeoutArg {
@@ -315,7 +349,23 @@ pub fn blocking_wait(args: &[&[u8]]) -> Option<Blocking> {
         TimeoutArg::FirstSecs => secs(args.get(1)),
         TimeoutArg::LastMillis => millis(args.last()),
         TimeoutArg::BlockMillis => {
-            let block = args.iter().position(|a| a.eq_ignore_ascii_case(b"BLOCK"))?;
+            // Options come before STREAMS (whose keys and IDs may be named anything):
+            // [GROUP group consumer] [COUNT n] [BLOCK ms] [NOACK].
+            let mut i = 1;
+            let block = loop {
+                let a = args.get(i)?;
+                if a.eq_ignore_ascii_case(b"STREAMS") {
+                    return None;
+                } else if a.eq_ignore_ascii_case(b"BLOCK") {
+                    break i;
+                } else if a.eq_ignore_ascii_case(b"GROUP") {
+                    i += 3;
+                } else if a.eq_ignore_ascii_case(b"COUNT") {
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            };
             millis(args.get(block + 1))
         }
     };
@@ -352,6 +402,16 @@ mod tests {
         assert_eq!(b(&["BLMPOP", "3", "1", "k", "LEFT"]), Some(Blocking::For(Duration::from_secs(3))));
         assert_eq!(b(&["XREAD", "COUNT", "2", "BLOCK", "1500", "STREAMS", "s", "$"]), Some(Blocking::For(Duration::from_millis(1500))));
         assert_eq!(b(&["XREAD", "STREAMS", "s", "0"]), None);
+        assert_eq!(b(&["XREAD", "STREAMS", "BLOCK", "0"]), None, "a stream named BLOCK");
+        assert_eq!(b(&["XREAD", "COUNT", "1", "STREAMS", "block", "5"]), None);
+        assert_eq!(
+            b(&["XREADGROUP", "GROUP", "BLOCK", "COUNT", "BLOCK", "250", "NOACK", "STREAMS", "s", ">"]),
+            Some(Blocking::For(Duration::from_millis(250))),
+            "a group and a consumer named BLOCK and COUNT"
+        );
+        assert_eq!(b(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]), None);
+        assert_eq!(b(&["WAITAOF", "1", "0", "100"]), Some(Blocking::For(Duration::from_millis(100))));
+        assert_eq!(b(&["BZMPOP", "0.25", "1", "z", "MIN"]), Some(Blocking::For(Duration::from_millis(250))));
         assert_eq!(b(&["WAIT", "1", "0"]), Some(Blocking::Forever));
         assert_eq!(b(&["GET", "BLPOP"]), None);
         assert_eq!(b(&["BLPOP", "k", "x"]), Some(Blocking::Forever));
@@ -403,6 +463,23 @@ mod tests {
         assert_eq!(e(&["GET", "select"]), SessionEffect::None);
         assert_eq!(e(&["SET", "k", "v"]), SessionEffect::None);
         assert_eq!(e(&[]), SessionEffect::None);
+    }
+
+    #[test]
+    fn command_words_are_read_back_bounded() {
+        let enc = |args: &[&[u8]]| encode_command(args);
+        let w = command_words(&enc(&[b"SET", b"k", b"v\r\n"]));
+        assert_eq!(w, vec![b"SET".to_vec(), b"k".to_vec(), b"v\r\n".to_vec()]);
+        let long = vec![b'x'; 100];
+        let w = command_words(&enc(&[b"SET", b"k", &long]));
+        assert_eq!(w[2].len(), MAX_ERROR_WORD_LEN + 3);
+        assert!(w[2].ends_with(b"x..."));
+        let many: Vec<Vec<u8>> = (0..20).map(|i| format!("a{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = many.iter().map(|v| v.as_slice()).collect();
+        let w = command_words(&enc(&refs));
+        assert_eq!(w.len(), MAX_ERROR_WORDS + 1);
+        assert_eq!(w.last().unwrap(), b"...(4 more)");
+        assert!(command_words(b"garbage").is_empty());
     }
 
     #[test]

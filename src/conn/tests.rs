@@ -515,13 +515,17 @@ fn a_queued_command_times_out_without_a_reset() {
 }
 
 #[test]
-fn close_fails_everything_and_stops_auto_connect() {
-    let mut h = H::ready(cfg());
+fn close_fails_everything_and_stops_auto_connect_without_reconnect() {
+    let mut c = cfg();
+    c.reconnect.enabled = false;
+    let mut h = H::ready(c);
     h.submit(1, &["GET", "a"]);
     h.conn.close(Some(50), h.now);
     h.pump();
     let done = h.take();
     assert_eq!(failures(&done), vec![(1, ErrorKind::Connection)]);
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.reason, Some(DisconnectReason::Client));
     assert!(matches!(done.last(), Some(Completion::Done { token: 50 })));
     assert!(matches!(
         events(&done)[..],
@@ -529,11 +533,148 @@ fn close_fails_everything_and_stops_auto_connect() {
     ));
     h.actions.clear();
     h.submit(2, &["GET", "a"]);
-    assert_eq!(failures(&h.take()), vec![(2, ErrorKind::Disconnected)]);
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(2, ErrorKind::Disconnected)]);
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.queue_size, Some(0));
     assert!(h.actions.is_empty(), "no reconnect after an explicit close");
     h.conn.connect(3, h.now);
     h.pump();
     assert_eq!(h.actions, vec![Action::Connect]);
+}
+
+#[test]
+fn after_close_with_reconnect_on_the_next_command_connects_again() {
+    let mut h = H::ready(cfg());
+    h.conn.close(None, h.now);
+    h.pump();
+    h.take();
+    h.actions.clear();
+    assert!(h.actions.is_empty(), "nothing by itself");
+    h.advance(Duration::from_secs(120));
+    assert!(h.actions.is_empty(), "no reconnect by itself, however long");
+    h.submit(2, &["GET", "a"]);
+    assert_eq!(h.actions, vec![Action::Connect], "the next command connects, as on a new connection");
+    h.up();
+    assert_eq!(h.take_wire(), b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
+    h.feed(b"$1\r\nx\r\n");
+    assert_eq!(reply_text(h.take().last().unwrap()), (2, "x".into()));
+
+    // As on a new connection, a failed first connect is reported, not retried.
+    h.conn.close(None, h.now);
+    h.pump();
+    h.take();
+    h.actions.clear();
+    h.submit(3, &["GET", "a"]);
+    assert_eq!(h.actions, vec![Action::Connect]);
+    h.conn.transport_failed("connection refused".into(), h.now);
+    h.pump();
+    assert_eq!(failures(&h.take()), vec![(3, ErrorKind::Connection)]);
+    h.actions.clear();
+    h.advance(Duration::from_secs(120));
+    assert!(h.actions.is_empty(), "no reconnect attempts after it: {:?}", h.actions);
+}
+
+#[test]
+fn a_request_timeout_says_whether_the_command_was_written_and_what_it_was() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.reconnect.enabled = false;
+    let mut h = H::ready(c);
+    h.submit(1, &["SET", "k", "v"]);
+    h.advance(Duration::from_secs(2));
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(error.maybe_executed, "written, so the server may have run it");
+    assert_eq!(error.words.as_deref(), Some(&[b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()][..]));
+    // The other commands written on the connection fail with a Connection error, reason timeout.
+
+    // Not written: the connection is not there (reconnect off: connect again, stay connecting).
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    let mut h = H::new(c);
+    h.submit(2, &["GET", "a"]);
+    h.advance(Duration::from_secs(2));
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(!error.maybe_executed, "never written");
+    assert_eq!(error.words.as_deref(), Some(&[b"GET".to_vec(), b"a".to_vec()][..]));
+}
+
+#[test]
+fn a_partly_written_command_was_not_executed() {
+    let mut c = cfg();
+    c.request_timeout = Some(Duration::from_secs(1));
+    c.write_timeout = None;
+    let mut h = H::ready(c);
+    h.conn.submit(Request::new(1, &args(&["SET", "k", "v"]), Deadline::Default), h.now);
+    // Only part of it leaves.
+    h.conn.wrote(3, h.now);
+    h.advance(Duration::from_secs(2));
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(!error.maybe_executed);
+}
+
+#[test]
+fn connection_errors_name_the_server_and_the_reason() {
+    let mut c = cfg();
+    c.reconnect.enabled = false;
+    let mut h = H::new(c);
+    h.submit(1, &["GET", "a"]);
+    h.conn.transport_failed("connection refused".into(), h.now);
+    h.pump();
+    let done = h.take();
+    let Some(Completion::Failed { error, .. }) = done.iter().find(|c| matches!(c, Completion::Failed { .. })) else {
+        panic!("{done:?}")
+    };
+    assert_eq!(error.kind, ErrorKind::Connection);
+    assert_eq!(error.reason, Some(DisconnectReason::ConnectFailed));
+    assert_eq!(error.address, Some(Address::Tcp { host: "127.0.0.1".into(), port: 6379 }));
+    let ev = events(&done);
+    let ConnEvent::Error(e) = &ev[0] else { panic!("{ev:?}") };
+    assert_eq!(e.reason, Some(DisconnectReason::ConnectFailed));
+    assert!(e.address.is_some());
+
+    let mut h = H::ready(cfg());
+    h.submit(2, &["INCR", "a"]);
+    h.conn.eof(h.now);
+    h.pump();
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Connection);
+    assert_eq!(error.reason, Some(DisconnectReason::ServerClosed));
+}
+
+#[test]
+fn a_protocol_error_carries_an_excerpt() {
+    let mut h = H::ready(cfg());
+    h.submit(1, &["GET", "a"]);
+    h.feed(b"HTTP/1.1 200 OK\r\n");
+    let done = h.take();
+    let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
+    assert_eq!(error.kind, ErrorKind::Protocol);
+    assert_eq!(error.data.as_deref(), Some("HTTP/1.1 200 OK\\x0D\\x0A"));
+}
+
+#[test]
+fn a_full_queue_refusal_says_how_many_wait() {
+    let mut c = cfg();
+    c.queue_size = 2;
+    let mut h = H::ready(c);
+    h.conn.eof(h.now);
+    h.pump();
+    h.take();
+    for t in 1..=3 {
+        h.submit(t, &["GET", "a"]);
+    }
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(3, ErrorKind::Disconnected)]);
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.queue_size, Some(2));
 }
 
 #[test]
@@ -1117,11 +1258,19 @@ fn a_select_inside_multi_counts_only_when_exec_ran_it() {
     assert_eq!(h.conn.database(), 0);
     h.run(24, &["SELECT", "3"], OK);
     assert_eq!(h.conn.database(), 3, "after RESET commands run at once again");
-    // A connection lost inside MULTI: the new one has no transaction.
+    // A connection lost inside MULTI: the new one has no transaction, and the rest of the lost
+    // one is refused (not run alone) until DISCARD (answered here) ends it.
     h.run(25, &["MULTI"], OK);
     assert_eq!(h.bounce(), select("3"));
     h.feed(OK);
-    h.run(26, &["SELECT", "2"], OK);
+    h.take();
+    h.submit(26, &["SELECT", "2"]);
+    assert_eq!(h.take_wire(), b"", "not sent");
+    assert_eq!(failures(&h.take()), vec![(26, ErrorKind::Connection)]);
+    h.submit(27, &["DISCARD"]);
+    assert_eq!(h.take_wire(), b"");
+    assert_eq!(reply_text(&h.take()[0]), (27, "OK".into()));
+    h.run(28, &["SELECT", "2"], OK);
     assert_eq!(h.conn.database(), 2);
 }
 
@@ -1351,9 +1500,11 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     assert_eq!(h.conn.session_flags(), PENDING);
     h.feed(b"$-1\r\n");
     assert_eq!(h.conn.session_flags(), 0);
-    // MULTI counts once the server accepted it; EXEC ends it.
-    h.run(2, &["MULTI"], OK);
-    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    // MULTI counts once the server accepted it (open as soon as submitted); EXEC ends it.
+    h.submit(2, &["MULTI"]);
+    assert_eq!(h.conn.session_flags(), MULTI_OPEN | PENDING);
+    h.feed(OK);
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN);
     h.run(3, &["INCR", "a"], b"+QUEUED\r\n");
     h.run(4, &["EXEC"], b"*1\r\n:1\r\n");
     assert_eq!(h.conn.session_flags(), 0);
@@ -1362,7 +1513,7 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     assert_eq!(h.conn.session_flags(), 0);
     h.run(6, &["MULTI"], OK);
     h.run(7, &["MULTI"], b"-ERR MULTI calls can not be nested\r\n");
-    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN);
     h.run(8, &["DISCARD"], OK);
     assert_eq!(h.conn.session_flags(), 0);
     // WATCH: cleared by UNWATCH ...
@@ -1374,7 +1525,7 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     for (t, exec_reply) in [(11u64, &b"*-1\r\n"[..]), (15, b"*0\r\n"), (19, b"-EXECABORT Transaction discarded\r\n")] {
         h.run(t, &["WATCH", "a"], OK);
         h.run(t + 1, &["MULTI"], OK);
-        assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI);
+        assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI | MULTI_OPEN);
         h.run(t + 2, &["EXEC"], exec_reply);
         assert_eq!(h.conn.session_flags(), 0, "after EXEC answering {:?}", String::from_utf8_lossy(exec_reply));
     }
@@ -1393,7 +1544,7 @@ fn session_flags_follow_multi_watch_and_pending_commands() {
     // WATCH inside MULTI is refused by the server and watches nothing.
     h.run(38, &["MULTI"], OK);
     h.run(39, &["WATCH", "a"], b"-ERR WATCH inside MULTI is not allowed\r\n");
-    assert_eq!(h.conn.session_flags(), IN_MULTI);
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN);
     h.run(40, &["DISCARD"], OK);
     // A refused WATCH (wrong arguments, ACL) watches nothing.
     h.run(41, &["WATCH", "a"], b"-NOPERM no\r\n");
@@ -1422,6 +1573,9 @@ fn session_flags_name_a_blocking_command_and_a_lost_connection() {
     h.advance(Duration::from_millis(100));
     h.pump();
     h.up();
+    assert_eq!(h.conn.session_flags(), IN_MULTI | MULTI_OPEN, "the lost transaction is still open to the application");
+    h.submit(5, &["DISCARD"]);
+    h.take();
     assert_eq!(h.conn.session_flags(), 0);
     // A command waiting for the connection is pending too.
     h.conn.close(None, h.now);
@@ -1429,4 +1583,106 @@ fn session_flags_name_a_blocking_command_and_a_lost_connection() {
     h.conn.connect(5, h.now);
     h.submit(6, &["BRPOP", "q", "1"]);
     assert_eq!(h.conn.session_flags(), NOT_CONNECTED | PENDING | BLOCKING_COMMAND);
+}
+
+// ----- transactions ------------------------------------------------------------------------------
+
+fn cmd(a: &[&str]) -> Vec<u8> {
+    encode_command(&args(a))
+}
+
+#[test]
+fn a_transaction_cut_by_a_lost_connection_never_runs_its_commands_elsewhere() {
+    let mut h = H::ready(cfg());
+    for (t, a) in [(1, &["MULTI"][..]), (2, &["INCR", "a"]), (3, &["GET", "a"]), (4, &["INCR", "b"]), (5, &["EXEC"])] {
+        h.conn.submit(Request::new(t, &args(a), Deadline::Default), h.now);
+    }
+    // Only MULTI and INCR a reach the socket before it breaks.
+    let n = cmd(&["MULTI"]).len() + cmd(&["INCR", "a"]).len();
+    h.conn.wrote(n, h.now);
+    h.conn.eof(h.now);
+    h.pump();
+    let done = h.take();
+    assert_eq!(
+        failures(&done),
+        vec![(1, ErrorKind::Connection), (2, ErrorKind::Connection), (3, ErrorKind::Disconnected), (4, ErrorKind::Disconnected), (5, ErrorKind::Disconnected)],
+        "written: may have been queued; unwritten: never sent (the read-only GET is not retried either)"
+    );
+    h.take_wire();
+    h.advance(Duration::from_millis(100));
+    h.up();
+    assert_eq!(h.take_wire(), b"", "nothing of the transaction on the new connection");
+    assert_eq!(h.conn.session_flags(), 0, "EXEC was submitted: the transaction is over for the application too");
+}
+
+#[test]
+fn a_transaction_the_server_never_saw_waits_whole_for_the_next_connection() {
+    let mut h = H::ready(cfg());
+    for (t, a) in [(1, &["MULTI"][..]), (2, &["INCR", "a"]), (3, &["EXEC"])] {
+        h.conn.submit(Request::new(t, &args(a), Deadline::Default), h.now);
+    }
+    // Nothing written before the connection broke.
+    h.conn.eof(h.now);
+    h.pump();
+    assert!(h.take().iter().all(|c| matches!(c, Completion::Event(_))), "nothing failed");
+    h.take_wire();
+    h.advance(Duration::from_millis(100));
+    h.up();
+    h.take();
+    let mut want = cmd(&["MULTI"]);
+    want.extend(cmd(&["INCR", "a"]));
+    want.extend(cmd(&["EXEC"]));
+    assert_eq!(h.take_wire(), want, "the whole transaction, in one piece");
+    h.feed(b"+OK\r\n+QUEUED\r\n*1\r\n:1\r\n");
+    assert_eq!(h.take().iter().map(reply_text).collect::<Vec<_>>(), vec![(1, "OK".into()), (2, "QUEUED".into()), (3, "array(1)".into())]);
+}
+
+#[test]
+fn commands_inside_a_transaction_are_not_retried() {
+    let mut h = H::ready(cfg());
+    h.run(1, &["MULTI"], OK);
+    // LOADING would normally be retried later, alone: inside MULTI that would run it outside
+    // the transaction.
+    h.run(2, &["INCR", "a"], b"-LOADING loading\r\n");
+    assert_eq!(h.conn.retrying_len(), 0);
+    assert_eq!(reply_text(&h.take().pop().unwrap()), (2, "ERR:LOADING loading".into()));
+    h.run(3, &["EXEC"], b"-EXECABORT Transaction discarded because of previous errors.\r\n");
+    // Outside a transaction it is retried as before.
+    h.run(4, &["INCR", "a"], b"-LOADING loading\r\n");
+    assert_eq!(h.conn.retrying_len(), 1);
+}
+
+#[test]
+fn a_transaction_lost_between_its_commands_refuses_the_rest_until_exec_or_discard() {
+    let mut h = H::ready(cfg());
+    h.run(1, &["MULTI"], OK);
+    h.run(2, &["INCR", "a"], b"+QUEUED\r\n");
+    h.bounce();
+    h.feed(b"+PONG\r\n");
+    h.take();
+    h.submit(3, &["INCR", "b"]);
+    h.submit(4, &["EXEC"]);
+    assert_eq!(h.take_wire(), b"", "neither is sent");
+    assert_eq!(failures(&h.take()), vec![(3, ErrorKind::Connection), (4, ErrorKind::Connection)]);
+    assert_eq!(h.conn.session_flags(), 0);
+    h.run(5, &["INCR", "b"], b":1\r\n");
+    assert_eq!(reply_text(&h.take().pop().unwrap()), (5, "1".into()));
+}
+
+#[test]
+fn an_explicit_close_ends_the_transaction_and_the_watches() {
+    use session_flags::*;
+    let mut h = H::ready(cfg());
+    h.run(1, &["WATCH", "a"], OK);
+    h.run(2, &["MULTI"], OK);
+    assert_eq!(h.conn.session_flags(), WATCHING | IN_MULTI | MULTI_OPEN);
+    h.conn.close(None, h.now);
+    h.pump();
+    assert_eq!(h.conn.session_flags(), NOT_CONNECTED, "the server forgets both with the connection");
+    h.conn.connect(3, h.now);
+    h.pump();
+    h.up();
+    h.take();
+    h.run(4, &["INCR", "a"], b":1\r\n");
+    assert_eq!(reply_text(&h.take().pop().unwrap()), (4, "1".into()), "sent at once: no transaction left");
 }

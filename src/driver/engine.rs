@@ -224,6 +224,13 @@ impl Engine {
         self.conns.get(&conn).map(|e| e.conn.session_flags())
     }
 
+    /// Connection `conn`'s commands without their reply yet: (written and waiting for it,
+    /// waiting to be written: for the connection, for room under pipeline_depth, or out a
+    /// retry delay); None when the engine holds no such connection.
+    pub fn conn_pending(&self, conn: u64) -> Option<(usize, usize)> {
+        self.conns.get(&conn).map(|e| (e.conn.inflight_len(), e.conn.queued_len() + e.conn.retrying_len()))
+    }
+
     /// Where the timer cannot wake the Poll fd by itself (systems without timerfd): how long
     /// Perl may wait before the next turn, the next deadline or `EXTERNAL_TICK`, whichever is
     /// sooner (a deadline set by a later submission is then late by at most the tick). None

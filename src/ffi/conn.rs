@@ -199,6 +199,29 @@ pub extern "C" fn fior_conn_flags(engine: *mut FiorEngine, conn: u64, flags: *mu
     })
 }
 
+/// Connection `conn`'s commands without their reply yet, as of the last turn: `*inflight`
+/// written and waiting for it, `*waiting` not written yet (waiting for the connection, for room
+/// under pipeline_depth, or out a retry delay). `INVALID_ARGUMENT` when the engine holds no
+/// such connection.
+#[no_mangle]
+pub extern "C" fn fior_conn_pending(engine: *mut FiorEngine, conn: u64, inflight: *mut u64, waiting: *mut u64) -> FiorResult {
+    with_engine_result!(engine, |e| {
+        if inflight.is_null() || waiting.is_null() {
+            return FiorResult::NullArgument;
+        }
+        let Some((sent, queued)) = e.engine.conn_pending(conn) else {
+            e.last_error = format!("no connection {conn}");
+            return FiorResult::InvalidArgument;
+        };
+        // SAFETY: both non-null and writable (caller's contract).
+        unsafe {
+            *inflight = sent as u64;
+            *waiting = queued as u64;
+        }
+        FiorResult::Ok
+    })
+}
+
 fn status(r: Result<(), EngineGone>) -> FiorResult {
     match r {
         Ok(()) => FiorResult::Ok,

@@ -3,7 +3,7 @@
 use super::boundary::{boundary, with_engine};
 use super::fork;
 use super::types::*;
-use crate::conn::{BatchItem, ClientError, Completion, ConnEvent, MessageKind};
+use crate::conn::{Address, BatchItem, ClientError, Completion, ConnEvent, MessageKind};
 use crate::driver::Engine;
 use crate::protocol::Node;
 
@@ -18,6 +18,8 @@ pub struct FiorEngine {
     current_conn: u64,
     nodes: Vec<FiorNode>,
     command: String,
+    /// Views of the current failure's command words (into `current`).
+    words: Vec<FiorSlice>,
     /// Tokens handed back by `fior_engine_next_orphan`, once taken from the engine.
     orphans: Option<Vec<u64>>,
     /// Why the last call that returned `FIOR_RESULT_INVALID_ARGUMENT` refused its arguments.
@@ -43,6 +45,7 @@ pub extern "C" fn fior_engine_new(out: *mut *mut FiorEngine) -> FiorResult {
             current_conn: 0,
             nodes: Vec::new(),
             command: String::new(),
+            words: Vec::new(),
             orphans: None,
             last_error: String::new(),
         });
@@ -203,6 +206,7 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
         c.conn = conn;
         e.nodes.clear();
         e.command.clear();
+        e.words.clear();
         match &completion {
             Completion::Reply { token, reply } => {
                 c.token = *token;
@@ -214,7 +218,7 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
             }
             Completion::Failed { token, error } => {
                 c.token = *token;
-                failure_view(error, &mut e.command, &mut c);
+                failure_view(error, &mut e.command, &mut e.words, &mut c);
             }
             Completion::Batch { token, results } => {
                 c.token = *token;
@@ -246,8 +250,7 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
                     ConnEvent::Resubscribed => c.event = FiorEvent::Resubscribed,
                     ConnEvent::Error(error) => {
                         c.event = FiorEvent::Error;
-                        c.error_kind = error.kind.into();
-                        c.message = FiorSlice::of(error.message.as_bytes());
+                        error_view(error, &mut e.command, &mut e.words, &mut c);
                     }
                 }
             }
@@ -315,9 +318,10 @@ pub extern "C" fn fior_engine_batch_item(engine: *mut FiorEngine, index: usize, 
         c.conn = e.current_conn;
         e.nodes.clear();
         e.command.clear();
+        e.words.clear();
         match item {
             BatchItem::Reply(reply) => reply_view(reply, &mut e.nodes, &mut c),
-            BatchItem::Failed(error) => failure_view(error, &mut e.command, &mut c),
+            BatchItem::Failed(error) => failure_view(error, &mut e.command, &mut e.words, &mut c),
         }
         c.nodes = e.nodes.as_ptr();
         c.node_count = e.nodes.len();
@@ -336,15 +340,44 @@ fn reply_view(reply: &crate::protocol::Reply, nodes: &mut Vec<FiorNode>, c: &mut
     nodes.extend(reply.nodes().map(|n| node_view(reply, n)));
 }
 
-/// A failure's view: the command's name goes to `command` (which `c.command` then points at).
-fn failure_view(error: &ClientError, command: &mut String, c: &mut FiorCompletion) {
+/// A failure's view: the command's name goes to `command` (which `c.command` then points at),
+/// views of its words to `words` (which `c.words` points at).
+fn failure_view(error: &ClientError, command: &mut String, words: &mut Vec<FiorSlice>, c: &mut FiorCompletion) {
     c.kind = FiorCompletionKind::Failed;
+    error_view(error, command, words, c);
+}
+
+/// An error's fields, for a failed request or an error event.
+fn error_view(error: &ClientError, command: &mut String, words: &mut Vec<FiorSlice>, c: &mut FiorCompletion) {
     c.error_kind = error.kind.into();
     c.message = FiorSlice::of(error.message.as_bytes());
     c.timeout_kind = error.timeout_kind.into();
     c.timeout = error.timeout.map(|d| d.as_secs_f64()).unwrap_or(-1.0);
     if let Some(name) = error.command {
         command.push_str(name.as_str());
+    }
+    if let Some(w) = &error.words {
+        words.extend(w.iter().map(|w| FiorSlice::of(w)));
+        c.words = words.as_ptr();
+        c.word_count = words.len();
+    }
+    c.maybe_executed = error.maybe_executed;
+    if let Some(r) = error.reason {
+        c.reason = r.into();
+    }
+    match &error.address {
+        Some(Address::Tcp { host, port }) => {
+            c.host = FiorSlice::of(host.as_bytes());
+            c.port = u32::from(*port);
+        }
+        Some(Address::Unix { path }) => c.path = FiorSlice::of(path.as_os_str().as_encoded_bytes()),
+        None => {}
+    }
+    if let Some(d) = &error.data {
+        c.data = FiorSlice::of(d.as_bytes());
+    }
+    if let Some(n) = error.queue_size {
+        c.queue_size = i64::try_from(n).unwrap_or(i64::MAX);
     }
 }
 

@@ -61,6 +61,8 @@ fn null_handles_are_refused_not_dereferenced() {
     fior_engine_free(e);
     let mut flags = 0u32;
     assert_eq!(fior_conn_flags(null, 1, &mut flags), FiorResult::NullArgument);
+    let (mut a, mut b) = (0u64, 0u64);
+    assert_eq!(fior_conn_pending(null, 1, &mut a, &mut b), FiorResult::NullArgument);
 }
 
 #[test]
@@ -75,6 +77,11 @@ fn conn_flags_of_a_live_engine() {
     assert_eq!(fior_conn_flags(e, id, ptr::null_mut()), FiorResult::NullArgument);
     assert_eq!(fior_conn_flags(e, id, &mut flags), FiorResult::Ok);
     assert_eq!(flags, FiorConnFlag::NotConnected as u32, "opened, not connected");
+    let (mut sent, mut waiting) = (9u64, 9u64);
+    assert_eq!(fior_conn_pending(e, 12345, &mut sent, &mut waiting), FiorResult::InvalidArgument);
+    assert_eq!(fior_conn_pending(e, id, ptr::null_mut(), &mut waiting), FiorResult::NullArgument);
+    assert_eq!(fior_conn_pending(e, id, &mut sent, &mut waiting), FiorResult::Ok);
+    assert_eq!((sent, waiting), (0, 0));
     assert_eq!(fior_conn_drop(e, id), FiorResult::Ok);
     fior_engine_free(e);
 }
@@ -88,6 +95,7 @@ fn conn_flags_of_the_abi_are_the_engines() {
         (FiorConnFlag::Subscribed, f::SUBSCRIBED),
         (FiorConnFlag::Pending, f::PENDING),
         (FiorConnFlag::Blocking, f::BLOCKING_COMMAND),
+        (FiorConnFlag::MultiOpen, f::MULTI_OPEN),
         (FiorConnFlag::NotConnected, f::NOT_CONNECTED),
     ];
     for (abi, engine) in pairs {

@@ -36,6 +36,9 @@ pub enum FiorConnFlag {
     Blocking = 16,
     /// Not connected and ready: never connected, closed, lost, reconnecting or in its handshake.
     NotConnected = 32,
+    /// The application opened a transaction: a MULTI was submitted and no EXEC, DISCARD or RESET
+    /// after it yet (whether or not the server answered it).
+    MultiOpen = 64,
 }
 
 /// A byte string whose allocation passes to the caller (`fior_engine_take_bulk`): `len` bytes
@@ -212,6 +215,8 @@ pub enum FiorDisconnectReason {
     ServerClosed = 3,
     ProtocolError = 4,
     Client = 5,
+    /// Only as a failed request's `reason`: connecting failed.
+    ConnectFailed = 6,
 }
 
 impl From<DisconnectReason> for FiorDisconnectReason {
@@ -222,6 +227,7 @@ impl From<DisconnectReason> for FiorDisconnectReason {
             DisconnectReason::ServerClosed => FiorDisconnectReason::ServerClosed,
             DisconnectReason::ProtocolError => FiorDisconnectReason::ProtocolError,
             DisconnectReason::Client => FiorDisconnectReason::Client,
+            DisconnectReason::ConnectFailed => FiorDisconnectReason::ConnectFailed,
         }
     }
 }
@@ -235,6 +241,7 @@ pub struct FiorCompletion {
     pub kind: FiorCompletionKind,
     pub error_kind: FiorErrorKind,
     pub event: FiorEvent,
+    /// An event's disconnect reason; for a failure of kind `CONNECTION`, why (or `NONE`).
     pub reason: FiorDisconnectReason,
     pub timeout_kind: FiorTimeoutKind,
     /// Seconds of the deadline that passed, or -1.
@@ -252,8 +259,23 @@ pub struct FiorCompletion {
     pub channel: FiorSlice,
     /// A pmessage's pattern; absent otherwise.
     pub pattern: FiorSlice,
-    /// A message's payload; absent for other kinds.
+    /// A message's payload; for a failure of kind `PROTOCOL`, a short printable excerpt of the
+    /// offending bytes; absent otherwise.
     pub data: FiorSlice,
+    /// A request timeout: the command's words (bounded; see `command_words`), `word_count` of
+    /// them; NULL and 0 otherwise.
+    pub words: *const FiorSlice,
+    pub word_count: usize,
+    /// A request timeout: the whole command had been written, so the server may have run it.
+    pub maybe_executed: bool,
+    /// A failure of kind `CONNECTION`: the server's host and port (TCP) or socket path (unix);
+    /// absent / 0 otherwise.
+    pub host: FiorSlice,
+    pub port: u32,
+    pub path: FiorSlice,
+    /// A failure of kind `DISCONNECTED`: how many commands waited for the connection; -1
+    /// otherwise.
+    pub queue_size: i64,
 }
 
 impl FiorCompletion {
@@ -276,6 +298,13 @@ impl FiorCompletion {
             channel: FiorSlice::EMPTY,
             pattern: FiorSlice::EMPTY,
             data: FiorSlice::EMPTY,
+            words: std::ptr::null(),
+            word_count: 0,
+            maybe_executed: false,
+            host: FiorSlice::EMPTY,
+            port: 0,
+            path: FiorSlice::EMPTY,
+            queue_size: -1,
         }
     }
 }

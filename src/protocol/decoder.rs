@@ -44,6 +44,9 @@ pub const DEFAULT_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
 /// fails at once instead of being waited for. Nothing is reserved from the count either way.
 pub const MAX_ARRAY_LEN: u64 = 1 << 33;
 
+/// The most bytes of a protocol error's excerpt (`Decoder::error_excerpt`).
+pub const ERROR_EXCERPT_LEN: usize = 32;
+
 pub struct Decoder {
     /// `buf[..start]` was handed out already; `buf[start..]` is the reply being read.
     buf: Vec<u8>,
@@ -133,6 +136,27 @@ impl Decoder {
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// After a protocol error: a short excerpt of the offending bytes (at most
+    /// [`ERROR_EXCERPT_LEN`] bytes from the start of the line that could not be read), printable
+    /// ASCII as it is and every other byte as `\xNN`; `None` without an error.
+    pub fn error_excerpt(&self) -> Option<String> {
+        self.failed.as_ref()?;
+        let from = (self.start + self.scanner.line_start).min(self.buf.len());
+        let bytes = &self.buf[from..];
+        let mut out = String::new();
+        for &b in bytes.iter().take(ERROR_EXCERPT_LEN) {
+            if b.is_ascii_graphic() || b == b' ' {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+        if bytes.len() > ERROR_EXCERPT_LEN {
+            out.push_str("...");
+        }
+        Some(out)
     }
 
     /// Forget everything buffered (the connection was reset).
@@ -275,6 +299,23 @@ mod tests {
             out.push(r);
         }
         out
+    }
+
+    #[test]
+    fn a_protocol_error_keeps_an_excerpt_of_the_offending_line() {
+        let mut d = Decoder::new(4096);
+        assert_eq!(d.error_excerpt(), None);
+        feed(&mut d, b"+OK\r\n*2\r\n$1\r\na\r\n:x1\r\n");
+        assert!(d.next_reply().unwrap().is_ok());
+        assert!(d.next_reply().is_err());
+        assert_eq!(d.error_excerpt().as_deref(), Some(":x1\\x0D\\x0A"));
+        d.reset();
+        assert_eq!(d.error_excerpt(), None);
+        feed(&mut d, b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n");
+        assert!(d.next_reply().is_err());
+        let x = d.error_excerpt().unwrap();
+        assert!(x.starts_with("HTTP/1.1 200 OK\\x0D\\x0AContent-Type"), "{x}");
+        assert!(x.ends_with("..."), "{x}");
     }
 
     #[test]

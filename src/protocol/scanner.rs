@@ -38,6 +38,8 @@ pub(crate) struct ReplyScanner {
     reply_end: Option<usize>,
     /// Elements still expected by each open array, innermost last.
     open: Vec<u64>,
+    /// Where the line being read starts (after an error: where the offending bytes are).
+    pub(crate) line_start: usize,
     /// The reply's first node, once its header has been read.
     root: Option<Node>,
     /// Every later node, in pre-order.
@@ -62,6 +64,7 @@ impl ReplyScanner {
                     return Ok(Scan::Incomplete { need: self.reply_end });
                 }
                 if &buf[end - 2..end] != b"\r\n" {
+                    self.line_start = end - 2;
                     return Err(ProtocolError("bulk string is not terminated by CRLF".into()));
                 }
                 self.bulk_end = None;
@@ -73,6 +76,7 @@ impl ReplyScanner {
             }
 
             let start = self.pos;
+            self.line_start = start;
             let Some(&kind) = buf.get(start) else {
                 return Ok(Scan::Incomplete { need: None });
             };

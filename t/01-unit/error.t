@@ -86,7 +86,7 @@ subtest 'throw' => sub {
     like( dies { $BASE->throw }, qr/message/, 'class throw without message croaks' );
 
     my $t = dies { Future::IO::Redis::Error::Timeout->throw( message => 't', command => 'GET', timeout => 2, kind => 'read' ) };
-    is( [ $t->command, $t->timeout, $t->kind ], [ 'GET', 2, 'read' ], 'class throw passes fields' );
+    is( [ $t->command_name, $t->command, $t->timeout, $t->kind ], [ 'GET', ['GET'], 2, 'read' ], 'class throw passes fields' );
 };
 
 subtest 'Connection' => sub {
@@ -101,7 +101,9 @@ subtest 'Timeout' => sub {
     my $e = Future::IO::Redis::Error::Timeout->new(
         message => 'Request timed out after 5s', command => 'GET', timeout => 5, kind => 'request',
     );
-    is( $e->command, 'GET',     'command' );
+    is( $e->command_name, 'GET', 'command_name' );
+    is( $e->command, ['GET'],    'command: the words' );
+    is( $e->maybe_executed, 0,   'maybe_executed false by default' );
     is( $e->timeout, 5,         'timeout' );
     is( $e->kind,    'request', 'kind' );
     is( $e->is_transient, 1, 'transient' );
@@ -112,7 +114,10 @@ subtest 'Timeout' => sub {
     }
 
     my $bare = Future::IO::Redis::Error::Timeout->new( message => 'x' );
-    is( [ $bare->command, $bare->timeout, $bare->kind ], [ undef, undef, undef ], 'all fields optional' );
+    is( [ $bare->command, $bare->command_name, $bare->timeout, $bare->kind ], [ undef, undef, undef, undef ], 'all fields optional' );
+    is( Future::IO::Redis::Error::Timeout->new( message => 'x', maybe_executed => 'yes' )->maybe_executed, 1, 'maybe_executed' );
+    is( Future::IO::Redis::Error::Timeout->new( message => 'x', command => [ 'GET', 'k' ], command_name => 'get' )->command_name,
+        'GET', 'command_name given' );
 
     my %names = (
         'DEBUG SLEEP'                                   => 'DEBUG SLEEP',
@@ -120,28 +125,43 @@ subtest 'Timeout' => sub {
         'SET'                                           => 'SET',
     );
     for my $in ( sort keys %names ) {
-        is( Future::IO::Redis::Error::Timeout->new( message => 'x', command => $in )->command,
+        is( Future::IO::Redis::Error::Timeout->new( message => 'x', command => $in )->command_name,
             $names{$in}, "command '$in'" );
     }
 
-    # Arguments are never kept, even if the caller passes the whole command.
+    # Secrets are never kept, even if the caller passes the whole command.
     my @cases = (
-        [ [ 'AUTH', 'hunter2' ]                          => 'AUTH' ],
-        [ [ 'AUTH', 'user', 'hunter2' ]                  => 'AUTH' ],
-        [ [ 'SET', 'key', 'hunter2' ]                    => 'SET' ],
-        [ [ 'debug', 'sleep', 10 ]                       => 'DEBUG SLEEP' ],
-        [ [ 'CONFIG', 'SET', 'requirepass', 'hunter2' ]  => 'CONFIG SET' ],
-        [ [ 'ACL', 'SETUSER', 'bob', '>hunter2' ]        => 'ACL SETUSER' ],
-        [ 'HELLO 3 AUTH bob hunter2'                     => 'HELLO' ],
-        [ 'DEBUG SLEEP 10'                               => 'DEBUG SLEEP' ],
+        [ [ 'AUTH', 'hunter2' ]                          => 'AUTH',        [ 'AUTH', '[REDACTED]' ] ],
+        [ [ 'auth', 'user', 'hunter2' ]                  => 'AUTH',        [ 'auth', 'user', '[REDACTED]' ] ],
+        [ [ 'SET', 'key', 'value' ]                      => 'SET',         [ 'SET', 'key', 'value' ] ],
+        [ [ 'debug', 'sleep', 10 ]                       => 'DEBUG SLEEP', [ 'debug', 'sleep', 10 ] ],
+        [ [ 'CONFIG', 'SET', 'requirepass', 'hunter2', 'maxmemory', '1gb' ] => 'CONFIG SET',
+          [ 'CONFIG', 'SET', 'requirepass', '[REDACTED]', 'maxmemory', '1gb' ] ],
+        [ [ 'ACL', 'SETUSER', 'bob', 'on', '>hunter2', '#abc', '~*' ] => 'ACL SETUSER',
+          [ 'ACL', 'SETUSER', 'bob', 'on', '>[REDACTED]', '#[REDACTED]', '~*' ] ],
+        [ 'HELLO 3 AUTH bob hunter2'                     => 'HELLO',       [ qw( HELLO 3 AUTH bob ), '[REDACTED]' ] ],
+        [ [ 'MIGRATE', 'h', 6379, '', 0, 5000, 'AUTH2', 'bob', 'hunter2', 'KEYS', 'a' ] => 'MIGRATE',
+          [ 'MIGRATE', 'h', 6379, '', 0, 5000, 'AUTH2', 'bob', '[REDACTED]', 'KEYS', 'a' ] ],
+        [ [ 'MIGRATE', 'h', 6379, 'k', 0, 5000, 'auth', 'hunter2' ] => 'MIGRATE',
+          [ 'MIGRATE', 'h', 6379, 'k', 0, 5000, 'auth', '[REDACTED]' ] ],
+        [ [ 'SENTINEL', 'SET', 'm', 'auth-pass', 'hunter2', 'quorum', 2 ] => 'SENTINEL',
+          [ 'SENTINEL', 'SET', 'm', 'auth-pass', '[REDACTED]', 'quorum', 2 ] ],
+        [ 'DEBUG SLEEP 10'                               => 'DEBUG SLEEP', [qw( DEBUG SLEEP 10 )] ],
     );
     for my $c (@cases) {
-        my ( $in, $want ) = @$c;
+        my ( $in, $want, $words ) = @$c;
+        my @before = ref $in ? @$in : ();
         my $t = Future::IO::Redis::Error::Timeout->new( message => 'timed out', command => $in );
-        is( $t->command, $want, "command from " . ( ref $in ? "[@$in]" : "'$in'" ) );
-        ok( !grep( { defined && /hunter2/ } values %$t ), '... no argument stored' );
+        my $label = ref $in ? "[@$in]" : "'$in'";
+        is( $t->command_name, $want, "command_name from $label" );
+        is( $t->command, $words, "... command words, redacted" );
+        my $dump = join ' ', map { ref $_ ? "@$_" : defined $_ ? $_ : '' } values %$t;
+        unlike( $dump, qr/hunter2/, '... no secret stored' );
         is( "$t", 'timed out', '... message untouched' );
+        is( $in, \@before, "... the caller's array untouched" ) if ref $in;
     }
+    is( Future::IO::Redis::Error::Timeout->redact_command( [ 'AUTH', 'pw' ] ), [ 'AUTH', '[REDACTED]' ], 'redact_command as a class method' );
+    is( Future::IO::Redis::Error::Timeout::redact_command( [ 'GET', 'k' ] ), [ 'GET', 'k' ], 'and as a function' );
 };
 
 subtest 'Protocol and Disconnected' => sub {
@@ -151,6 +171,34 @@ subtest 'Protocol and Disconnected' => sub {
     is( [ $d->is_fatal, $d->is_transient ], [ 0, 1 ], 'Disconnected is transient' );
     my $b = $BASE->new( message => 'generic' );
     is( [ $b->is_fatal, $b->is_transient ], [ 0, 0 ], 'base is neither' );
+    is( $p->data, undef, 'Protocol data optional' );
+    is( Future::IO::Redis::Error::Protocol->new( message => 'x', data => '+OK' )->data, '+OK', 'Protocol data' );
+    is( $d->queue_size, undef, 'Disconnected queue_size optional' );
+    is( Future::IO::Redis::Error::Disconnected->new( message => 'x', queue_size => 1000 )->queue_size, 1000, 'queue_size' );
+};
+
+subtest 'Connection: host, port, path, reason as constructor arguments' => sub {
+    my $e = Future::IO::Redis::Error::Connection->new( message => 'lost', host => 'localhost', port => 6379, reason => 'timeout' );
+    is( [ $e->host, $e->port, $e->path, $e->reason ], [ 'localhost', 6379, undef, 'timeout' ], 'tcp' );
+    my $u = Future::IO::Redis::Error::Connection->new( message => 'lost', path => '/tmp/r.sock' );
+    is( [ $u->host, $u->port, $u->path ], [ undef, undef, '/tmp/r.sock' ], 'unix' );
+};
+
+subtest 'Redis: type, predicates, from_message' => sub {
+    my $R = 'Future::IO::Redis::Error::Redis';
+    my @pred = qw( is_wrongtype is_oom is_busy is_loading is_noscript is_readonly is_noauth is_noperm );
+    my %code = map { my $c = uc substr( $_, 3 ); ( $_ => $c ) } @pred;
+    for my $p (@pred) {
+        my $e = $R->from_message("$code{$p} something happened");
+        isa_ok( $e, [$R], "from_message for $code{$p}" );
+        is( [ $e->type, $e->code, $e->message ], [ $code{$p}, $code{$p}, "$code{$p} something happened" ], '... type, code, message' );
+        is( { map { $_ => $e->$_ } @pred }, { map { $_ => ( $_ eq $p ? 1 : 0 ) } @pred }, "... only $p is true" );
+    }
+    is( $R->from_message('wrong number of arguments')->type, 'ERR', 'no code word: ERR' );
+    is( $R->new( message => 'boom', type => 'BUSY' )->type, 'BUSY', 'type as a constructor argument' );
+    is( $R->new( message => 'boom', type => 'BUSY', code => 'OOM' )->code, 'OOM', 'code wins over type' );
+    ok( $R->new( message => 'x', type => 'NOSCRIPT' )->is_noscript, 'predicate from type' );
+    like( dies { $R->from_message('') }, qr/message/, 'from_message with an empty message croaks' );
 };
 
 subtest 'Redis: code, is_fatal, is_transient' => sub {
@@ -221,7 +269,7 @@ subtest 'from_kind' => sub {
     }
 
     my $t = $BASE->from_kind( timeout => 'Request timed out', command => 'BLPOP', timeout => 32, kind => 'request' );
-    is( [ $t->command, $t->timeout, $t->kind ], [ 'BLPOP', 32, 'request' ], 'fields passed through' );
+    is( [ $t->command_name, $t->timeout, $t->kind ], [ 'BLPOP', 32, 'request' ], 'fields passed through' );
     is( $BASE->from_kind( connection => 'gone', reason => 'server_closed' )->reason, 'server_closed', 'reason passed' );
     is( $BASE->from_kind( redis => 'NOSCRIPT No matching script' )->code, 'NOSCRIPT', 'redis code' );
     is( $BASE->from_kind( redis => 'x', message => 'ignored' )->message, 'x', 'positional message wins' );

@@ -18,13 +18,13 @@ sub fields {
 my @valid = (
     [ 'redis://localhost' => {
         scheme => 'redis', host => 'localhost', port => 6379, path => undef,
-        username => undef, password => undef, database => undef, tls => 0, is_unix => 0 } ],
+        username => undef, password => undef, database => 0, tls => 0, is_unix => 0 } ],
     [ 'redis://localhost:6380' => {
         scheme => 'redis', host => 'localhost', port => 6380, path => undef,
-        username => undef, password => undef, database => undef, tls => 0, is_unix => 0 } ],
+        username => undef, password => undef, database => 0, tls => 0, is_unix => 0 } ],
     [ 'redis://:password@localhost' => {
         scheme => 'redis', host => 'localhost', port => 6379, path => undef,
-        username => undef, password => 'password', database => undef, tls => 0, is_unix => 0 } ],
+        username => undef, password => 'password', database => 0, tls => 0, is_unix => 0 } ],
     [ 'redis://user:pass@localhost/2' => {
         scheme => 'redis', host => 'localhost', port => 6379, path => undef,
         username => 'user', password => 'pass', database => 2, tls => 0, is_unix => 0 } ],
@@ -33,13 +33,13 @@ my @valid = (
         username => undef, password => 'secret', database => 2, tls => 0, is_unix => 0 } ],
     [ 'rediss://localhost' => {
         scheme => 'rediss', host => 'localhost', port => 6379, path => undef,
-        username => undef, password => undef, database => undef, tls => 1, is_unix => 0 } ],
+        username => undef, password => undef, database => 0, tls => 1, is_unix => 0 } ],
     [ 'rediss://user:pass@redis.example.com' => {
         scheme => 'rediss', host => 'redis.example.com', port => 6379, path => undef,
-        username => 'user', password => 'pass', database => undef, tls => 1, is_unix => 0 } ],
+        username => 'user', password => 'pass', database => 0, tls => 1, is_unix => 0 } ],
     [ 'redis+unix:///var/run/redis.sock' => {
         scheme => 'redis+unix', host => undef, port => undef, path => '/var/run/redis.sock',
-        username => undef, password => undef, database => undef, tls => 0, is_unix => 1 } ],
+        username => undef, password => undef, database => 0, tls => 0, is_unix => 1 } ],
     [ 'redis+unix:///tmp/r.sock?db=1' => {
         scheme => 'redis+unix', host => undef, port => undef, path => '/tmp/r.sock',
         username => undef, password => undef, database => 1, tls => 0, is_unix => 1 } ],
@@ -48,7 +48,7 @@ my @valid = (
         username => undef, password => undef, database => 4, tls => 0, is_unix => 1 } ],
     [ 'redis+unix://:pw@/tmp/r.sock' => {
         scheme => 'redis+unix', host => undef, port => undef, path => '/tmp/r.sock',
-        username => undef, password => 'pw', database => undef, tls => 0, is_unix => 1 } ],
+        username => undef, password => 'pw', database => 0, tls => 0, is_unix => 1 } ],
     [ 'redis+unix://bob:pw@/tmp/r.sock?db=3' => {
         scheme => 'redis+unix', host => undef, port => undef, path => '/tmp/r.sock',
         username => 'bob', password => 'pw', database => 3, tls => 0, is_unix => 1 } ],
@@ -57,7 +57,7 @@ my @valid = (
         username => undef, password => undef, database => 3, tls => 0, is_unix => 0 } ],
     [ 'rediss://[2001:db8::1]' => {
         scheme => 'rediss', host => '2001:db8::1', port => 6379, path => undef,
-        username => undef, password => undef, database => undef, tls => 1, is_unix => 0 } ],
+        username => undef, password => undef, database => 0, tls => 1, is_unix => 0 } ],
 );
 
 subtest 'accepted forms' => sub {
@@ -70,8 +70,9 @@ subtest 'accepted forms' => sub {
 };
 
 subtest 'database variants' => sub {
-    is( $U->parse('redis://localhost/')->database,    undef, 'trailing slash: database not set' );
-    is( $U->parse('redis://localhost:6380/')->database, undef, 'port + trailing slash' );
+    is( $U->parse('redis://localhost')->database,     0,     'no database: 0' );
+    is( $U->parse('redis://localhost/')->database,    0,     'trailing slash: database not set, 0' );
+    is( $U->parse('redis://localhost:6380/')->database, 0,   'port + trailing slash' );
     is( $U->parse('redis://localhost/0')->database,   0,     'db 0 is 0, not undef' );
     is( $U->parse('redis://localhost/15')->database,  15,    'db 15' );
     is( $U->parse('redis://localhost/007')->database, 7,     'leading zeros' );
@@ -132,7 +133,7 @@ subtest 'hosts, ports, paths' => sub {
     is( $U->parse('redis://[::1%25lo]:6379')->host, '::1%lo', 'IPv6 zone id' );
     is( $U->parse('redis+unix:///tmp/with%20space.sock')->path, '/tmp/with space.sock', 'percent-decoded path' );
     is( $U->parse('redis+unix:///run/user@1000/redis.sock')->path, '/run/user@1000/redis.sock', '"@" in socket path' );
-    is( $U->parse('redis+unix:///tmp/r.sock?')->database, undef, 'empty query' );
+    is( $U->parse('redis+unix:///tmp/r.sock?')->database, 0, 'empty query' );
 };
 
 subtest 'to_options' => sub {
@@ -142,7 +143,7 @@ subtest 'to_options' => sub {
         { host => 'localhost', port => 6380, username => 'user', password => 'pass', database => 2 },
         'full redis://' );
     is( { $U->parse('redis://:pw@localhost/0')->to_options },
-        { host => 'localhost', port => 6379, password => 'pw', database => 0 }, 'password only, db 0' );
+        { host => 'localhost', port => 6379, password => 'pw' }, 'password only, db 0 (left out: it is the default)' );
     is( { $U->parse('rediss://h')->to_options },
         { host => 'h', port => 6379, tls => 1 }, 'rediss sets tls => 1' );
     is( { $U->parse('redis+unix://:pw@/tmp/r.sock?db=1')->to_options },
@@ -192,9 +193,6 @@ subtest 'invalid URIs' => sub {
         [ 'redis://[::1'                   => qr/unterminated/ ],
         [ 'redis://[::1]x'                 => qr/after '\]'/ ],
         [ 'redis://[not-ipv6]:6379'        => qr/IPv6/ ],
-        [ 'redis://localhost?foo=1'        => qr/unknown query parameter 'foo'/ ],
-        [ 'redis://localhost?db=1&timeout=5' => qr/unknown query parameter 'timeout'/ ],
-        [ 'redis+unix:///tmp/r.sock?password=x' => qr/unknown query parameter 'password'/ ],
         [ 'redis+unix://'                  => qr/missing socket path/ ],
         [ 'redis+unix:///'                 => qr/missing socket path/ ],
         [ 'redis+unix://:pw@'              => qr/missing socket path/ ],
@@ -214,9 +212,25 @@ subtest 'invalid URIs' => sub {
         like( $err, qr/at \Q${\__FILE__}\E line/, '... reported at the caller' );
     }
 
-    like( dies { $U->parse(undef) }, qr/^Invalid Redis URI: .*undef/, 'undef croaks' );
-    like( dies { $U->parse('') },    qr/^Invalid Redis URI: .*empty/, 'empty string croaks' );
-    like( dies { $U->parse() },      qr/^Invalid Redis URI/,          'no argument croaks' );
+    is( $U->parse(undef), undef, 'undef: no URI, undef' );
+    is( $U->parse(''),    undef, 'empty string: undef' );
+    is( $U->parse(),      undef, 'no argument: undef' );
+};
+
+subtest 'query parameters the design does not name are ignored' => sub {
+    my $u = $U->parse('redis://localhost?foo=1&db=3&timeout=5&ssl_cert_reqs=none&bad%zz=1&flag');
+    is( [ $u->host, $u->port, $u->database ], [ 'localhost', 6379, 3 ], 'db read, the rest ignored' );
+    is( $U->parse('redis+unix:///tmp/r.sock?password=x')->password, undef, 'not even password=' );
+    is( { $U->parse('redis://h?timeout=5')->to_options }, { host => 'h', port => 6379 }, 'nothing of them in to_options' );
+};
+
+subtest 'to_hash is to_options; database 0 is not passed on' => sub {
+    for my $s ( 'redis://:pw@localhost/2', 'rediss://u:p@h:6380', 'redis+unix:///tmp/r.sock?db=1', 'redis://h/0' ) {
+        my $u = $U->parse($s);
+        is( { $u->to_hash }, { $u->to_options }, "$s: to_hash" );
+    }
+    is( { $U->parse('redis://h/0')->to_options }, { host => 'h', port => 6379 }, 'database 0 left out' );
+    is( { $U->parse('redis://h/2')->to_hash }, { host => 'h', port => 6379, database => 2 }, 'database 2 kept' );
 };
 
 subtest 'passwords never appear in error messages' => sub {
@@ -225,7 +239,7 @@ subtest 'passwords never appear in error messages' => sub {
         'redis://u:s3cr3t@h:abc',
         'redis://u:s3cr3t@h:0',
         'redis://:s3cr3t@h/x',
-        'redis://:s3cr3t@h?foo=1',
+        'redis://:s3cr3t@h?db=foo',
         'redis://:s3cr3t@',
         'redis://u:s3cr3t@::1:6379',
         'redis://:s3/cr3t@h',             # unencoded '/' in password

@@ -40,17 +40,18 @@ subtest 'a command before connect connects lazily' => sub {
     run( $redis->disconnect );
 };
 
-subtest 'disconnect, then commands fail with Disconnected until connect again' => sub {
+subtest 'without reconnect: disconnect, then commands fail with Disconnected until connect again' => sub {
     my @reasons;
-    my $redis = client( $srv, on_disconnect => sub { push @reasons, $_[1] } );
+    my $redis = client( $srv, reconnect => 0, on_disconnect => sub { push @reasons, $_[1] } );
     run( $redis->connect );
     my $id = run( $redis->client_id );
     ok( $id, "connected (client id $id)" );
 
-    ref_is( run( $redis->disconnect ), $redis, 'disconnect resolves to the client' );
-    ok( !$redis->is_connected, 'no longer connected' );
-    wait_until( sub { @reasons }, 5 );
-    is( \@reasons, ['client'], "on_disconnect reason is 'client'" );
+    my $f = $redis->disconnect;
+    ok( !$redis->is_connected, 'no longer connected when disconnect returns' );
+    is( \@reasons, ['client'], "on_disconnect (reason 'client') fired before it returned" );
+    ok( $f->is_done, 'its Future is done already' );
+    ref_is( run($f), $redis, 'and resolves to the client' );
 
     my $err = error_of( $redis->get('basic:k') );
     isa_ok( $err, ['Future::IO::Redis::Error::Disconnected'], 'a command after disconnect' );
@@ -68,8 +69,31 @@ subtest 'disconnect, then commands fail with Disconnected until connect again' =
     run( $redis->disconnect );
 };
 
+subtest 'with reconnect (the default): after disconnect the next command connects again' => sub {
+    my ( @reasons, $connects );
+    my $redis = client( $srv, on_disconnect => sub { push @reasons, $_[1] }, on_connect => sub { $connects++ } );
+    run( $redis->connect );
+    my $id = run( $redis->client_id );
+    my $pending = $redis->blpop( 'basic:nothing', 0 );    # written, waiting for its reply
+    wait_until( sub { $srv->cli( 'CLIENT', 'LIST', 'ID', $id ) =~ /cmd=blpop/ }, 5 );
+    my $f = $redis->disconnect;
+    ok( !$redis->is_connected, 'not connected when disconnect returns' );
+    is( \@reasons, ['client'], 'on_disconnect fired once, with reason client' );
+    ok( $f->is_done, 'disconnect returned a done Future' );
+    my $err = error_of($pending);
+    isa_ok( $err, ['Future::IO::Redis::Error::Connection'], 'the command that was waiting' );
+    is( $err && $err->reason, 'client', '... reason client' );
+    is( run( $redis->command('PING') ), 'PONG', 'the next command connects again and works' );
+    ok( $redis->is_connected, 'connected again' );
+    is( $connects, 2, 'on_connect fired again' );
+    isnt( run( $redis->client_id ), $id, 'on a new server connection' );
+    is( \@reasons, ['client'], 'on_disconnect did not fire twice' );
+    run( $redis->disconnect );
+    is( \@reasons, [ 'client', 'client' ], 'a second disconnect, a second on_disconnect' );
+};
+
 subtest 'disconnect with no connection and twice is harmless' => sub {
-    my $redis = client($srv);
+    my $redis = client( $srv, reconnect => 0 );
     ok( lives { run( $redis->disconnect ) }, 'disconnect before ever connecting' ) or note $@;
     run( $redis->connect );
     run( $redis->disconnect );

@@ -88,7 +88,7 @@ subtest 'a paused server: BLPOP 0.3 fails after timeout + buffer' => sub {
     my $took = time - $t0;
     $srv->resume;
     isa_ok( $err, ['Future::IO::Redis::Error::Timeout'], 'BLPOP fails with Timeout' );
-    is( $err && $err->command, 'BLPOP', 'naming BLPOP' );
+    is( $err && $err->command_name, 'BLPOP', 'naming BLPOP' );
     ok( $took < 5,    sprintf( 'well before 5 s (%.2fs)', $took ) );
     ok( $took >= 0.4, sprintf( 'not before server timeout + buffer (%.2fs)', $took ) );
     wait_until( sub { @reasons }, 2 );

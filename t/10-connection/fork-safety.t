@@ -8,7 +8,6 @@ use Test2::V0;
 use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 use Future::AsyncAwait;
-use POSIX ();
 
 my $srv = start_server();
 my $disconnects = 0;
@@ -17,21 +16,10 @@ run( $redis->connect );
 run( $redis->del('fork:counter') );
 my $parent_id = run( $redis->command( 'CLIENT', 'ID' ) );
 
-# Children must report through their exit status only: Test2 output from a child would
-# confuse the parent's plan.
-sub child (&) {
-    my ($code) = @_;
-    my $pid = fork // die "fork: $!";
-    return $pid if $pid;
-    my $ok = eval { $code->(); 1 };
-    warn "child $$ failed: $@" unless $ok;
-    POSIX::_exit( $ok ? 0 : 1 );
-}
-
 subtest 'children and parent work at the same time' => sub {
     my @kids = map {
         my $n = $_;
-        child {
+        in_child {
             for my $i ( 1 .. 200 ) { run( $redis->incr('fork:counter') ) }
             run( $redis->set( "fork:child:$n", $$ ) );
             my $got = run( $redis->get("fork:child:$n") );
@@ -55,7 +43,7 @@ subtest 'a command pending at the fork belongs to the parent' => sub {
     my $other = client($srv);
     run( $other->del('fork:queue') );
     my $pending = $redis->blpop( 'fork:queue', 5 );
-    my $kid = child {
+    my $kid = in_child {
         # The child cannot get the parent's reply: once it uses the client, the inherited
         # Future fails with a Connection error instead of hanging.
         run( $redis->ping );
@@ -75,7 +63,7 @@ subtest 'a pipeline pending at the fork belongs to the parent' => sub {
     # One plain pipeline, and one whose replies are transformed (HGETALL gives a hash).
     my $plain = $redis->pipeline->ping->blpop( 'fork:queue2', 5 )->execute;
     my $xform = $redis->pipeline->hgetall('fork:hash')->echo('x')->execute;
-    my $kid = child {
+    my $kid = in_child {
         run( $redis->ping );
         for my $f ( $plain, $xform ) {
             my $err = error_of($f);
@@ -90,7 +78,7 @@ subtest 'a pipeline pending at the fork belongs to the parent' => sub {
 };
 
 subtest 'a child busy with its own commands does not steal the parent\'s wake-ups' => sub {
-    my $kid = child {
+    my $kid = in_child {
         for ( 1 .. 50 ) { run( Future->needs_all( map { $redis->ping } 1 .. 20 ) ) }
     };
     for ( 1 .. 50 ) { run( Future->needs_all( map { $redis->ping } 1 .. 20 ), 10 ) }

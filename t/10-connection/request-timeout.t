@@ -29,7 +29,7 @@ subtest 'the design scenario: DEBUG SLEEP 2 then GET, request_timeout 0.5' => su
     my $e1 = $sleep->failure;
     my $e2 = $get->failure;
     isa_ok( $e1, ['Future::IO::Redis::Error::Timeout'], 'DEBUG SLEEP fails with Timeout' );
-    is( $e1 && $e1->command, 'DEBUG SLEEP', "the Timeout names the command 'DEBUG SLEEP'" );
+    is( $e1 && $e1->command_name, 'DEBUG SLEEP', "the Timeout names the command 'DEBUG SLEEP'" );
     is( $e1 && $e1->kind,    'request',     "kind 'request'" );
     is( $e1 && $e1->timeout, 0.5,           'timeout is the request_timeout (0.5)' );
     unlike( $e1 ? "$e1" : '', qr/\bSLEEP 2\b/, 'the message does not carry the arguments' );
@@ -103,7 +103,7 @@ subtest 'pipeline: DEBUG SLEEP 1 first, request_timeout 0.3' => sub {
     is( ref $res,     'ARRAY', 'execute resolves to an array' );
     is( scalar @$res, 3,       'with one slot per command' );
     isa_ok( $res->[0], ['Future::IO::Redis::Error::Timeout'], 'the head (DEBUG SLEEP) is a Timeout' );
-    is( ref $res->[0] && $res->[0]->command, 'DEBUG SLEEP', 'naming DEBUG SLEEP' );
+    is( ref $res->[0] && $res->[0]->command_name, 'DEBUG SLEEP', 'naming DEBUG SLEEP' );
     isa_ok( $res->[1], ['Future::IO::Redis::Error::Connection'], 'SET behind it is a Connection error' );
     isa_ok( $res->[2], ['Future::IO::Redis::Error::Connection'], 'GET behind it is a Connection error' );
     ok( $took < 0.95, sprintf( 'resolved before the server woke up (%.2fs)', $took ) );

@@ -101,7 +101,7 @@ subtest 'read_timeout: a server that reads commands and never answers' => sub {
     my @err = map { $_->failure } @f;
     isa_ok( $err[0], ['Future::IO::Redis::Error::Timeout'], 'the head command fails with a Timeout' );
     is( $err[0] && $err[0]->kind,    'read', "kind is 'read'" );
-    is( $err[0] && $err[0]->command, 'GET',  'the timeout names the head command' );
+    is( $err[0] && $err[0]->command_name, 'GET',  'the timeout names the head command' );
     isa_ok( $err[1], ['Future::IO::Redis::Error::Connection'], 'the second written command fails with Connection' );
     isa_ok( $err[2], ['Future::IO::Redis::Error::Connection'], 'the third written command fails with Connection' );
     ok( $took < 5, sprintf( 'within a generous bound (%.2fs)', $took ) );

@@ -133,8 +133,8 @@ subtest 'the connection closed by the server mid-pipeline' => sub {
     run( $c->disconnect );
 };
 
-subtest 'a pipeline on a disconnected client: Disconnected errors in place' => sub {
-    my $c = client($srv);
+subtest 'a pipeline on a disconnected client (reconnect off): Disconnected errors in place' => sub {
+    my $c = client( $srv, reconnect => 0 );
     run( $c->connect );
     run( $c->disconnect );
     my $f = $c->pipeline->ping->get('key')->execute;

@@ -9,7 +9,6 @@ use Test::FIORedis::Server -needs_server;
 use Test::FIORedis;
 use Future::AsyncAwait;
 use Future::IO::Redis::Pool;
-use POSIX ();
 
 my $srv  = start_server();
 my %addr = ( host => '127.0.0.1', port => $srv->port );
@@ -22,19 +21,9 @@ my @parent_ids = sort { $a <=> $b } @{ run( Future->needs_all(
 is( scalar @parent_ids, 3, 'the parent pool holds three connections' );
 run( $pool->with( async sub { await $_[0]->del('pf:counter') } ) );
 
-# Children report through their exit status only.
-sub child (&) {
-    my ($code) = @_;
-    my $pid = fork // die "fork: $!";
-    return $pid if $pid;
-    my $ok = eval { $code->(); 1 };
-    warn "child $$ failed: $@" unless $ok;
-    POSIX::_exit( $ok ? 0 : 1 );
-}
-
 my %parent = map { $_ => 1 } @parent_ids;
 my @kids = map {
-    child {
+    in_child {
         my @ids = @{ run( Future->needs_all(
             map {
                 $pool->with( async sub {

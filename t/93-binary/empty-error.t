@@ -95,7 +95,7 @@ subtest 'if the Perl constructor dies, the error is built in C' => sub {
     my $slow = client( $srv, request_timeout => 0.2 );
     $err = error_of( $slow->command( 'DEBUG', 'SLEEP', '0.5' ) );
     isa_ok( $err, ['Future::IO::Redis::Error::Timeout'], 'a timeout is an Error::Timeout' );
-    is( $err && $err->command, 'DEBUG SLEEP', 'with its fields' );
+    is( $err && $err->command_name, 'DEBUG SLEEP', 'with its fields' );
     like( $err ? "$err" : '', qr/timed out/, 'and its message' );
     still_works('fallback');
     run( $slow->disconnect );

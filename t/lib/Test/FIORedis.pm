@@ -19,7 +19,7 @@ use Future;
 use Time::HiRes ();
 use Test::FIORedis::Server;
 
-our @EXPORT = qw( start_server client run loop_name error_of wait_until later first_mismatch );
+our @EXPORT = qw( start_server client run loop_name error_of wait_until later first_mismatch in_child );
 
 my $LOOP;
 
@@ -84,6 +84,19 @@ sub wait_until {
 sub later {
     my ( $delay, $code ) = @_;
     return Future::IO->sleep($delay)->then($code);
+}
+
+# Fork; the child runs $code and exits 0 if it returned, 1 (with a warning) if it died. Returns
+# the child's pid. Children report through their exit status only: Test2 output from a child
+# would confuse the parent's plan.
+sub in_child (&) {
+    my ($code) = @_;
+    my $pid = fork // die "fork: $!";
+    return $pid if $pid;
+    my $ok = eval { $code->(); 1 };
+    warn "child $$ failed: $@" unless $ok;
+    require POSIX;
+    POSIX::_exit( $ok ? 0 : 1 );
 }
 
 # Compare long result lists without drowning the output in diagnostics: undef when $got (an

@@ -17,11 +17,15 @@ use Future::IO::Redis::Engine;
 use Future::IO::Redis::Pipeline;
 use Future::IO::Redis::Iterator;
 use Future::IO::Redis::Subscription;
+use Future::IO::Redis::Transaction;
+use Future::IO::Redis::Script;
+use Future::IO::Redis::Library;
 
 use parent 'Future::IO::Redis::Commands';
 
 # Croaks name the caller's line, not a line of these modules.
-our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands );
+our @CARP_NOT = qw( Future::IO::Redis::Pipeline Future::IO::Redis::Iterator Future::IO::Redis::Commands
+  Future::IO::Redis::Transaction Future::IO::Redis::Script Future::IO::Redis::Library );
 
 # Options that are this module's own policy (the connection's options -- address, timeouts,
 # reconnect, TLS, buffers, ... -- are the engine's: their defaults and rules live in Rust,
@@ -40,11 +44,13 @@ sub new {
     # An option whose value is undef is not given (its default applies, and it does not hide
     # what a URI says): code that copies settings from elsewhere can pass them all.
     delete @args{ grep { !defined $args{$_} } keys %args };
+    # An empty uri is none, as Future::IO::Redis::URI->parse('') is.
+    delete $args{uri} if defined $args{uri} && !ref $args{uri} && !length $args{uri};
     %args = Future::IO::Redis::Compat::translate(%args);    # other clients' spellings, REDIS_URL
-    if ( defined( my $uri = delete $args{uri} ) ) {
+    if ( my $parsed = Future::IO::Redis::URI->parse( delete $args{uri} ) ) {
         # The URI decides where to connect (host, port or path); credentials, database and TLS
         # come from it unless given as options (a tls hash refines rediss://).
-        my %u = Future::IO::Redis::URI->parse($uri)->to_options;
+        my %u = $parsed->to_options;
         delete @args{qw( host port path )};
         delete $u{tls} if ref $args{tls};
         %args = ( %u, %args, map { $_ => $u{$_} } grep { exists $u{$_} } qw( host port path ) );
@@ -68,6 +74,11 @@ sub new {
         undef $prefix unless length $prefix;
     }
 
+    # pipeline_max_depth: the most commands an explicit pipeline takes (0: no limit).
+    my $max_depth = delete $args{pipeline_max_depth};
+    Carp::croak( "Future::IO::Redis->new: pipeline_max_depth must be a non-negative integer, not '" . ( $max_depth // 'undef' ) . "'" )
+      if defined $max_depth && ( ref $max_depth || $max_depth !~ /\A[0-9]+\z/ );
+
     # retry: 'exponential' (default: the engine retries), 0 / 'none', or a policy coderef (the
     # engine does not retry; each failure goes to the coderef).
     my $retry_cb;
@@ -88,6 +99,7 @@ sub new {
         secret    => sub { $password },
         retry_cb  => $retry_cb,
         prefix    => $prefix,
+        pipeline_max_depth => $max_depth || 0,
         conn      => 0,
         gen       => -1,    # no engine generation yet: the first use opens the connection
         connected => 0,
@@ -153,7 +165,7 @@ sub sibling {
     delete @args{qw( host port path username password database tls )} if defined $over{uri};
     delete @args{qw( host port )} if defined $over{path};
     delete $args{path} if defined $over{host} || defined $over{port};
-    return ( $self->{plain_class} // ref $self )->new( %args, %over );
+    return ( $self->{plain_class} // $self->{defined_base} // ref $self )->new( %args, %over );
 }
 
 # The engine connection of this client ($self->{conn}, on engine generation $self->{gen}),
@@ -244,12 +256,7 @@ sub _is_command_method {
 
 sub _command_sender {
     my ( undef, $method ) = @_;
-    return $SENDER{$method} //= do {
-        my $s = _compile_sender( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
-        no strict 'refs';
-        *{$method} = $s;
-        $s;
-    };
+    return Future::IO::Redis::Commands::installed_sender( __PACKAGE__, $method, \%SENDER, \&_compile_sender );
 }
 
 # Futures of work started in void context (nobody holds the result): kept until they are ready,
@@ -305,11 +312,18 @@ sub connect {
     return $self->_control( \&Future::IO::Redis::Engine::connect_connection, 'connect' );
 }
 
+# Takes effect at once: the engine closes the connection in this call, and the client is
+# disconnected (on_disconnect has run) when it returns; the Future it returns is done already.
 sub disconnect {
     my ($self) = @_;
     $self->{reconnect_attempt} = 0;
-    return Future->done($self) unless $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} );
-    return $self->_control( \&Future::IO::Redis::Engine::close_connection, 'disconnect' );
+    if ( $self->{conn} && Future::IO::Redis::Engine::is_current( $self->{gen} ) ) {
+        Future::IO::Redis::Engine::close_connection( $self->{conn}, $self->{gen} );
+        # The engine's own disconnected event, delivered at the next turn, finds the client
+        # disconnected already and is dropped.
+        $self->_disconnected('client');
+    }
+    return Future->done($self);
 }
 
 # Send a connect or close request ($send->($conn, $gen) gives a Future, or undef if the
@@ -340,8 +354,11 @@ sub session_state {
         pending       => !!0,
         blocking      => !!0,
         not_connected => !!1,
+        multi_open    => !!0,
     };
 }
+
+sub in_pubsub { $_[0]->session_state->{subscribed} ? 1 : 0 }
 
 sub is_dirty { dirty_reasons( $_[0]->session_state ) }
 
@@ -371,8 +388,64 @@ sub _key_iter {
 }
 
 sub pipeline {
+    my ( $self, @opts ) = @_;
+    Carp::croak("Future::IO::Redis: pipeline takes name => value options") if @opts % 2;
+    return Future::IO::Redis::Pipeline->new( $self, max_depth => $self->{pipeline_max_depth}, @opts );
+}
+
+# ----- transactions (Future::IO::Redis::Transaction) --------------------------------------------
+
+# multi(code): a transaction built by the code, sent in one batch; multi(): a bare MULTI.
+sub multi {
+    my ( $self, @args ) = @_;
+    return Future::IO::Redis::Transaction->run( $self, $args[0] ) if @args == 1 && ref $args[0] eq 'CODE';
+    Carp::croak('Future::IO::Redis: multi takes a code reference (the transaction) or nothing (a bare MULTI)') if @args;
+    Future::IO::Redis::Transaction::_check_not_nested( $self, 'multi' );
+    return $self->command('MULTI');
+}
+
+sub multi_start {
     my ($self) = @_;
-    return Future::IO::Redis::Pipeline->new($self);
+    return $self->multi;
+}
+
+sub watch_multi {
+    my ( $self, $keys, $code ) = @_;
+    return Future::IO::Redis::Transaction->run_watched( $self, $keys, $code );
+}
+
+sub in_multi {
+    my $s = $_[0]->session_state;
+    return $s->{in_multi} || $s->{multi_open} ? 1 : 0;
+}
+
+sub watching { $_[0]->session_state->{watching} ? 1 : 0 }
+
+sub inflight_count {
+    my ($self) = @_;
+    return 0 unless $self->{conn};
+    return Future::IO::Redis::Engine::inflight_count( $self->{conn}, $self->{gen} ) // 0;
+}
+
+# ----- scripting (Future::IO::Redis::Script, ::Library) ---------------------------------------
+
+sub evalsha_or_eval { Future::IO::Redis::Script::evalsha_or_eval(@_) }
+
+sub script {
+    my ( $self, $lua, @opts ) = @_;
+    Carp::croak('Future::IO::Redis: script takes the Lua source and name => value options') if @opts % 2;
+    return Future::IO::Redis::Script->new( @opts, redis => $self, lua => $lua );
+}
+
+sub define_command  { Future::IO::Redis::Script::define_command(@_) }
+sub run_script      { Future::IO::Redis::Script::run_script(@_) }
+sub get_script      { Future::IO::Redis::Script::get_script(@_) }
+sub list_scripts    { Future::IO::Redis::Script::list_scripts(@_) }
+sub preload_scripts { _in_context( Future::IO::Redis::Script::preload_scripts(@_) ) }
+
+sub function_library {
+    my ( $self, $code ) = @_;
+    return Future::IO::Redis::Library->new( redis => $self, code => $code );
 }
 
 # Submit commands ([ @args ], ...) as one batch, written together; returns one Future that
@@ -478,23 +551,34 @@ sub _on_event {
         $self->{subscription}->_resubscribed if $self->{subscription};
     }
     elsif ( $what eq 'disconnected' ) {
-        $self->{connected} = 0;
-        # Without a reconnect (turned off -- the engine's default is on -- or a disconnect asked
-        # for by the client) the subscriptions are over: nothing may wait in `next` for ever.
-        my $sub = $self->{subscription};
-        if ( $sub && ( $ev->{reason} eq 'client' || ( defined $self->{opts}{reconnect} && !$self->{opts}{reconnect} ) ) ) {
-            $sub->_lost( Future::IO::Redis::Error::Connection->new(
-                message => "the subscribed connection was lost and will not reconnect ($ev->{reason})",
-            ) );
+        # Not after `disconnect`, which reported it already.
+        if ( $self->{connected} ) {
+            $self->_disconnected( $ev->{reason} );
+            $self->_reconnect_attempt if $ev->{reason} ne 'client' && $self->_reconnects;
         }
-        $self->_callback( on_disconnect => $self, $ev->{reason} );
-        $self->_reconnect_attempt if $ev->{reason} ne 'client' && $self->_reconnects;
     }
     elsif ( $what eq 'error' ) {
         $self->_callback( on_error => $self, $ev->{error} );
         # A failed reconnect attempt: the engine schedules the next one.
         $self->_reconnect_attempt if $self->{reconnect_attempt};
     }
+}
+
+# The connection went away ($reason as on_disconnect gives it).
+sub _disconnected {
+    my ( $self, $reason ) = @_;
+    my $was = $self->{connected};
+    $self->{connected} = 0;
+    # Without a reconnect (turned off -- the engine's default is on -- or a disconnect asked
+    # for by the client) the subscriptions are over: nothing may wait in `next` for ever.
+    my $sub = $self->{subscription};
+    if ( $sub && ( $reason eq 'client' || ( defined $self->{opts}{reconnect} && !$self->{opts}{reconnect} ) ) ) {
+        $sub->_lost( Future::IO::Redis::Error::Connection->new(
+            message => "the subscribed connection was lost and will not reconnect ($reason)",
+            reason  => $reason,
+        ) );
+    }
+    $self->_callback( on_disconnect => $self, $reason ) if $was;
 }
 
 sub _reconnects { !defined $_[0]{opts}{reconnect} || $_[0]{opts}{reconnect} }
@@ -603,7 +687,8 @@ Unix socket path; replaces host and port.
 
 C<redis://[[user:]pass@]host[:port][/db]>, C<redis+unix:///path?db=N> (see
 L<Future::IO::Redis::URI>). Overrides host, port and path; credentials and database from the
-URI apply unless given as options; C<rediss://> turns TLS on (a C<tls> hash refines it).
+URI apply unless given as options; C<rediss://> turns TLS on (a C<tls> hash refines it). An
+undef or empty C<uri> is ignored (as if none were given).
 
 =item username, password
 
@@ -654,6 +739,13 @@ is not retried: its failure is reported.
 
 Commands issued while the connection is down wait (in order) for the reconnect; beyond this
 many they fail at once with C<Error::Disconnected>.
+
+=item pipeline_max_depth (0)
+
+The most commands one explicit L</pipeline> takes; queuing one more croaks with
+C<Pipeline depth limit (N) exceeded>. 0, the default, is no limit (the design names no
+default; the earlier pure-Perl client's 10000 came from its C<pipeline_depth>, which means
+something else here). C<< $redis->pipeline( max_depth => N ) >> overrides it for one pipeline.
 
 =item pipeline_depth (0)
 
@@ -809,7 +901,8 @@ L</new> option; C<undef> takes an option back to its default, e.g. C<< prefix =>
 prefix or C<< password => undef >> for none). A C<uri> override replaces the address,
 credentials, database and TLS; C<path> replaces host and port, C<host> or C<port> replace a path.
 
-Nothing of this client's connection or session goes over: the sibling has its own connection
+Nothing of this client's connection or session goes over (nor commands defined with
+L</define_command>): the sibling has its own connection
 (not yet connected, as after L</new>), in the database of the options even if this client ran
 C<SELECT> since, with no subscriptions. This is the way to make the dedicated connection of a
 subscriber, or more clients for a pool, from one configured client. Croaks as L</new> does (an
@@ -831,11 +924,38 @@ C<Error::Redis> (AUTH or SELECT refused), leaving the client disconnected.
 
 =head2 disconnect
 
-    await $redis->disconnect;
+    await $redis->disconnect;    # or just $redis->disconnect;
 
-Closes the connection now. Commands already written fail with C<Error::Connection>, commands not
-yet written with C<Error::Disconnected>. Later commands fail with C<Error::Disconnected> until
-the next L</connect>.
+Closes the connection now, in this call: when it returns, L</is_connected> is false and
+C<on_disconnect> has run (reason C<client>; only if the connection was established). It returns
+a Future that is done already (resolving to C<$redis>), so C<await> works. Commands already
+written fail with C<Error::Connection> (reason C<client>), commands not yet written with
+C<Error::Disconnected>, as the event loop next runs the engine. A subscription ends (its C<next>
+fails). Nothing reconnects by itself. Then:
+
+=over 4
+
+=item with C<reconnect> on (the default)
+
+the next command connects again, as on a client that was never connected (and
+C<on_connect> runs again): if that connect fails, the commands waiting for it fail with
+C<Error::Connection> (reason C<connect_failed>) and nothing retries until the next command;
+
+=item with C<< reconnect => 0 >>
+
+commands fail with C<Error::Disconnected> until the next L</connect> (a client that was never
+connected still connects on its first command).
+
+=back
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis;
+
+    my $redis = Future::IO::Redis->new( on_disconnect => sub { print "gone: $_[1]\n" } );
+    await $redis->ping;
+    $redis->disconnect;                 # prints "gone: client" before returning
+    print $redis->is_connected ? "connected\n" : "not connected\n";    # not connected
+    print await $redis->ping, "\n";     # PONG: connects again
 
 =head2 command
 
@@ -850,10 +970,14 @@ nested inside arrays, as in EXEC replies, are such objects in place).
 =head2 pipeline
 
     my $results = await $redis->pipeline->set( a => 1 )->get('a')->execute;
+    my $pipe    = $redis->pipeline( max_depth => 1000 );
 
 Returns a L<Future::IO::Redis::Pipeline>: command methods queue and return the pipeline;
 C<execute> sends them in one write and resolves to an array reference of replies, where a
-command that failed is its error object.
+command that failed is its error object. C<max_depth> (default: the C<pipeline_max_depth>
+option, no limit) is the most commands it takes: one more croaks with
+C<Pipeline depth limit (N) exceeded>. Unknown options and a C<max_depth> that is not a
+non-negative integer croak.
 
 =head2 is_connected
 
@@ -885,9 +1009,30 @@ channel, or a subscribe-family command is on its way);
 =item blocking - one of those is a blocking command (BLPOP, XREAD BLOCK, WAIT, ...);
 
 =item not_connected - the connection is not established and ready (never used, closed, lost,
-reconnecting).
+reconnecting);
+
+=item multi_open - a MULTI was issued (answered or not yet) and no EXEC, DISCARD or RESET after
+it.
 
 =back
+
+C<in_multi> also stays true after the connection was lost inside a transaction, until
+C<exec> or C<discard> (see L</STATE KEPT ACROSS RECONNECTS>).
+
+=head2 in_pubsub
+
+    warn "still subscribed" if $redis->in_pubsub;
+
+1 while the connection is in subscribe mode (L</session_state>'s C<subscribed>), else 0: the
+name earlier Perl clients of this design use.
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis;
+    my $redis = Future::IO::Redis->new;
+    my $sub   = await $redis->subscribe('news');
+    print $redis->in_pubsub, "\n";    # 1
+    await $sub->unsubscribe;
+    print $redis->in_pubsub, "\n";    # 0
 
 =head2 is_dirty
 
@@ -896,6 +1041,20 @@ reconnecting).
 False (the empty string) when handing this connection to other code is safe: no transaction,
 no watched keys, no subscriptions, nothing in flight. Otherwise a true string that names what is
 left, e.g. C<'in_multi watching'>. L<Future::IO::Redis::Pool> asks this on every release.
+
+=head2 inflight_count
+
+    my $n = $redis->inflight_count;
+
+How many commands of this client have no reply yet, as the engine counts them: written and
+waiting for their reply, plus those waiting to be written (for the connection, for room under
+C<pipeline_depth>, or out a retry delay). A pipeline or transaction counts each of its commands.
+0 for a client that has not connected.
+
+    my @f = map { $redis->incr('n') } 1 .. 3;
+    say $redis->inflight_count;     # 3
+    await Future->needs_all(@f);
+    say $redis->inflight_count;     # 0
 
 =head2 scan_iter
 
@@ -927,6 +1086,13 @@ ssubscribe>). The methods of commands that switch the connection into a mode thi
 cannot read (C<monitor>, C<sync>, C<psync>) croak. Any command, known or not, can be sent with
 L</command>.
 
+Methods take the command's own arguments, in Redis' syntax (so that every command and option
+Redis has works the same way, as the design's generated methods do), not option hashes: where
+earlier pure-Perl clients of this design had hand-written C<set($key, $value, ex => 60,
+nx => 1)> and C<keys()> defaulting to C<*>, write C<< set( $key, $value, EX => 60, 'NX' ) >>
+(Redis reads option words in any case, so C<< ex => 60 >> works as it is; a flag such as
+C<< nx => 1 >> would send a stray C<1>) and C<keys('*')>.
+
 =head2 subscribe, psubscribe, ssubscribe
 
     my $sub = await $redis->subscribe( 'news', 'alerts' );
@@ -951,6 +1117,167 @@ that kind without names (names not subscribed to are ignored). Resolve to the su
 (undef when the client has none). When nothing is left subscribed the subscription ends (its
 C<next> gives undef) and the client takes ordinary commands again.
 C<< $sub->unsubscribe >> does the same across all three kinds.
+
+=head1 TRANSACTIONS
+
+=head2 multi
+
+    my $results = await $redis->multi( async sub {
+        my ($tx) = @_;
+        $tx->incr('counter');
+        $tx->get('counter');
+    });                                 # [ 1, '1' ]
+
+With a code reference: calls it with a L<Future::IO::Redis::Transaction>, whose command methods
+queue commands (the client's key prefix applied), then sends C<MULTI>, them and C<EXEC> as one
+batch, in one write. Resolves to EXEC's array of replies, where a command that failed when EXEC
+ran it holds its L<Future::IO::Redis::Error::Redis> object (as in pipelines). When the code dies
+(or its Future fails), nothing is sent and the exception is passed on. Fails with the server's
+C<EXECABORT> error (naming the command it refused) when a command was refused while queueing,
+and like a pipeline when the connection fails or times out (never sent again, in part or whole,
+once any of it was written). Croaks when the connection is already in a transaction.
+L<Future::IO::Redis::Transaction> has the details.
+
+    await $redis->multi;              # MULTI (also: multi_start)
+    await $redis->incr('a');          # QUEUED
+    my $results = await $redis->exec; # [ 2 ], or undef when a watched key changed
+
+Without arguments: a bare C<MULTI>, resolving to C<OK>; the commands that follow are queued by
+the server until C<exec> (EXEC's array, C<undef> when a watched key changed) or C<discard>.
+Croaks when the connection is already in a transaction (C<MULTI> cannot be nested).
+
+=head2 multi_start
+
+    await $redis->multi_start;
+
+A bare C<MULTI>: the same as C<multi> without arguments.
+
+=head2 watch_multi
+
+    my $results = await $redis->watch_multi( ['balance'], async sub {
+        my ( $tx, $watched ) = @_;
+        $tx->decrby( balance => 100 ) if ( $watched->{balance} // 0 ) >= 100;
+    });
+    say defined $results ? 'done' : 'balance changed meanwhile: try again';
+
+C<WATCH>es the keys and reads their current values (C<MGET>, in the same round trip), calls the
+code with the transaction and a hash reference of C<< key => value >> (keys as given, without
+the client's prefix; undef for a missing key or one that is not a string), then sends the
+transaction as L</multi> does. Resolves to EXEC's results, or to C<undef> when one of the keys
+was changed (by anyone) after C<WATCH>: nothing ran, and retrying is up to you. When the code
+dies, the keys are unwatched and the exception passed on. While it runs, other transactions on
+this client wait for it (their C<EXEC> would end its watches).
+
+=head2 watch, unwatch, exec, discard
+
+    await $redis->watch( 'key1', 'key2' );
+    await $redis->multi;
+    await $redis->incr('key1');
+    my $results = await $redis->exec;    # undef if a watched key changed
+    await $redis->unwatch;
+
+The commands themselves, for manual control (L<Future::IO::Redis::Commands>): C<exec> resolves
+to EXEC's array of replies, or C<undef> when a watched key changed; C<discard> and C<unwatch> to
+C<OK>. The server forgets the watched keys at C<EXEC>, C<DISCARD> and C<UNWATCH>, and so does
+L</watching>.
+
+=head2 in_multi
+
+    if ( $redis->in_multi ) { await $redis->discard }
+
+True while this client's connection is in a transaction as the engine knows it: a C<MULTI> was
+issued (answered or not yet) and no C<EXEC>, C<DISCARD> or C<RESET> after it, or the server
+accepted one and nothing ended it. L</multi> with a code reference never leaves it set.
+
+=head2 watching
+
+    await $redis->watch('k');
+    say $redis->watching;       # 1
+    await $redis->unwatch;
+    say $redis->watching;       # 0
+
+True while keys are watched on the connection: the server accepted a C<WATCH>, and no C<EXEC>,
+C<DISCARD>, C<UNWATCH> or C<RESET> (nor a new connection) has cleared it since.
+
+=head1 SCRIPTING
+
+=head2 evalsha_or_eval
+
+    my $result = await $redis->evalsha_or_eval( $sha, $lua, $numkeys, @keys, @args );
+
+C<EVALSHA $sha>; when the server answers C<NOSCRIPT>, C<EVAL $lua> instead, which also loads the
+script into the server's cache for next time. C<$sha> may be undef (it is computed from
+C<$lua>). Resolves to the script's result; fails like C<eval>. Croaks unless C<$numkeys> is a
+whole number no larger than the number of arguments after it. On pipelines and transactions it
+queues C<EVAL> (no reply can be looked at there; see L<Future::IO::Redis::Script/IN PIPELINES AND
+TRANSACTIONS>).
+
+    my $lua = q{ return redis.call('INCRBY', KEYS[1], ARGV[1]) };
+    my $n = await $redis->evalsha_or_eval( undef, $lua, 1, 'counter', 5 );
+
+=head2 script
+
+    my $script = $redis->script($lua);
+    my $script = $redis->script( $lua, keys => 2 );     # or keys => 'dynamic'
+    my $result = await $script->call( @keys, @args );
+
+A L<Future::IO::Redis::Script>: C<sha>, C<call(@keys, @args)>, C<call_with_keys($numkeys,
+@keys_and_args)>, C<load>. It runs by SHA and loads itself when the server lacks it (first use,
+after C<SCRIPT FLUSH> or a restart). C<keys> says how many of C<call>'s arguments are keys; by
+default that is worked out from the source (see L<Future::IO::Redis::Script/numkeys>).
+
+    my $script = $redis->script(q{ return redis.call('INCRBY', KEYS[1], ARGV[1]) });
+    my $n = await $script->call( 'counter', 10 );
+
+=head2 define_command
+
+    $redis->define_command( capped_incr => {
+        keys => 1,                       # or 'dynamic': the key count comes first
+        lua  => q{
+            local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+            if v > tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) return tonumber(ARGV[2]) end
+            return v
+        },
+    });
+    my $v = await $redis->capped_incr( 'hits', 5, 100 );
+
+Gives this client (only) a method that runs a script as L</script> does, with C<keys> of its
+arguments as keys (default C<'dynamic'>: the first argument is the number of keys). With
+C<< function => $name >> (and C<< library => $source >>, C<< read_only => 1 >>) the method calls
+a Redis 7 function with C<FCALL> (C<FCALL_RO>), loading the library when the server does not know
+the function. Returns the client, which is re-blessed into a subclass of its class made for its
+set of defined names, so that no other client gets the method (see
+L<Future::IO::Redis::Script/DEFINED COMMANDS>). Croaks on a name that is already a method, or
+bad options.
+
+=head2 run_script
+
+    my $v = await $redis->run_script( capped_incr => 'hits', 5, 100 );
+
+Runs a command defined with L</define_command> by its name. Pipelines and transactions have
+C<run_script> too (it queues C<EVAL>, or C<FCALL>).
+
+=head2 get_script, list_scripts, preload_scripts
+
+    my $script = $redis->get_script('capped_incr');    # its Future::IO::Redis::Script, or undef
+    my @names  = $redis->list_scripts;                 # the names defined on this client, sorted
+    my $n      = await $redis->preload_scripts;        # load them all now; resolves to how many
+
+The commands defined on this client with L</define_command>. C<preload_scripts> loads every
+one's script (C<SCRIPT LOAD>) or function library (C<FUNCTION LOAD REPLACE>) into the server now,
+so that a pipeline or transaction that runs them right after finds them (a defined command
+queued there is sent as C<EVAL> anyway, so this only saves sending the source); fails as the
+first load that fails.
+
+=head2 function_library
+
+    my $lib = $redis->function_library("#!lua name=mylib\nredis.register_function('hi', function() return 'hi' end)");
+    my $hi  = await $lib->call( hi => 0 );
+
+A L<Future::IO::Redis::Library> for a Redis 7 function library: C<call($function, $numkeys,
+...)> (C<FCALL>) and C<call_ro> (C<FCALL_RO>) load the library (C<FUNCTION LOAD REPLACE>) when
+the server does not know the function, as after C<FUNCTION FLUSH> or a restart; C<load> loads
+it now.
 
 =head1 USING WITH PAGI-CHANNELS
 
@@ -1048,9 +1375,11 @@ reply is C<OK>); C<DISCARD>, a nil EXEC (a WATCHed key changed) or C<EXECABORT> 
 State is recorded in reply order, which is the order the server ran the commands. Nothing else
 set by command is replayed: credentials changed with C<AUTH> or C<HELLO ... AUTH> (the configured
 C<username>/C<password> are what a reconnect uses), C<CLIENT TRACKING>, C<CLIENT NO-EVICT>,
-C<READONLY>, C<WATCH>, and an open C<MULTI> (the server drops a transaction with its connection;
-commands of it not yet sent then run on the new connection outside any transaction, and EXEC
-fails).
+C<READONLY>, C<WATCH>, and an open C<MULTI>. The server drops a transaction with its connection,
+so none of its commands is ever sent on the new one: commands of it already issued fail
+(C<Error::Connection>, or C<Error::Disconnected> when they were not written), and commands issued
+for it afterwards fail at once, until C<exec> (which fails too) or C<discard> (which succeeds)
+ends it; C<in_multi> stays true meanwhile. See L</TRANSACTIONS>.
 
 =head1 RETRIES
 

@@ -74,6 +74,19 @@ sub _command_sender {
     return $sender;
 }
 
+# A class's own send path of a method: made once by $make->(\@words, $transform), kept in
+# %$cache and put in place as $package's method, so that later calls go straight to it. The
+# client's and the pipeline's _command_sender use it.
+sub installed_sender {
+    my ( $package, $method, $cache, $make ) = @_;
+    return $cache->{$method} //= do {
+        my $sender = $make->( $WORDS{$method}, $TRANSFORM_OF{$method} );
+        no strict 'refs';
+        *{"${package}::$method"} = $sender;
+        $sender;
+    };
+}
+
 =encoding utf8
 
 =head1 NAME

@@ -10,7 +10,7 @@ use warnings;
 #
 # Clients use the functions below and nothing else of this package: open_connection,
 # is_current, command, batch, connect_connection, close_connection, release_connection,
-# session_state, new_future.
+# session_state, inflight_count, new_future.
 # A connection is named by its id and the engine generation it was opened on; a function given
 # a connection that is not open on the current engine (first use, a fork child, a new engine)
 # returns undef, and the client opens it again. The engine reaches a client only through the
@@ -18,7 +18,7 @@ use warnings;
 #
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
 # external_timeout, wait_readable, guard_fd, unguard_fd, open, connect, close,
-# release, conn_state, submit, submit_batch, deliver, fail_orphans.
+# release, conn_state, conn_pending, submit, submit_batch, deliver, fail_orphans.
 
 use Carp ();
 use Future;
@@ -195,10 +195,21 @@ sub batch {
     return $f;
 }
 
-# Connect (a Future that completes when the connection is ready), or close now (a Future that
-# completes once closed); undef when the connection is not open on the current engine.
+# Connect (a Future that completes when the connection is ready); undef when the connection is
+# not open on the current engine.
 sub connect_connection { _control( 'connect', @_ ) }
-sub close_connection   { _control( 'close',   @_ ) }
+
+# Close now: the engine closes the socket in this call; what waited on the connection fails at
+# the next turn. True, or undef when the connection is not open on the current engine.
+sub close_connection {
+    my ( $conn, $gen ) = @_;
+    return undef unless is_current($gen);
+    if ( my $rc = $ENGINE->close( $conn, undef ) ) {
+        return _refused($rc);
+    }
+    arm();
+    return 1;
+}
 
 sub _control {
     my ( $what, $conn, $gen ) = @_;
@@ -228,6 +239,16 @@ sub session_state {
     my ( $conn, $gen ) = @_;
     return undef unless $conn && is_current($gen);
     return $ENGINE->conn_state($conn);
+}
+
+# How many of connection $conn's commands have no reply yet: written ones plus those not written
+# yet (waiting for the connection, for room under pipeline_depth, or out a retry delay); undef
+# when the connection is not open on the current engine.
+sub inflight_count {
+    my ( $conn, $gen ) = @_;
+    return undef unless $conn && is_current($gen);
+    my ( $sent, $waiting ) = $ENGINE->conn_pending($conn);
+    return defined $sent ? $sent + $waiting : undef;
 }
 
 # The engine refused a submission: in a fork child the engine is the parent's (the caller opens

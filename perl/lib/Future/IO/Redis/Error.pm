@@ -121,7 +121,7 @@ Future::IO::Redis::Error - base class for Future::IO::Redis exceptions
         die $e unless ref $e && $e->isa('Future::IO::Redis::Error');
 
         if ( $e->isa('Future::IO::Redis::Error::Timeout') ) {
-            warn "timed out after ", $e->timeout, "s running ", $e->command;
+            warn "timed out after ", $e->timeout, "s running ", $e->command_name;
         }
         elsif ( $e->isa('Future::IO::Redis::Error::Redis') ) {
             warn "server said ", $e->code, ": $e";
@@ -149,6 +149,17 @@ this class. The hierarchy is:
     |-- ::Protocol      malformed RESP, unexpected response 'protocol'
     |-- ::Redis         error reply from the server         'redis'
     `-- ::Disconnected  command issued while disconnected   'disconnected'
+
+What each class carries besides its message (all optional constructor arguments too):
+
+    ::Connection    host, port, path, reason (connect_failed, connection_lost,
+                    server_closed, timeout, protocol_error, client, fork)
+    ::Timeout       command (the words, secrets redacted), command_name, timeout,
+                    kind, maybe_executed
+    ::Protocol      data (a short escaped excerpt of the offending bytes)
+    ::Redis         code / type, is_wrongtype is_oom is_busy is_loading is_noscript
+                    is_readonly is_noauth is_noperm; from_message($text)
+    ::Disconnected  queue_size
 
 The base class inherits from L<Future::Exception>, so generic code that
 checks C<< $e->isa('Future::Exception') >> and calls C<message>/C<category>/

@@ -66,6 +66,7 @@ sub new {
         started  => 0,
         finished => 0,
         last     => undef,
+        round    => 0,    # bumped by reset: replies to calls made before it move nothing
     }, $class;
 }
 
@@ -93,6 +94,7 @@ sub _step {
     my ( $self, $result ) = @_;
     my @key = $self->{command} eq 'SCAN' ? () : ( $self->{key} );
     $self->{started} = 1;
+    my $round = $self->{round};
     my $f = eval { $self->{redis}->command( $self->{command}, @key, $self->{cursor}, @{ $self->{options} } ) };
     unless ($f) {
         $self->{finished} = 1;
@@ -118,8 +120,13 @@ sub _step {
                 return;
             }
             my ( $cursor, $items ) = @$reply;
-            $self->{cursor} = $cursor;
-            $self->{finished} = 1 if $cursor eq '0';
+            # After a reset, this batch still goes to whoever asked for it, but the iteration
+            # starts again from cursor 0.
+            my $current = $round == $self->{round};
+            if ($current) {
+                $self->{cursor} = $cursor;
+                $self->{finished} = 1 if $cursor eq '0';
+            }
             if ( defined( my $p = $self->{strip} ) ) {
                 my $n = length $p;
                 $items = [ map { substr( $_, 0, $n ) eq $p ? substr( $_, $n ) : $_ } @$items ];
@@ -127,8 +134,8 @@ sub _step {
             if (@$items) {
                 $result->done($items);
             }
-            elsif ( $self->{finished} ) {
-                $result->done(undef);
+            elsif ( !$current || $self->{finished} ) {
+                $result->done( $current ? undef : [] );
             }
             else {
                 $self->_step($result);
@@ -139,6 +146,17 @@ sub _step {
 
 sub cursor   { $_[0]{cursor} }
 sub finished { $_[0]{finished} ? 1 : 0 }
+sub done     { $_[0]{finished} ? 1 : 0 }
+
+# Back to the start: the next `next` asks for cursor 0 again.
+sub reset {
+    my ($self) = @_;
+    $self->{round}++;
+    $self->{cursor}   = '0';
+    $self->{finished} = 0;
+    $self->{started}  = 0;
+    return $self;
+}
 
 # Everything that is left, in one array (for small collections).
 sub all {
@@ -218,5 +236,36 @@ Resolves to an array reference of everything the remaining batches hold.
 =head2 cursor, finished
 
 The cursor of the next call (C<'0'> before the first), and whether the iteration is over.
+
+=head2 done
+
+    until ( $iter->done ) { my $batch = await $iter->next; ... }
+
+1 once the iteration is over (the server returned cursor 0 and C<next> has nothing more),
+else 0: the same as C<finished>, under the name earlier clients of this design use. Note that
+the last batch itself may come with the end: C<done> is then 1 as soon as that batch arrived,
+and a C<next> after it resolves to undef.
+
+=head2 reset
+
+    $iter->reset;
+    my $again = await $iter->all;    # everything, from the start
+
+Starts the iteration again from cursor 0 (also after it ended), with the same options; returns
+the iterator. A C<next> that was still waiting when C<reset> was called still gets its batch
+(an empty batch rather than C<undef> if that was the end), but moves nothing: the next call
+after the reset starts at cursor 0. For example:
+
+    use Future::AsyncAwait;
+    use Future::IO::Redis;
+
+    my $redis = Future::IO::Redis->new;
+    await $redis->sadd( 'tags', qw( a b c ) );
+    my $iter  = $redis->sscan_iter('tags');
+    my $first = await $iter->all;            # [ 'a', 'b', 'c' ] in some order
+    print $iter->done, "\n";                 # 1
+    $iter->reset;
+    print $iter->done, "\n";                 # 0
+    my $again = await $iter->all;            # the same members again
 
 =cut

@@ -9,9 +9,13 @@ use parent -norequire, 'Future::IO::Redis::Commands';
 require Future::IO::Redis::Commands;
 
 sub new {
-    my ( $class, $redis ) = @_;
+    my ( $class, $redis, %opts ) = @_;
+    my $max = delete $opts{max_depth};
+    Carp::croak( "Future::IO::Redis::Pipeline: unknown option '" . ( sort keys %opts )[0] . "' (options: max_depth)" ) if %opts;
+    Carp::croak( "Future::IO::Redis::Pipeline: max_depth must be a non-negative integer, not '" . ( $max // 'undef' ) . "'" )
+      if defined $max && ( ref $max || $max !~ /\A[0-9]+\z/ );
     # transforms: index of a queued command => its reply transformer (most have none).
-    return bless { redis => $redis, commands => [], transforms => {}, executed => 0 }, $class;
+    return bless { redis => $redis, commands => [], transforms => {}, executed => 0, max_depth => $max || 0 }, $class;
 }
 
 # The code that queues a command: its words (none for `command`) and the caller's arguments, in
@@ -23,6 +27,8 @@ sub _queuer {
     return sub {
         my $self = shift;
         Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
+        Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded")
+          if $self->{max_depth} && @{ $self->{commands} } >= $self->{max_depth};
         my $args = [ @words, @_ ];
         _bad_arguments($args) if grep { !defined || ref } @$args;
         @$args = Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, $args ) if defined $self->{redis}{prefix};
@@ -55,13 +61,11 @@ my %SENDER;
 
 sub _command_sender {
     my ( undef, $method ) = @_;
-    return $SENDER{$method} //= do {
-        my $sender = _queuer( $Future::IO::Redis::Commands::WORDS{$method}, $Future::IO::Redis::Commands::TRANSFORM_OF{$method} );
-        no strict 'refs';
-        *{$method} = $sender;
-        $sender;
-    };
+    return Future::IO::Redis::Commands::installed_sender( __PACKAGE__, $method, \%SENDER, \&_queuer );
 }
+
+# The earlier clients of this design name it add.
+sub add { shift->command(@_) }
 
 sub _transform {
     my ( $self, $pipe, $code ) = @_;
@@ -69,7 +73,19 @@ sub _transform {
     return $self;
 }
 
-sub count { scalar @{ $_[0]{commands} } }
+sub count     { scalar @{ $_[0]{commands} } }
+sub max_depth { $_[0]{max_depth} }
+
+# Scripts in a pipeline: EVAL (nothing can branch on a reply here; see Future::IO::Redis::Script).
+sub evalsha_or_eval {
+    my ( $self, $sha, @rest ) = @_;
+    return $self->command( Future::IO::Redis::Script::_queued_eval( 'evalsha_or_eval', @rest ) );
+}
+
+sub run_script {
+    my ( $self, @args ) = @_;
+    return $self->command( Future::IO::Redis::Script::_queued_defined( $self->{redis}, @args ) );
+}
 
 sub execute {
     my ($self) = @_;
@@ -114,11 +130,49 @@ and return the pipeline, so calls chain. Nothing is sent until L</execute>.
 Queues any command; returns the pipeline. Croaks on undef or reference arguments. With the
 client's C<prefix> option, the command's key arguments get the prefix (as on the client).
 
+=head2 add
+
+    $pipe->add( 'SET', $key, $value )->add( 'INCR', 'n' );
+
+The same as L</command> (the name earlier Perl clients of this design use).
+
+=head2 evalsha_or_eval
+
+    $pipe->evalsha_or_eval( $sha, $lua, $numkeys, @keys, @args );
+
+Queues C<EVAL $lua ...>: a pipeline cannot fall back from C<NOSCRIPT> (see
+L<Future::IO::Redis::Script/IN PIPELINES AND TRANSACTIONS>). Returns the pipeline.
+
+=head2 run_script
+
+    $pipe->run_script( $name, @args );
+
+Queues a command defined on the client with L<Future::IO::Redis/define_command>. Returns the
+pipeline.
+
 =head2 count
 
     my $n = $pipe->count;
 
 Number of queued commands.
+
+=head2 max_depth
+
+    my $limit = $pipe->max_depth;    # 0: no limit
+
+The most commands this pipeline takes: C<< $redis->pipeline( max_depth => N ) >>, else the
+client's C<pipeline_max_depth> option (0, no limit, by default). Queuing one more croaks with
+C<Pipeline depth limit (N) exceeded>; the commands already queued stay queued and can still be
+executed. Not to be confused with the client's C<pipeline_depth>, which limits the commands in
+flight on the connection (a pipeline's commands count one by one) and never croaks.
+
+    use Future::IO::Redis;
+    my $redis = Future::IO::Redis->new;
+    my $pipe  = $redis->pipeline( max_depth => 2 );
+    $pipe->incr('a')->incr('b');
+    eval { $pipe->incr('c') };
+    print $@;                                     # Pipeline depth limit (2) exceeded at ...
+    my $results = $pipe->execute->get;            # [ 1, 1 ]: the two queued ones
 
 =head2 execute
 

@@ -189,6 +189,10 @@ sub _with {
     return $f;
 }
 
+# The configured sizes (accessors earlier clients of this design have).
+sub min { $_[0]{min} }
+sub max { $_[0]{max} }
+
 sub stats {
     my ($self) = @_;
     my $active = keys %{ $self->{active} };
@@ -567,6 +571,12 @@ and C<acquire_wait_max> (seconds those acquires waited, summed and the longest).
 connection options C<otel_meter> or C<metrics> (see L<Future::IO::Redis::Telemetry>), each
 acquire's wait is also recorded in the histogram C<redis.pool.acquire.duration>; the connections
 report their own metrics, spans and debug lines as single clients do.
+
+=head2 min, max
+
+    printf "between %d and %d connections\n", $pool->min, $pool->max;
+
+The C<min> and C<max> the pool was made with.
 
 =head2 shutdown
 

@@ -165,6 +165,10 @@ sub unsubscribe {
     return $self->_send_unsubscribes( \@sends, scalar @names );
 }
 
+# The earlier clients of this design unsubscribe patterns and shard channels on their own.
+sub punsubscribe { my $self = shift; $self->_unsubscribe_family( patterns       => @_ ) }
+sub sunsubscribe { my $self = shift; $self->_unsubscribe_family( shard_channels => @_ ) }
+
 # The client's unsubscribe, punsubscribe and sunsubscribe: end @names of one family (all of the
 # family without names).
 sub _unsubscribe_family {
@@ -227,6 +231,20 @@ sub _close {
 sub channels       { sort keys %{ $_[0]{channels} } }
 sub patterns       { sort keys %{ $_[0]{patterns} } }
 sub shard_channels { sort keys %{ $_[0]{shard_channels} } }
+sub sharded_channels { $_[0]->shard_channels }
+sub channel_count  { scalar( keys %{ $_[0]{channels} } ) + scalar( keys %{ $_[0]{patterns} } ) + scalar( keys %{ $_[0]{shard_channels} } ) }
+
+# The message shape of the earlier clients of this design: the payload under `message`.
+sub next_message {
+    my ($self) = @_;
+    return $self->next->transform(
+        done => sub {
+            my ($m) = @_;
+            return undef unless $m;
+            return { type => $m->{type}, channel => $m->{channel}, pattern => $m->{pattern}, message => $m->{data} };
+        }
+    );
+}
 sub pending        { scalar @{ $_[0]{queue} } }
 sub dropped        { $_[0]{dropped} }
 sub reconnects     { $_[0]{reconnects} }
@@ -330,6 +348,32 @@ that was already on its way in the same turn, waits for the next C<next>.
 Ends the subscriptions named (channels, patterns and shard channels alike), or all of them.
 When none is left, the subscription ends: waiting and later C<next> calls give undef, and the
 client takes ordinary commands again.
+
+=head2 punsubscribe, sunsubscribe
+
+    await $sub->punsubscribe('news:*');    # these patterns
+    await $sub->sunsubscribe;              # every shard channel
+
+Like L</unsubscribe>, for one family only: patterns (C<PUNSUBSCRIBE>) or shard channels
+(C<SUNSUBSCRIBE>); without names, everything of that family. The subscription ends (C<next>
+gives undef) once nothing of any family is left. The names earlier Perl clients of this design
+use.
+
+=head2 next_message
+
+    while ( my $msg = await $sub->next_message ) {
+        print "$msg->{channel}: $msg->{message}\n";
+    }
+
+L</next> with the message shape of earlier Perl clients of this design: the payload under
+C<message> instead of C<data> (C<type>, C<channel> and C<pattern> as in C<next>).
+
+=head2 sharded_channels, channel_count
+
+    my $n = $sub->channel_count;
+
+C<sharded_channels> is C<shard_channels> (see L</channels, patterns, shard_channels>) by its older name; C<channel_count> is how many
+channels, patterns and shard channels the subscription holds.
 
 =head2 subscribe, psubscribe, ssubscribe
 

@@ -88,6 +88,13 @@ sub _secrets {
     return \%r;
 }
 
+# The command's words with the secrets replaced (the same rules as the log): for error objects.
+sub redact_words {
+    my (@c) = @_;
+    my $secret = _secrets(@c);
+    return map { exists $secret->{$_} ? $secret->{$_} : $c[$_] } 0 .. $#c;
+}
+
 sub _setting_pairs {
     my ( $r, $from, @c ) = @_;
     for ( my $i = $from; $i < $#c; $i += 2 ) {
@@ -830,6 +837,10 @@ With C<< otel_meter => $meter >> the instruments are created once per client wit
 C<< $meter->create_counter( name => ..., unit => ..., description => ... ) >>,
 C<create_histogram> and C<create_up_down_counter>, and reported with
 C<< $counter->add( $value, \%attributes ) >> and C<< $histogram->record( $value, \%attributes ) >>.
+These are the metrics API's names in the OpenTelemetry specification. The OpenTelemetry
+distribution for Perl implements traces and logs but (as of this writing) no metrics API, so
+any meter object with these methods works (an adapter to another metrics library, or a future
+OpenTelemetry meter); C<metrics> below is the way to get metrics out of a Perl program today.
 As for tracing, this is tested against a recording meter that implements these methods.
 
 =head2 Metrics::Any
@@ -910,6 +921,13 @@ log shows it: secrets C<[REDACTED]>, long values cut, binary escaped (see L</DEB
 fails: undef shows as C<undef>, a reference as C<< <HASH reference> >>.
 
     say format_command_for_log( 'HELLO', 3, 'AUTH', 'app', 'pw' );   # HELLO 3 AUTH app [REDACTED]
+
+=head2 redact_words
+
+    my @safe = Future::IO::Redis::Telemetry::redact_words( 'AUTH', 'app', 'pw' );   # AUTH app [REDACTED]
+
+The words as given, with the secrets replaced by C<[REDACTED]> exactly as the log redacts them
+(nothing cut or escaped). L<Future::IO::Redis::Error::Timeout> stores its C<command> through it.
 
 =head2 format_command_for_span
 

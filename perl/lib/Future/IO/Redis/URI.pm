@@ -87,8 +87,8 @@ sub parse {
     my ( $class, $uri ) = @_;
     $class = ref $class if ref $class;
 
-    _fail('no URI given (undef)')  unless defined $uri;
-    _fail('empty string')          unless length $uri;
+    # Nothing to parse: no URI (as the earlier clients of this design answer).
+    return undef unless defined $uri && length $uri;
     _fail('contains whitespace or control characters', $uri)
         if $uri =~ /[\x00-\x20\x7f]/;
 
@@ -189,6 +189,8 @@ sub parse {
         for my $pair ( split /&/, $query ) {
             next unless length $pair;
             my ( $k, $v ) = split /=/, $pair, 2;
+            # Only db and database are read (a name that does not decode is neither).
+            next if $k =~ /%(?![0-9A-Fa-f]{2})/;
             $k = _decode( 'query string', $k, $uri );
             if ( $k eq 'db' || $k eq 'database' ) {
                 _fail( "query parameter '$k' needs a value", $uri )
@@ -198,13 +200,11 @@ sub parse {
                     if defined $self{database} && $self{database} != $db;
                 $self{database} = $db;
             }
-            else {
-                my $shown = $k =~ /\A[A-Za-z0-9_.-]{1,40}\z/ ? "'$k'" : '(unprintable name)';
-                _fail( "unknown query parameter $shown (supported: db, database)", $uri );
-            }
+            # Any other parameter (timeout=, ssl_cert_reqs=, ... of other clients) is ignored.
         }
     }
 
+    $self{database} //= 0;
     return bless \%self, $class;
 }
 
@@ -224,12 +224,15 @@ sub is_unix  { $_[0]{is_unix} }
 sub to_options {
     my ($self) = @_;
     my @opts;
-    for my $key (qw( host port path username password database )) {
+    for my $key (qw( host port path username password )) {
         push @opts, $key => $self->{$key} if defined $self->{$key};
     }
+    push @opts, database => $self->{database} if $self->{database};
     push @opts, tls => 1 if $self->{tls};
     return @opts;
 }
+
+sub to_hash { shift->to_options(@_) }
 
 1;
 
@@ -307,11 +310,16 @@ to 65535. An empty port (C<redis://host:>) is an error.
 
 =item *
 
-The database is C<undef> when absent (C</> alone or an empty path also means
-"not set"). It must be a non-negative integer (at most 2147483647). It may be
+The database is 0 when absent (C</> alone or an empty path also means "not
+set"). It must be a non-negative integer (at most 2147483647). It may be
 given in the path (TCP forms only) or as a C<db>/C<database> query
-parameter; if both are given they must agree. Any other query parameter is
-an error.
+parameter; if both are given they must agree.
+
+=item *
+
+Query parameters other than C<db> and C<database> (which the design does not
+name: C<timeout=>, C<ssl_cert_reqs=>, ... of other clients' URIs) are
+ignored: options such as timeouts are given to the constructor instead.
 
 =item *
 
@@ -344,9 +352,9 @@ C<redis+unix> URIs take no host or port; the path must be non-empty.
 
 =head2 Errors
 
-Invalid input (including C<undef> and the empty string) makes C<parse>
-croak with a message beginning C<Invalid Redis URI:> that explains the
-problem. When the URI is quoted in the message it is passed through
+C<undef> and the empty string are not URIs: C<parse> returns C<undef> for
+them. Invalid input makes C<parse> croak with a message beginning
+C<Invalid Redis URI:> that explains the problem. When the URI is quoted in the message it is passed through
 L</redacted> first, so the password never appears in an error message.
 
 =head1 METHODS
@@ -354,8 +362,10 @@ L</redacted> first, so the password never appears in an error message.
 =head2 parse
 
     my $uri = Future::IO::Redis::URI->parse($string);
+    my $none = Future::IO::Redis::URI->parse( $ENV{NO_SUCH_VARIABLE} );    # undef
 
-Class method. Returns a new C<Future::IO::Redis::URI> object or croaks.
+Class method. Returns a new C<Future::IO::Redis::URI> object, C<undef> for C<undef> or the
+empty string, or croaks (see L</Errors>).
 
 =head2 scheme
 
@@ -393,7 +403,7 @@ Test with C<defined>, not truth: C<0> is a valid password.
 
 =head2 database
 
-    my $db = $uri->database;          # integer or undef
+    my $db = $uri->database;          # integer; 0 when the URI names none
 
 =head2 tls
 
@@ -410,10 +420,17 @@ Test with C<defined>, not truth: C<0> is a valid password.
 
 Returns a flat key/value list for the client constructor containing only the
 keys that are set among C<host>, C<port>, C<path>, C<username>, C<password>,
-C<database> and C<tls> (C<< tls => 1 >> is present only for C<rediss>).
+C<database> and C<tls> (C<database> only when it is not 0, C<< tls => 1 >>
+only for C<rediss>).
 For example C<redis://:pw@localhost/2> gives
 
     ( host => 'localhost', port => 6379, password => 'pw', database => 2 )
+
+=head2 to_hash
+
+    my $redis = Future::IO::Redis->new( Future::IO::Redis::URI->parse('redis://localhost/2')->to_hash );
+
+The same as L</to_options> (the name earlier clients of this design use).
 
 =head2 redacted
 

@@ -7,12 +7,17 @@ our @ISA = ('Future::IO::Redis::Error');
 
 sub _init {
     my ( $self, $args ) = @_;
-    $self->{reason} = $args->{reason} if defined $args->{reason};
+    for my $k (qw( reason host port path )) {
+        $self->{$k} = $args->{$k} if defined $args->{$k};
+    }
     return;
 }
 
 sub category     { 'connection' }
 sub reason       { $_[0]{reason} }
+sub host         { $_[0]{host} }
+sub port         { $_[0]{port} }
+sub path         { $_[0]{path} }
 sub is_transient { 1 }
 
 1;
@@ -56,15 +61,53 @@ All methods of L<Future::IO::Redis::Error> are available. In addition:
     my $err = Future::IO::Redis::Error::Connection->new(
         message => $message,
         reason  => 'connect_failed',    # optional
+        host    => 'localhost',         # optional
+        port    => 6379,                # optional
+        path    => undef,               # optional: unix socket
     );
 
 =head2 reason
 
     my $reason = $err->reason;
 
-Optional machine-readable reason, or C<undef>. Values used by the client
-include C<connect_failed>, C<connection_lost>, C<server_closed> and
-C<timeout> (connection reset because a request timed out).
+Optional machine-readable reason, or C<undef>. The client gives:
+
+=over 4
+
+=item C<connect_failed> - connecting failed (refused, unreachable, name resolution, TLS, the
+server closed the connection during the handshake); also for commands that waited for that
+connection;
+
+=item C<connection_lost> - reading or writing failed on an established connection;
+
+=item C<server_closed> - the server closed the connection;
+
+=item C<timeout> - the connection was reset because another command on it timed out;
+
+=item C<protocol_error> - the connection was reset because the server sent something that is
+not RESP;
+
+=item C<client> - the application called C<disconnect> while the command waited for its reply;
+
+=item C<fork> - the process forked while the command waited (in the child).
+
+=back
+
+=head2 host, port, path
+
+    warn sprintf "lost %s:%s\n", $err->host, $err->port;
+
+The server the error is about: C<host> and C<port> for TCP (and TLS), C<path> for a unix
+socket; C<undef> when not known (errors raised outside a connection). Example, with nothing
+listening on the port:
+
+    use Future::IO::Redis;
+    my $redis = Future::IO::Redis->new( host => '127.0.0.1', port => 1 );
+    my $f = $redis->connect;
+    $f->await;
+    my $err = $f->failure;
+    printf "%s %s:%s\n", $err->reason, $err->host, $err->port;    # connect_failed 127.0.0.1:1
+
 
 =head2 category
 

@@ -5,7 +5,14 @@ use warnings;
 use Future::IO::Redis::Error ();
 our @ISA = ('Future::IO::Redis::Error');
 
+sub _init {
+    my ( $self, $args ) = @_;
+    $self->{queue_size} = $args->{queue_size} if defined $args->{queue_size};
+    return;
+}
+
 sub category     { 'disconnected' }
+sub queue_size   { $_[0]{queue_size} }
 sub is_transient { 1 }
 
 1;
@@ -43,8 +50,22 @@ Subclass of L<Future::IO::Redis::Error>; category C<disconnected>.
 
 =head1 METHODS
 
-All methods of L<Future::IO::Redis::Error> are available; C<new> takes only
-C<message> (and optional C<details>). In addition:
+All methods of L<Future::IO::Redis::Error> are available. In addition:
+
+=head2 new
+
+    my $err = Future::IO::Redis::Error::Disconnected->new( message => 'queue full', queue_size => 1000 );
+
+C<queue_size> is optional.
+
+=head2 queue_size
+
+    warn "refused with ", $err->queue_size, " commands waiting\n";
+
+How many commands were waiting for the connection when this one was refused (equal to the
+client's C<queue_size> option when the queue was full), or C<undef> when not known. For the
+commands that a C<disconnect> (or a lost connection with reconnect off) failed before they were
+sent: how many were waiting then.
 
 =head2 category
 

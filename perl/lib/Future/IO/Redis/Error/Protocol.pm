@@ -5,7 +5,14 @@ use warnings;
 use Future::IO::Redis::Error ();
 our @ISA = ('Future::IO::Redis::Error');
 
+sub _init {
+    my ( $self, $args ) = @_;
+    $self->{data} = "$args->{data}" if defined $args->{data};
+    return;
+}
+
 sub category { 'protocol' }
+sub data     { $_[0]{data} }
 sub is_fatal { 1 }
 
 1;
@@ -44,8 +51,22 @@ Subclass of L<Future::IO::Redis::Error>; category C<protocol>.
 
 =head1 METHODS
 
-All methods of L<Future::IO::Redis::Error> are available; C<new> takes only
-C<message> (and optional C<details>). In addition:
+All methods of L<Future::IO::Redis::Error> are available. In addition:
+
+=head2 new
+
+    my $err = Future::IO::Redis::Error::Protocol->new( message => $message, data => '+OK' );
+
+C<data> is optional.
+
+=head2 data
+
+    warn "the server sent: ", $err->data // '(nothing shown)';
+
+A short excerpt of the bytes that could not be read, or C<undef>. From the client: at most the
+first 32 bytes of the line the decoder stopped at (followed by C<...> when there was more),
+printable ASCII as it is and every other byte as C<\xNN> (C<HTTP/1.1 200 OK\x0D\x0A...>), so
+that it can be logged safely; no more of a reply is kept.
 
 =head2 category
 

@@ -18,7 +18,7 @@ my %FATAL = map { $_ => 1 } qw(
 
 sub _init {
     my ( $self, $args ) = @_;
-    my $code = $args->{code};
+    my $code = $args->{code} // $args->{type};
     unless ( defined $code && length $code ) {
         my ($word) = $self->{message} =~ /\A(\S+)/;
         $code = ( defined $word && $word =~ /\A[A-Z][A-Z0-9_-]*\z/ ) ? $word : 'ERR';
@@ -29,6 +29,22 @@ sub _init {
 
 sub category     { 'redis' }
 sub code         { $_[0]{code} }
+sub type         { $_[0]{code} }
+
+sub from_message {
+    my ( $class, $message ) = @_;
+    $class = ref $class if ref $class;
+    return $class->new( message => $message );
+}
+
+sub is_wrongtype { $_[0]{code} eq 'WRONGTYPE' ? 1 : 0 }
+sub is_oom       { $_[0]{code} eq 'OOM'       ? 1 : 0 }
+sub is_busy      { $_[0]{code} eq 'BUSY'      ? 1 : 0 }
+sub is_loading   { $_[0]{code} eq 'LOADING'   ? 1 : 0 }
+sub is_noscript  { $_[0]{code} eq 'NOSCRIPT'  ? 1 : 0 }
+sub is_readonly  { $_[0]{code} eq 'READONLY'  ? 1 : 0 }
+sub is_noauth    { $_[0]{code} eq 'NOAUTH'    ? 1 : 0 }
+sub is_noperm    { $_[0]{code} eq 'NOPERM'    ? 1 : 0 }
 sub is_transient { $TRANSIENT{ $_[0]{code} } ? 1 : 0 }
 sub is_fatal     { $FATAL{ $_[0]{code} }     ? 1 : 0 }
 
@@ -96,6 +112,36 @@ takes precedence. Examples: C<WRONGTYPE>, C<ERR>, C<NOSCRIPT>, C<LOADING>,
 C<BUSY>, C<MOVED>, C<ASK>, C<TRYAGAIN>, C<CLUSTERDOWN>, C<READONLY>,
 C<MASTERDOWN>, C<NOAUTH>, C<WRONGPASS>, C<NOPERM>, C<OOM>, C<EXECABORT>,
 C<NOREPLICAS>, C<BUSYKEY>, C<UNBLOCKED>.
+
+=head2 type
+
+    my $code = $err->type;
+
+The same as L</code> (the name earlier Perl clients of this design use). C<new> accepts
+C<< type => ... >> as well as C<< code => ... >> (C<code> wins when both are given).
+
+=head2 from_message
+
+    my $err = Future::IO::Redis::Error::Redis->from_message('WRONGTYPE Operation against a key');
+    say $err->type;    # WRONGTYPE
+
+Builds the error for an error reply's text (without the leading C<->), as the client does for
+the server's error replies: the code is its first word when that looks like one, else C<ERR>.
+Croaks on an empty message, as C<new> does.
+
+=head2 is_wrongtype, is_oom, is_busy, is_loading, is_noscript, is_readonly, is_noauth, is_noperm
+
+    if ( $err->is_wrongtype ) { ... }
+
+1 when L</code> is C<WRONGTYPE>, C<OOM>, C<BUSY>, C<LOADING>, C<NOSCRIPT>, C<READONLY>,
+C<NOAUTH> or C<NOPERM> respectively, else 0. For example, against a key holding a string:
+
+    use Future::IO::Redis;
+    my $redis = Future::IO::Redis->new;
+    $redis->set( k => 'v' )->get;
+    my $f = $redis->lpush( k => 'x' );
+    $f->await;
+    print $f->failure->is_wrongtype;    # 1
 
 =head2 is_transient
 
