@@ -303,6 +303,15 @@ typedef struct FiorCompletion {
   int64_t queue_size;
 } FiorCompletion;
 
+// A byte string whose allocation passes to the caller (`fior_engine_take_bulk`): `len` bytes
+// at `ptr`, followed by a NUL byte, in an allocation of `malloc` of `capacity` bytes that
+// starts at `ptr` and that the caller releases with `free` (once).
+typedef struct FiorOwnedBytes {
+  uint8_t *ptr;
+  size_t len;
+  size_t capacity;
+} FiorOwnedBytes;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -440,6 +449,17 @@ void fior_engine_turn(struct FiorEngine *engine);
 // A completion of kind `FIOR_COMPLETION_KIND_BATCH` carries `item_count` results, one per
 // command of the batch in submission order: read each with `fior_engine_batch_item`.
 bool fior_engine_next(struct FiorEngine *engine, struct FiorCompletion *out);
+
+// When the completion the last `fior_engine_next` returned is a reply that is one bulk string
+// held in a read buffer of its own (a large reply: the decoder hands such a buffer over
+// instead of copying the string out), pass that buffer to the caller instead of having it
+// copy the string: `*out` gets the allocation (which the string starts), the string's length
+// (a NUL byte follows it) and the allocation's size. The caller owns the allocation from then on and releases it with
+// `free` (Perl adopts it as a string's buffer: it comes from `malloc`, see the crate's global allocator).
+// The completion's node views are invalid afterwards. Returns false (and leaves `*out` alone)
+// for NULL arguments and for any other completion (the string is then copied, as usual).
+bool fior_engine_take_bulk(struct FiorEngine *engine,
+                           struct FiorOwnedBytes *out);
 
 // Item `index` of the batch completion the last `fior_engine_next` returned, into `*out`: a
 // view of kind `FIOR_COMPLETION_KIND_REPLY` or `FIOR_COMPLETION_KIND_FAILED` (with the batch's

@@ -268,6 +268,31 @@ SV *fp_reply_to_sv(pTHX_ const FiorNode *nodes, size_t n) {
     return root ? root : newSV(0);
 }
 
+/* A reply that is one large bulk string, as a string that adopts the engine's buffer instead of
+ * a copy of it (fior_engine_take_bulk); NULL for any other completion, or where perl's
+ * allocator is not the C library's malloc/free, which the buffer comes from (the caller then
+ * copies). The engine shrank the allocation to the string, its NUL and one byte more: SvLEN is
+ * the whole allocation, and perl can share the string copy-on-write like any of its own (the
+ * Futures a reply passes through copy their values). */
+SV *fp_adopt_bulk(pTHX_ FiorEngine *engine, const FiorCompletion *c) {
+#if defined(PERL_TRACK_MEMPOOL) || defined(MYMALLOC) || defined(PERL_IMPLICIT_SYS)
+    PERL_UNUSED_ARG(engine);
+    PERL_UNUSED_ARG(c);
+    return NULL;
+#else
+    FiorOwnedBytes b;
+    SV *sv;
+    if (c->kind != FIOR_COMPLETION_KIND_REPLY || c->node_count != 1 || c->nodes[0].kind != FIOR_NODE_KIND_BULK)
+        return NULL;
+    if (!fior_engine_take_bulk(engine, &b))
+        return NULL;
+    sv = newSV_type(SVt_PV);
+    sv_usepvn_flags(sv, (char *)b.ptr, b.len, SV_HAS_TRAILING_NUL);
+    SvLEN_set(sv, b.capacity);
+    return sv;
+#endif
+}
+
 /* The error object of a failed request or an error event: its kind's class, with the fields the
  * engine gave (see FiorCompletion in fior.h). */
 #define MAX_ERROR_FIELDS 12
@@ -674,7 +699,9 @@ IV fp_deliver(pTHX_ FiorEngine *engine, fp_future_cache *cache, HV *handlers, HV
             int failed = 0;
             target = INT2PTR(SV *, (UV)c.token); /* our reference: released below */
             value = c.kind == FIOR_COMPLETION_KIND_BATCH ? batch_value(aTHX_ engine, &c)
-                                                         : fp_completion_value(aTHX_ &c, &failed);
+                                                         : fp_adopt_bulk(aTHX_ engine, &c);
+            if (!value)
+                value = fp_completion_value(aTHX_ &c, &failed);
             method = failed ? reject_method : resolve_method;
         }
         call_protected(aTHX_ cache, target, method, value, first_error);

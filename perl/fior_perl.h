@@ -42,6 +42,7 @@ SV *fp_reply_to_sv(pTHX_ const FiorNode *nodes, size_t n);
 /* A Reply, Done or Failed completion (or batch item) as a Perl value: the reply, undef, or an
  * error object; *failed is set for a failure or a top-level error reply. */
 SV *fp_completion_value(pTHX_ const FiorCompletion *c, int *failed);
+SV *fp_adopt_bulk(pTHX_ FiorEngine *engine, const FiorCompletion *c);
 
 /* Arguments and options. fp_croak_at_caller dies through Carp::croak. */
 void fp_croak_at_caller(pTHX_ SV *msg);

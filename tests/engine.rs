@@ -570,3 +570,131 @@ fn an_unanswered_batch_is_one_orphan() {
     orphans.sort();
     assert_eq!(orphans, [40, 42], "the batch's commands are not orphans of their own");
 }
+
+// ----- large replies read straight into the decoder's buffer ---------------------------------
+
+/// `$size` bulk of a recognisable pattern, then `+OK`: the replies to GET big and PING.
+fn big_frame(size: usize) -> (Vec<u8>, Vec<u8>) {
+    let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let mut frame = format!("${size}\r\n").into_bytes();
+    frame.extend_from_slice(&body);
+    frame.extend_from_slice(b"\r\n+OK\r\n");
+    (frame, body)
+}
+
+/// Turn the engine until `want` tokens completed, while `writer` feeds the peer.
+fn replies_while<T: Send + 'static>(engine: &mut Engine, want: &[u64], writer: impl FnOnce() -> T + Send + 'static) -> (HashMap<u64, Completion>, T) {
+    let writer = std::thread::spawn(writer);
+    let got = wait(engine, want);
+    (got, writer.join().unwrap())
+}
+
+#[test]
+fn a_large_bulk_split_anywhere_and_paused_mid_body_arrives_whole() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |c| c.read_buffer_size = 4096);
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let mut token = 10;
+    for size in [70_000, 300_001, 2 * READ_PER_TURN + 7] {
+        let (frame, body) = big_frame(size);
+        let h = format!("${size}\r\n").len();
+        let b = h + size; // where the body's \r\n starts
+        // Pieces end inside the header, right after it, early and deep in the body, inside the
+        // body's \r\n, and inside the next reply; the peer pauses between them, so the engine
+        // meets WouldBlock at each (the direct read too, once the header told the size).
+        for cuts in [
+            vec![1, h - 1, h, h + 1, h + 65_536, b - 1, b, b + 1, b + 2, b + 4],
+            vec![h + 70_000.min(size / 2), b + 3],
+            vec![b],
+            vec![],
+        ] {
+            cmd(&mut engine, conn, token, &[b"GET", b"big"]);
+            cmd(&mut engine, conn, token + 1, &[b"PING"]);
+            let frame = frame.clone();
+            let (got, p) = replies_while(&mut engine, &[token, token + 1], move || {
+                let mut at = 0;
+                for cut in cuts.into_iter().chain([frame.len()]) {
+                    peer.send(&frame[at..cut]);
+                    at = cut;
+                    std::thread::sleep(Duration::from_millis(3));
+                }
+                peer
+            });
+            peer = p;
+            match &got[&token] {
+                Completion::Reply { reply, .. } => assert!(reply.as_text() == Some(&body[..]), "size {size}"),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(text(&got[&(token + 1)]), "OK");
+            token += 2;
+        }
+        peer.read_available(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_close_in_the_middle_of_a_large_bulk_fails_the_command() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |c| {
+        c.reconnect.enabled = false;
+        c.retry.enabled = false;
+    });
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    cmd(&mut engine, conn, 10, &[b"GET", b"big"]);
+    let (frame, _) = big_frame(1_000_000);
+    let (got, _) = replies_while(&mut engine, &[10], move || {
+        peer.send(&frame[..300_000]);
+        std::thread::sleep(Duration::from_millis(20));
+        drop(peer);
+    });
+    match &got[&10] {
+        Completion::Failed { error, .. } => assert_eq!(error.kind, ErrorKind::Connection, "{error:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_large_bulk_over_a_unix_socket_arrives_whole() {
+    let dir = std::env::temp_dir().join(format!("fior-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _cleanup = TempDir(dir.clone());
+    let path = dir.join("s.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = engine.open(ConnConfig::new(Address::Unix { path: path.clone() }), None).unwrap();
+    engine.connect(conn, 1).unwrap();
+    let (mut sock, _) = listener.accept().unwrap();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        while !got.ends_with(b"PING\r\n") {
+            let n = sock.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        sock.write_all(b"+PONG\r\n").unwrap();
+        got.clear();
+        while !got.ends_with(b"PING\r\n") {
+            let n = sock.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        let (frame, body) = big_frame(3 * READ_PER_TURN + 1);
+        for piece in frame.chunks(400_000) {
+            sock.write_all(piece).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        (sock, body)
+    });
+    assert!(matches!(wait(&mut engine, &[1])[&1], Completion::Done { .. }));
+    cmd(&mut engine, conn, 10, &[b"GET", b"big"]);
+    cmd(&mut engine, conn, 11, &[b"PING"]);
+    let got = wait(&mut engine, &[10, 11]);
+    let (_sock, body) = server.join().unwrap();
+    assert_eq!(text(&got[&11]), "OK");
+    match &got[&10] {
+        Completion::Reply { reply, .. } => assert!(reply.as_text() == Some(&body[..])),
+        other => panic!("{other:?}"),
+    }
+}

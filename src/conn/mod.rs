@@ -33,7 +33,7 @@ pub use write_buf::WriteBuf;
 
 use crate::protocol::{encode_command, Decoder, Node, ProtocolError, Reply};
 use backoff::Backoff;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use deadlines::Deadlines;
 use pubsub::{Expect, Push};
 use std::collections::VecDeque;
@@ -674,8 +674,14 @@ impl Conn {
     }
 
     /// Space to read into; call `bytes_read` after appending to it.
-    pub fn read_buf(&mut self) -> &mut BytesMut {
+    pub fn read_buf(&mut self) -> &mut Vec<u8> {
         self.decoder.read_buf(self.read_hint)
+    }
+
+    /// Bytes still missing from the reply being read, as far as its headers tell (0 when
+    /// unknown): a large count is worth reading straight into `read_buf`.
+    pub fn bytes_missing(&self) -> usize {
+        self.decoder.missing(self.read_hint)
     }
 
     /// Bytes were appended to `read_buf`: match every complete reply to its request.

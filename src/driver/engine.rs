@@ -32,6 +32,11 @@ const MAX_IOVECS: usize = 64;
 /// Events taken from the Poll at once; more stay ready in the kernel (and the fd readable).
 const EVENTS: usize = 256;
 const SCRATCH: usize = 64 * 1024;
+/// A reply missing at least this many bytes (as its headers tell) is read straight into the
+/// decoder's buffer instead of through `scratch` (one copy less). Smaller reads go through
+/// `scratch`: the direct read ends with one more `read` call (the one that would block), which
+/// a short read of a small reply does without.
+const DIRECT_READ: usize = SCRATCH;
 /// Bytes read from one socket in one turn, at most: a 100 MB reply arrives over many turns, and
 /// the event loop runs its timers and other watchers in between.
 pub const READ_PER_TURN: usize = 1 << 20;
@@ -613,6 +618,27 @@ impl Engine {
                     self.carry.push(id);
                 }
                 return;
+            }
+            if t.reads_into_spare() && conn.bytes_missing() >= DIRECT_READ {
+                // The rest of a large reply: read it straight into the decoder's buffer, up to
+                // its end (the buffer has room for it once it has grown) or the budget.
+                let buf = conn.read_buf();
+                let limit = (buf.capacity() - buf.len()).min(*budget);
+                let (n, how) = t.read_append(buf, limit);
+                if n > 0 {
+                    *budget -= n;
+                    conn.bytes_read(now);
+                    if conn.has_actions() {
+                        return;
+                    }
+                }
+                match how {
+                    Ok(true) => continue,
+                    Ok(false) => return conn.eof(now),
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(err) => return io_failed(conn, "read from", err, now),
+                }
             }
             let want = self.scratch.len().min(*budget);
             match t.read(&mut self.scratch[..want]) {

@@ -2,7 +2,7 @@
 //! from the user's settings, and a nonblocking TLS stream over a TCP socket that the IO thread
 //! drives from readiness events.
 
-use mio::net::TcpStream;
+use std::net::TcpStream;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;

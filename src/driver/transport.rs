@@ -2,13 +2,16 @@
 
 use super::tls::{Handshake, TlsStream};
 use crate::conn::Address;
-use mio::net::{TcpStream, UnixStream};
+use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+/// The sockets are std's (nonblocking), registered with the Poll by descriptor: std's streams
+/// read into a buffer's uninitialised spare capacity (see `read_append`), mio's do not.
 pub enum Transport {
     Tcp(TcpStream),
     Unix(UnixStream),
@@ -42,26 +45,17 @@ impl Transport {
     /// Start a nonblocking connect.
     pub fn connect(target: &Target) -> io::Result<Transport> {
         match target {
-            Target::Tcp(addr) => TcpStream::connect(*addr).map(Transport::Tcp),
-            Target::Unix(path) => UnixStream::connect(path).map(Transport::Unix),
+            Target::Tcp(addr) => mio::net::TcpStream::connect(*addr).map(|s| Transport::Tcp(s.into())),
+            Target::Unix(path) => mio::net::UnixStream::connect(path).map(|s| Transport::Unix(s.into())),
         }
     }
 
     pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        match self {
-            Transport::Tcp(s) => registry.register(s, token, interest),
-            Transport::Unix(s) => registry.register(s, token, interest),
-            Transport::Tls(t) => registry.register(&mut t.sock, token, interest),
-        }
+        registry.register(&mut SourceFd(&self.fd()), token, Interest::READABLE | Interest::WRITABLE)
     }
 
     pub fn deregister(&mut self, registry: &Registry) {
-        let _ = match self {
-            Transport::Tcp(s) => registry.deregister(s),
-            Transport::Unix(s) => registry.deregister(s),
-            Transport::Tls(t) => registry.deregister(&mut t.sock),
-        };
+        let _ = registry.deregister(&mut SourceFd(&self.fd()));
     }
 
     pub fn fd(&self) -> RawFd {
@@ -136,18 +130,48 @@ impl Transport {
         }
     }
 
+    /// Whether `read_append` reads straight into a buffer's spare capacity: plain sockets do;
+    /// TLS does not (rustls' reader would have the spare capacity zeroed first on every call,
+    /// which costs as much as the copy it saves).
+    pub fn reads_into_spare(&self) -> bool {
+        !matches!(self, Transport::Tls(_))
+    }
+
+    /// Append at most `limit` bytes to `buf`, read straight into its spare capacity (std's
+    /// `read_to_end` over `take`: std's sockets read into uninitialised memory safely). `limit`
+    /// must not exceed `buf`'s spare capacity, so that `buf` never reallocates here. Returns the
+    /// bytes appended, and how the read stopped: `Ok(true)` at the limit (more may be waiting),
+    /// `Ok(false)` at the end of the stream, `Err` on an error, `WouldBlock` included (what was
+    /// read before it is kept in `buf` and counted). TLS transports do not read this way.
+    pub fn read_append(&mut self, buf: &mut Vec<u8>, limit: usize) -> (usize, io::Result<bool>) {
+        debug_assert!(limit <= buf.capacity() - buf.len());
+        let before = buf.len();
+        let got = match self {
+            Transport::Tcp(s) => Read::take(&*s, limit as u64).read_to_end(buf),
+            Transport::Unix(s) => Read::take(&*s, limit as u64).read_to_end(buf),
+            // Not used for TLS (see `reads_into_spare`): the engine reads it through `read`.
+            Transport::Tls(_) => Err(io::ErrorKind::Unsupported.into()),
+        };
+        let n = buf.len() - before;
+        match got {
+            Ok(_) if n == limit && limit > 0 => (n, Ok(true)),
+            Ok(_) => (n, Ok(false)),
+            Err(e) => (n, Err(e)),
+        }
+    }
+
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => s.read(buf),
-            Transport::Unix(s) => s.read(buf),
+            Transport::Tcp(s) => (&*s).read(buf),
+            Transport::Unix(s) => (&*s).read(buf),
             Transport::Tls(t) => t.read(buf),
         }
     }
 
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => s.write_vectored(bufs),
-            Transport::Unix(s) => s.write_vectored(bufs),
+            Transport::Tcp(s) => (&*s).write_vectored(bufs),
+            Transport::Unix(s) => (&*s).write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
         }
     }

@@ -270,6 +270,31 @@ pub extern "C" fn fior_engine_next(engine: *mut FiorEngine, out: *mut FiorComple
     })
 }
 
+/// When the completion the last `fior_engine_next` returned is a reply that is one bulk string
+/// held in a read buffer of its own (a large reply: the decoder hands such a buffer over
+/// instead of copying the string out), pass that buffer to the caller instead of having it
+/// copy the string: `*out` gets the allocation (which the string starts), the string's length
+/// (a NUL byte follows it) and the allocation's size. The caller owns the allocation from then on and releases it with
+/// `free` (Perl adopts it as a string's buffer: it comes from `malloc`, see the crate's global allocator).
+/// The completion's node views are invalid afterwards. Returns false (and leaves `*out` alone)
+/// for NULL arguments and for any other completion (the string is then copied, as usual).
+#[no_mangle]
+pub extern "C" fn fior_engine_take_bulk(engine: *mut FiorEngine, out: *mut FiorOwnedBytes) -> bool {
+    with_engine!(engine, false, |e| {
+        if out.is_null() {
+            return false;
+        }
+        let Some(Completion::Reply { reply, .. }) = e.current.as_mut() else { return false };
+        let Some((buf, len)) = reply.take_bulk_buffer() else { return false };
+        e.nodes.clear();
+        let mut buf = std::mem::ManuallyDrop::new(buf);
+        let taken = FiorOwnedBytes { ptr: buf.as_mut_ptr(), len, capacity: buf.capacity() };
+        // SAFETY: `out` is non-null and writable (caller's contract).
+        unsafe { *out = taken };
+        true
+    })
+}
+
 /// Item `index` of the batch completion the last `fior_engine_next` returned, into `*out`: a
 /// view of kind `FIOR_COMPLETION_KIND_REPLY` or `FIOR_COMPLETION_KIND_FAILED` (with the batch's
 /// `conn` and `token`), as `fior_engine_next` gives for a single command. Returns false (and

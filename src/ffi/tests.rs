@@ -52,6 +52,13 @@ fn null_handles_are_refused_not_dereferenced() {
     assert_eq!(fior_conn_submit(null, 1, 2, -1.0, 1, argv.as_ptr()), FiorResult::NullArgument);
     assert_eq!(fior_conn_submit_batch(null, 1, 2, 0, ptr::null()), FiorResult::NullArgument);
     assert!(!fior_engine_batch_item(null, 0, &mut c));
+    let mut owned = FiorOwnedBytes { ptr: ptr::null_mut(), len: 0, capacity: 0 };
+    assert!(!fior_engine_take_bulk(null, &mut owned));
+    let e = engine();
+    assert!(!fior_engine_take_bulk(e, ptr::null_mut()));
+    assert!(!fior_engine_take_bulk(e, &mut owned), "no completion: nothing to take");
+    assert!(owned.ptr.is_null(), "left alone");
+    fior_engine_free(e);
     let mut flags = 0u32;
     assert_eq!(fior_conn_flags(null, 1, &mut flags), FiorResult::NullArgument);
     let (mut a, mut b) = (0u64, 0u64);

@@ -41,6 +41,17 @@ pub enum FiorConnFlag {
     MultiOpen = 64,
 }
 
+/// A byte string whose allocation passes to the caller (`fior_engine_take_bulk`): `len` bytes
+/// at `ptr`, followed by a NUL byte, in an allocation of `malloc` of `capacity` bytes that
+/// starts at `ptr` and that the caller releases with `free` (once).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FiorOwnedBytes {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub capacity: usize,
+}
+
 /// A borrowed byte string. A NULL `ptr` means "absent" (distinct from empty).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

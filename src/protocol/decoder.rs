@@ -13,13 +13,19 @@
 //!   into an allocation of its own size. Either way a reply keeps at most about twice its own
 //!   size alive, however many replies are held at once.
 //!
+//! - A reply that is one bulk string, with at least a read's worth of its payload still to
+//!   come, has its payload moved to the front of a fresh read buffer (the header and whatever
+//!   was handed out before stay behind), which then grows under the same rule; the finished
+//!   reply takes that buffer. So the string starts its buffer, and Perl adopts the buffer as
+//!   the string's own with no copy at all (`Reply::take_bulk_buffer`).
+//!
 //! Invariant: `buf` is never advanced or split (only appended to, truncated, cleared, or
 //! replaced), so its `capacity()` is the size of its whole allocation.
 
-use super::reply::Reply;
+use super::reply::{Data, Node, Reply};
 use super::scanner::{ReplyScanner, Scan};
 use super::ProtocolError;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// Deepest reply decoded. A real server's deepest replies are Lua tables returned by EVAL, and
 /// Redis 7.0 refuses to build those beyond about 8,000 levels ("reached lua stack limit"), so
@@ -43,8 +49,11 @@ pub const ERROR_EXCERPT_LEN: usize = 32;
 
 pub struct Decoder {
     /// `buf[..start]` was handed out already; `buf[start..]` is the reply being read.
-    buf: BytesMut,
+    buf: Vec<u8>,
     start: usize,
+    /// The length of the reply being read, when it is a large bulk string whose payload is
+    /// gathered in `buf` from its first byte (then `start` is 0 and the header is gone).
+    body: Option<usize>,
     scanner: ReplyScanner,
     read_size: usize,
     max_bulk_len: usize,
@@ -64,8 +73,9 @@ impl Decoder {
     pub fn with_limits(read_size: usize, max_bulk_len: usize) -> Self {
         let read_size = read_size.clamp(512, 16 << 20);
         Decoder {
-            buf: BytesMut::with_capacity(read_size),
+            buf: Vec::with_capacity(read_size),
             start: 0,
+            body: None,
             scanner: ReplyScanner::new(),
             read_size,
             max_bulk_len,
@@ -80,7 +90,10 @@ impl Decoder {
     /// twice the bytes of the unfinished reply (plus `read_size`), so that a large reply arrives
     /// with each byte copied O(1) times, and never more than that: what a header claims does
     /// not count. When the hint says where the reply ends, growth stops there (plus one read).
-    pub fn read_buf(&mut self, hint: Option<usize>) -> &mut BytesMut {
+    ///
+    /// Bytes are appended to the buffer's spare capacity (`Vec::extend_from_slice`, or a read
+    /// straight into it); the buffer never needs to be initialised beyond its length.
+    pub fn read_buf(&mut self, hint: Option<usize>) -> &mut Vec<u8> {
         let pending = self.buf.len() - self.start;
         if self.start > 0 && self.start >= pending {
             // Move the unfinished reply to the front: at most as many bytes as were handed out
@@ -94,10 +107,24 @@ impl Decoder {
             if let Some(end) = hint.filter(|end| *end > pending) {
                 cap = cap.min(end + self.read_size);
             }
-            let _ = self.replace_buf(self.start, cap.max(pending + self.read_size));
-            self.start = 0;
+            let cap = cap.max(pending + self.read_size);
+            if self.start == 0 {
+                // Grow in place: the allocator may extend the block (or remap its pages)
+                // instead of copying the bytes into a new one.
+                self.buf.reserve_exact(cap - self.buf.len());
+            } else {
+                let _ = self.replace_buf(self.start, cap);
+                self.start = 0;
+            }
         }
         &mut self.buf
+    }
+
+    /// Bytes still missing from the reply being read, when its headers tell (`hint` is what
+    /// the last `next_reply` returned): a large remainder is worth reading straight into
+    /// `read_buf`'s spare capacity.
+    pub fn missing(&self, hint: Option<usize>) -> usize {
+        hint.map_or(0, |end| end.saturating_sub(self.buffered()))
     }
 
     /// Bytes received but not yet part of a complete reply.
@@ -135,11 +162,12 @@ impl Decoder {
     /// Forget everything buffered (the connection was reset).
     pub fn reset(&mut self) {
         if self.buf.capacity() > 4 * self.read_size {
-            self.buf = BytesMut::with_capacity(self.read_size);
+            self.buf = Vec::with_capacity(self.read_size);
         } else {
             self.buf.clear();
         }
         self.start = 0;
+        self.body = None;
         self.scanner = ReplyScanner::new();
         self.failed = None;
     }
@@ -150,12 +178,23 @@ impl Decoder {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        if let Some(len) = self.body {
+            return self.finish_body(len);
+        }
         match self.scanner.scan(&self.buf[self.start..], self.max_bulk_len) {
             Ok(Scan::Complete { len, root, rest }) => {
                 let (data, backing) = self.take(len);
                 Ok(Ok(Reply::with_backing(data, root, rest, backing)))
             }
-            Ok(Scan::Incomplete { need }) => Ok(Err(need)),
+            Ok(Scan::Incomplete { need }) => {
+                if let Some(payload) = self.scanner.open_top_level_bulk() {
+                    let arrived = self.buf.len() - self.start - payload.start;
+                    if payload.len() - arrived.min(payload.len()) >= self.read_size {
+                        return Ok(Err(Some(self.start_body(payload))));
+                    }
+                }
+                Ok(Err(need))
+            }
             Err(e) => {
                 self.failed = Some(e.clone());
                 Err(e)
@@ -163,8 +202,43 @@ impl Decoder {
         }
     }
 
+    /// The reply being read is one bulk string with at least a read's worth of payload to come:
+    /// move what arrived of the payload (less than `2 * read_size` bytes, usually) to the front
+    /// of a fresh buffer, under the same bound as `read_buf`'s, leaving the header and
+    /// everything handed out before it behind. Returns the hint: the length the buffer must
+    /// reach.
+    fn start_body(&mut self, payload: std::ops::Range<usize>) -> usize {
+        let from = self.start + payload.start;
+        let arrived = self.buf.len() - from;
+        let cap = (arrived + arrived.max(self.read_size)).min(payload.len() + 2 + self.read_size);
+        let _ = self.replace_buf(from, cap.max(arrived + self.read_size));
+        self.start = 0;
+        self.scanner = ReplyScanner::new();
+        self.body = Some(payload.len());
+        payload.len() + 2
+    }
+
+    /// The bulk string being gathered at the front of `buf`, once it is complete: it takes the
+    /// buffer, and what arrived after it moves to a fresh one.
+    fn finish_body(&mut self, len: usize) -> Result<Result<Reply, Option<usize>>, ProtocolError> {
+        let end = len + 2;
+        if self.buf.len() < end {
+            return Ok(Err(Some(end)));
+        }
+        if &self.buf[len..end] != b"\r\n" {
+            let e = ProtocolError("bulk string is not terminated by CRLF".into());
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
+        self.body = None;
+        let mut whole = self.replace_buf(end, self.read_size);
+        whole.truncate(end);
+        let capacity = whole.capacity();
+        Ok(Ok(Reply::with_backing(Data::Whole { buf: whole, from: 0 }, Node::Bulk(0..len), Vec::new(), capacity)))
+    }
+
     /// Hand out the `len` bytes at `start`, with the size of the allocation they keep alive.
-    fn take(&mut self, len: usize) -> (Bytes, usize) {
+    fn take(&mut self, len: usize) -> (Data, usize) {
         let from = self.start;
         let end = from + len;
         let capacity = self.buf.capacity();
@@ -174,9 +248,9 @@ impl Decoder {
             let mut whole = self.replace_buf(end, self.read_size);
             self.start = 0;
             whole.truncate(end);
-            return (whole.freeze().slice(from..), capacity);
+            return (Data::Whole { buf: whole, from }, capacity);
         }
-        let data = Bytes::copy_from_slice(&self.buf[from..end]);
+        let data = Data::Shared(Bytes::copy_from_slice(&self.buf[from..end]));
         self.start = end;
         let pending = self.buf.len() - end;
         if pending == 0 {
@@ -192,9 +266,9 @@ impl Decoder {
 
     /// Move `buf[from..]` into a fresh buffer of `capacity` bytes (at least the read size and
     /// what is moved); returns the old buffer.
-    fn replace_buf(&mut self, from: usize, capacity: usize) -> BytesMut {
+    fn replace_buf(&mut self, from: usize, capacity: usize) -> Vec<u8> {
         let tail = &self.buf[from..];
-        let mut fresh = BytesMut::with_capacity(capacity.max(self.read_size).max(tail.len()));
+        let mut fresh = Vec::with_capacity(capacity.max(self.read_size).max(tail.len()));
         fresh.extend_from_slice(tail);
         std::mem::replace(&mut self.buf, fresh)
     }
@@ -330,15 +404,15 @@ mod tests {
         // Growth is geometric: few reallocations, and the bytes they move add up to O(size).
         let (mut reallocs, mut moved) = (0, 0);
         for chunk in frame.chunks(4096) {
-            let before = d.buf.capacity();
             let b = d.read_buf(hint);
+            let before = b.capacity();
             b.extend_from_slice(chunk);
-            fed += chunk.len();
-            if d.buf.capacity() != before {
+            if b.capacity() != before {
                 reallocs += 1;
-                moved += d.buf.len();
+                moved += b.len();
             }
-            assert!(d.buf.capacity() <= 2 * fed + 4096, "capacity {} after {fed}", d.buf.capacity());
+            fed += chunk.len();
+            assert!(d.capacity() <= 2 * fed + 4096, "capacity {} after {fed}", d.capacity());
             hint = collect(&mut d, &mut got);
         }
         assert_eq!(got.len(), 3);
@@ -351,6 +425,69 @@ mod tests {
         // The big reply took the buffer over without a copy, and keeps at most twice its size.
         assert!(got[1].retained_bytes() <= 2 * (size + 20), "{}", got[1].retained_bytes());
         assert!(d.buf.capacity() < 64 << 10, "the decoder starts a small buffer again");
+    }
+
+    /// Feed `frame` the way the engine's direct reads do: each read fills `read_buf`'s spare
+    /// capacity, or `most` bytes of it. Returns the replies; checks the growth bound on the way.
+    fn feed_into_spare(d: &mut Decoder, frame: &[u8], most: usize) -> Vec<Reply> {
+        let (mut hint, mut fed, mut got) = (None, 0, Vec::new());
+        while fed < frame.len() {
+            let buf = d.read_buf(hint);
+            let n = (buf.capacity() - buf.len()).min(most).min(frame.len() - fed);
+            let cap = buf.capacity();
+            buf.extend_from_slice(&frame[fed..fed + n]);
+            assert_eq!(buf.capacity(), cap, "appending within the spare capacity reallocated");
+            fed += n;
+            let held = d.capacity();
+            assert!(held <= 2 * fed + d.read_size, "capacity {held} after {fed}");
+            hint = collect(d, &mut got);
+        }
+        got
+    }
+
+    #[test]
+    fn reads_that_fill_the_spare_capacity_decode_large_bulks_exactly() {
+        for size in [0, 1, 511, 512, 513, 4096, 100_000, 1 << 20] {
+            let mut frame = b"+OK\r\n".to_vec();
+            frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+            frame.extend((0..size).map(|i| (i % 251) as u8));
+            frame.extend_from_slice(b"\r\n:1\r\n");
+            for most in [1, 7, 512, 4096, usize::MAX] {
+                if most < 512 && size > 4096 {
+                    continue; // byte by byte is covered by the smaller sizes
+                }
+                let mut d = Decoder::new(512);
+                let got = feed_into_spare(&mut d, &frame, most);
+                assert_eq!(got.len(), 3, "size {size}, reads of {most}");
+                let bulk = got[1].as_text().unwrap();
+                assert_eq!(bulk.len(), size);
+                assert!(bulk.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+                assert_eq!(got[2].root(), &Node::Integer(1));
+                assert!(got[1].retained_bytes() <= 2 * (size + 20) + 512, "{}", got[1].retained_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_bulk_split_at_any_byte_near_its_edges_decodes() {
+        let size = 5000;
+        let mut frame = b"$5000\r\n".to_vec();
+        frame.extend((0..size).map(|i| (i % 251) as u8));
+        frame.extend_from_slice(b"\r\n+OK\r\n");
+        let edges = (0..12).chain(size - 4..frame.len());
+        for cut in edges.chain([size / 2]) {
+            let mut d = Decoder::new(512);
+            let mut got = Vec::new();
+            let mut hint = None;
+            for piece in [&frame[..cut], &frame[cut..]] {
+                d.read_buf(hint).extend_from_slice(piece);
+                hint = collect(&mut d, &mut got);
+            }
+            assert_eq!(got.len(), 2, "cut {cut}");
+            assert_eq!(got[0].as_text().unwrap(), &frame[7..7 + size], "cut {cut}");
+            assert_eq!(got[1].as_text(), Some(&b"OK"[..]));
+            assert_eq!(d.buffered(), 0);
+        }
     }
 
     #[test]
@@ -465,6 +602,98 @@ mod tests {
         assert!(r[0].retained_bytes() <= 2 * 1009);
         assert_eq!(r[1].as_text(), Some(&b"OK"[..]));
         assert_eq!(r[1].retained_bytes(), 5);
+    }
+
+    #[test]
+    fn a_large_bulk_hands_its_buffer_over_with_the_string_first() {
+        // After a small reply in the same read buffer: the large one starts further in.
+        let size = 300_000;
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut frame = b"+OK\r\n".to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend_from_slice(&body);
+        frame.extend_from_slice(b"\r\n$3\r\nabc\r\n");
+        let mut d = Decoder::new(512);
+        let mut got = feed_into_spare(&mut d, &frame, usize::MAX);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].take_bulk_buffer(), None, "a simple string");
+        assert_eq!(got[2].take_bulk_buffer(), None, "a small bulk has a copy of its own");
+        assert_eq!(got[2].as_text(), Some(&b"abc"[..]), "untouched");
+        let (buf, len) = got[1].take_bulk_buffer().expect("the large bulk owns its buffer");
+        assert_eq!(len, size);
+        assert_eq!(&buf[..len], &body[..]);
+        assert_eq!(buf[len], 0, "NUL-terminated");
+        assert!(buf.capacity() >= len + 2 && buf.capacity() <= len + 64, "capacity {}", buf.capacity());
+        assert_eq!(got[1].root(), &Node::Nil, "the reply is left holding nothing");
+        assert_eq!(got[1].retained_bytes(), 0);
+        assert_eq!(got[1].take_bulk_buffer(), None, "only once");
+        // A reply of an array holding a large bulk is not handed over.
+        let mut frame = b"*1\r\n".to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend_from_slice(&body);
+        frame.extend_from_slice(b"\r\n");
+        let mut got = feed_into_spare(&mut Decoder::new(512), &frame, usize::MAX);
+        assert_eq!(got[0].take_bulk_buffer(), None);
+        // A large bulk that arrived in one read, after a small reply: it took the read buffer
+        // over, and the string is moved to the buffer's start.
+        let mut frame = b"+OK\r\n".to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend_from_slice(&body);
+        frame.extend_from_slice(b"\r\n");
+        let mut d = Decoder::new(512);
+        feed(&mut d, &frame);
+        let mut got = all(&mut d);
+        assert_eq!(got.len(), 2);
+        let (buf, len) = got[1].take_bulk_buffer().expect("it took the read buffer over");
+        assert_eq!(&buf[..len], &body[..]);
+        assert_eq!(buf[len], 0);
+        assert!(buf.capacity() >= len + 2);
+    }
+
+    #[test]
+    fn a_large_bulk_gathers_its_payload_from_its_buffer_start() {
+        // Bulk strings with a read's worth or more still to come after their header are read
+        // into a buffer that they start; the header and earlier replies stay behind.
+        let size = 100_000;
+        let mut frame = b"+OK\r\n$100000\r\n".to_vec();
+        frame.extend((0..size).map(|i| (i % 251) as u8));
+        frame.extend_from_slice(b"\r\n:7\r\n");
+        let mut d = Decoder::new(4096);
+        let mut hint = None;
+        let mut got = Vec::new();
+        for chunk in frame.chunks(1000) {
+            d.read_buf(hint).extend_from_slice(chunk);
+            hint = collect(&mut d, &mut got);
+            if let Some(len) = d.body {
+                assert_eq!(len, size);
+                assert_eq!(d.buf[0], 0, "the payload's first byte starts the buffer");
+            }
+        }
+        assert_eq!(got.len(), 3);
+        let text = got[1].as_text().unwrap();
+        assert_eq!(text.len(), size);
+        assert!(text.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+        assert_eq!(got[2].root(), &Node::Integer(7), "what followed the payload in its last read");
+        let at = text.as_ptr();
+        let (buf, len) = got[1].take_bulk_buffer().unwrap();
+        assert_eq!(len, size);
+        assert_eq!(buf.as_ptr(), at, "the string started its buffer already: nothing moved");
+        assert!(buf.capacity() <= 2 * (size + 2) + 4096);
+        // A bad terminator after a gathered payload is a protocol error, as anywhere.
+        let mut d = Decoder::new(512);
+        let mut frame = b"$5000\r\n".to_vec();
+        frame.extend(std::iter::repeat_n(b'x', 5000));
+        frame.extend_from_slice(b"xx");
+        let mut hint = None;
+        let mut result = Ok(Err(None));
+        for chunk in frame.chunks(300) {
+            d.read_buf(hint).extend_from_slice(chunk);
+            result = d.next_reply();
+            if let Ok(Err(h)) = result {
+                hint = h;
+            }
+        }
+        assert!(result.is_err_and(|e| e.0.contains("CRLF")));
     }
 
     #[test]

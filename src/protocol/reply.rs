@@ -23,9 +23,27 @@ pub enum Node {
     Array(usize),
 }
 
+/// Where a reply's bytes live: shared (an exact copy, or a slice of a buffer), or the whole
+/// read buffer the decoder handed over (from `from` on), which can be handed on in turn
+/// ([`Reply::take_bulk_buffer`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Data {
+    Shared(Bytes),
+    Whole { buf: Vec<u8>, from: usize },
+}
+
+impl Data {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Data::Shared(b) => b,
+            Data::Whole { buf, from } => &buf[*from..],
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Reply {
-    data: Bytes,
+    data: Data,
     root: Node,
     rest: Vec<Node>,
     /// Size of the allocation `data` keeps alive (`data.len()` when it owns an exact copy).
@@ -35,7 +53,7 @@ pub struct Reply {
 /// Replies are equal when their bytes and nodes are; where the bytes live does not matter.
 impl PartialEq for Reply {
     fn eq(&self, other: &Self) -> bool {
-        self.data == other.data && self.root == other.root && self.rest == other.rest
+        self.data.as_slice() == other.data.as_slice() && self.root == other.root && self.rest == other.rest
     }
 }
 
@@ -45,12 +63,39 @@ impl Reply {
     /// A reply over `data`, which is taken to own an allocation of its own length.
     pub fn new(data: Bytes, root: Node, rest: Vec<Node>) -> Self {
         let backing = data.len();
-        Reply { data, root, rest, backing }
+        Reply { data: Data::Shared(data), root, rest, backing }
     }
 
     /// A reply whose `data` keeps an allocation of `backing` bytes alive.
-    pub(crate) fn with_backing(data: Bytes, root: Node, rest: Vec<Node>, backing: usize) -> Self {
+    pub(crate) fn with_backing(data: Data, root: Node, rest: Vec<Node>, backing: usize) -> Self {
         Reply { data, root, rest, backing }
+    }
+
+    /// For a reply that is one bulk string held in a read buffer of its own (a large one: see
+    /// `Decoder`), hand that buffer over instead of a copy of the string: the buffer, with the
+    /// string moved to its start and a NUL byte after it, shrunk to the string's length plus 2,
+    /// and the string's length. (Moved within the buffer, not copied to a new one: no
+    /// allocation, no fresh pages. Perl shares strings copy-on-write only when they start their
+    /// buffer, and the Futures a reply passes through copy their values.) The reply is left as a nil reply holding nothing. None for any other
+    /// reply (nothing changes).
+    pub fn take_bulk_buffer(&mut self) -> Option<(Vec<u8>, usize)> {
+        let Node::Bulk(r) = &self.root else { return None };
+        let Data::Whole { buf, from } = &mut self.data else { return None };
+        let (offset, len) = (*from + r.start, r.len());
+        let mut buf = std::mem::take(buf);
+        buf[offset + len] = 0;
+        if offset > 0 {
+            buf.copy_within(offset..offset + len + 1, 0);
+        }
+        buf.truncate(len + 1);
+        // Give the rest back (in place, the allocator splits the block): the string's buffer
+        // is then its own size, as Perl's are, and Perl shares strings copy-on-write only when
+        // their buffer has little room to spare.
+        buf.shrink_to(len + 2);
+        self.data = Data::Shared(Bytes::new());
+        self.root = Node::Nil;
+        self.backing = 0;
+        Some((buf, len))
     }
 
     /// A reply made up in the client (tests, handshake bookkeeping).
@@ -89,7 +134,7 @@ impl Reply {
     }
 
     pub fn bytes(&self, range: &Range<usize>) -> &[u8] {
-        &self.data[range.clone()]
+        &self.data.as_slice()[range.clone()]
     }
 
     /// The message of a top-level error reply.

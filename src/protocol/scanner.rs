@@ -162,6 +162,15 @@ impl ReplyScanner {
         }
     }
 
+    /// When the reply being read is one bulk string whose payload is still arriving: where the
+    /// payload lies, relative to the reply's first byte.
+    pub(crate) fn open_top_level_bulk(&self) -> Option<std::ops::Range<usize>> {
+        match (&self.root, self.bulk_end) {
+            (Some(Node::Bulk(r)), Some(_)) if self.open.is_empty() && self.rest.is_empty() => Some(r.clone()),
+            _ => None,
+        }
+    }
+
     fn push(&mut self, node: Node) {
         if self.root.is_none() {
             self.root = Some(node);
