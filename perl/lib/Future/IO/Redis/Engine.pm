@@ -44,8 +44,6 @@ our %WATCHING;       # conn ids whose client wants events even when no command i
 our $WATCHERS = 0;   # how many (keeps the pump armed)
 our @AFTER_DELIVERY; # code to run once the current delivery is over (after_delivery)
 our $TICKING;        # the engine's timer cannot wake its fd (no timerfd): the pump also sleeps
-our $DELIVERING = 0; # how deep we are in _on_ready's delivery (code it runs may ->get, nesting)
-our $DETACHED;       # IO::Async's watcher of $FH was taken away for a nested wait (see arm)
 
 # The engine of this process, started on first use and restarted in a fork child.
 sub engine {
@@ -285,6 +283,7 @@ sub new_future {
 # Where the engine's timer cannot make its fd readable (no timerfd: systems other than Linux),
 # the pump also wakes after external_timeout seconds (the next deadline, at most 0.1 s).
 my ( $WAIT_IMPL, $WAIT, $BLOCK_FIRST );    # the implementation the wait was chosen for, the wait
+my $DEFER;    # IO::Async: the loop whose `later` runs a turn after the fd callback (see _on_ready)
 
 sub _choose_wait {
     # Future::IO itself falls back to its default implementation when none was set (without
@@ -303,34 +302,15 @@ sub _choose_wait {
               . ' offers neither poll nor ready_for_read, which the engine needs to wait on its descriptor' );
     }
     $BLOCK_FIRST = $impl eq 'Future::IO::_DefaultImpl';
+    $DEFER = $impl eq 'Future::IO::Impl::IOAsync' ? IO::Async::Loop->new : undef;
     $WAIT_IMPL = $Future::IO::IMPL;
     undef $PROTO;
 }
 
-# Code run by a delivery (a reply's callback, the code after an await) may wait synchronously
-# (->get), running the event loop inside the loop's callback that started the delivery. Future::IO
-# ::Impl::IOAsync's ready_for_read completes its waiter before it forgets it: a loop run nested in
-# that completion finds the fd readable, completes the same waiter again and dies ("already done").
-# So a nested wait under IO::Async first takes that watcher of the fd away (the implementation's
-# own cleanup after the completion then finds nothing to do), and the pump turns the engine every
-# millisecond instead (a turn never blocks) until a turn runs outside any delivery; from then on
-# it waits on the fd again. Future::IO's default implementation runs nested waits itself.
 sub arm {
     return $PUMP if $PUMP;
     engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
-    if ( ( $DELIVERING || $DETACHED ) && !$BLOCK_FIRST ) {
-        if ( !$DETACHED && ( $Future::IO::IMPL // '' ) eq 'Future::IO::Impl::IOAsync' ) {
-            IO::Async::Loop->new->unwatch_io( handle => $FH, on_read_ready => 1 );
-            $DETACHED = 1;
-        }
-        if ($DETACHED) {
-            my $tick = Future::IO->sleep(0.001);
-            $PUMP = $PROTO = $tick;
-            $tick->on_ready( \&_on_ready );
-            return $tick;
-        }
-    }
     my $f = $WAIT->($FH);
     $f = Future->wait_any( $f, Future::IO->sleep( $ENGINE->external_timeout ) ) if $TICKING;
     $PUMP = $PROTO = $f;
@@ -338,25 +318,34 @@ sub arm {
     return $f;
 }
 
+# The pump's wait is over: run a turn. Under IO::Async the turn runs just after the loop's fd
+# callback has returned (its `later`, in the same loop iteration: no timer, no extra wait), not
+# inside it: Future::IO::Impl::IOAsync's ready_for_read completes its waiter before it forgets
+# it, so a loop run nested in that completion -- code of the delivery that waits synchronously,
+# ->get -- would find the fd readable, complete the same waiter again and die ("already done").
+# Until the turn runs, the finished wait stays the pump (arm gives it back; nothing waits twice).
 sub _on_ready {
+    my ( $f ) = @_;
+    return unless $PUMP && $PUMP == $f && $ENGINE;
+    return $DEFER->later( sub { _turn($f) } ) if $DEFER && !$f->is_failed;
+    _turn($f);
+}
+
+sub _turn {
     my ( $f ) = @_;
     # Only the current wait counts: not one cancelled by _stop_pump (which forgets it first),
     # nor a stale one (a new thread's copy of its parent's wait, left to the copied event loop
     # by _cloned), which must not turn this interpreter's engine.
     return unless $PUMP && $PUMP == $f && $ENGINE;
     undef $PUMP;
-    $DETACHED = 0 unless $DELIVERING;    # a tick outside any delivery: the fd's watcher is free
     if ( $f->is_failed ) {
         my ( $why ) = $f->failure;
         _engine_failed("waiting on the engine's fd failed: $why");
         return;
     }
     $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
-    {
-        local $DELIVERING = $DELIVERING + 1;
-        _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
-        _after_delivery() if @AFTER_DELIVERY;
-    }
+    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
+    _after_delivery() if @AFTER_DELIVERY;
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
 
