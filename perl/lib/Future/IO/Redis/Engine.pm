@@ -37,6 +37,7 @@ our $PID = -1;       # process that owns $ENGINE
 our $GENERATION = 0; # bumped whenever a new engine starts (after a fork or a crash)
 our $FH;             # our duplicate of the engine's fd (the Poll fd), which the pump waits on
 our $PUMP;           # the pending wait on $FH, if any (see arm)
+our ( $IOA_LOOP, $IOA_FH, $IOA_WAIT );    # IO::Async: the loop, the handle it watches, the wait (see _ioasync_wait)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
 our %HANDLERS;       # conn id => the client's event handler (a code reference)
 our %MESSAGES;       # conn id => its subscription's message handler (subscribe mode)
@@ -115,6 +116,10 @@ sub _cloned {
 # that gets reused; the last reference closes it.
 sub _close_fh {
     _stop_pump();
+    if ( $IOA_FH && $IOA_LOOP ) {
+        $IOA_LOOP->unwatch_io( handle => $IOA_FH, on_read_ready => 1 );
+        undef $IOA_FH;
+    }
     return unless $FH;
     $ENGINE->unguard_fd( fileno $FH ) if $ENGINE && $PID == $$;
     undef $FH;
@@ -283,7 +288,6 @@ sub new_future {
 # Where the engine's timer cannot make its fd readable (no timerfd: systems other than Linux),
 # the pump also wakes after external_timeout seconds (the next deadline, at most 0.1 s).
 my ( $WAIT_IMPL, $WAIT, $BLOCK_FIRST );    # the implementation the wait was chosen for, the wait
-my $DEFER;    # IO::Async: the loop whose `later` runs a turn after the fd callback (see _on_ready)
 
 sub _choose_wait {
     # Future::IO itself falls back to its default implementation when none was set (without
@@ -294,6 +298,9 @@ sub _choose_wait {
         my $pollin = IO::Poll::POLLIN();
         $WAIT = sub { Future::IO->poll( $_[0], $pollin ) };
     }
+    elsif ( $impl eq 'Future::IO::Impl::IOAsync' ) {
+        $WAIT = \&_ioasync_wait;
+    }
     elsif ( defined $impl && $impl->can('ready_for_read') ) {
         $WAIT = sub { $impl->ready_for_read( $_[0] ) };
     }
@@ -302,7 +309,6 @@ sub _choose_wait {
               . ' offers neither poll nor ready_for_read, which the engine needs to wait on its descriptor' );
     }
     $BLOCK_FIRST = $impl eq 'Future::IO::_DefaultImpl';
-    $DEFER = $impl eq 'Future::IO::Impl::IOAsync' ? IO::Async::Loop->new : undef;
     $WAIT_IMPL = $Future::IO::IMPL;
     undef $PROTO;
 }
@@ -318,16 +324,40 @@ sub arm {
     return $f;
 }
 
-# The pump's wait is over: run a turn. Under IO::Async the turn runs just after the loop's fd
-# callback has returned (its `later`, in the same loop iteration: no timer, no extra wait), not
-# inside it: Future::IO::Impl::IOAsync's ready_for_read completes its waiter before it forgets
-# it, so a loop run nested in that completion -- code of the delivery that waits synchronously,
-# ->get -- would find the fd readable, complete the same waiter again and die ("already done").
-# Until the turn runs, the finished wait stays the pump (arm gives it back; nothing waits twice).
+# Under IO::Async the pump waits through a watch of its own on the loop, not through
+# Future::IO::Impl::IOAsync's ready_for_read, which completes its waiter before it forgets it: a
+# loop run nested in that completion (code of the delivery that waits synchronously, ->get) finds
+# the fd readable, completes the same waiter again and dies ("already done"). Here the wait is
+# forgotten before it is completed, so a nested loop completes the next one; and the watch stays
+# on the loop from one turn to the next (no watch and unwatch per turn). It goes when it fires
+# with nothing waiting (the engine was idle), or when the handle changes.
+sub _ioasync_wait {
+    my ($fh) = @_;
+    $IOA_LOOP //= IO::Async::Loop->new;
+    my $f = $IOA_WAIT //= $IOA_LOOP->new_future;
+    if ( !$IOA_FH || $IOA_FH != $fh ) {
+        $IOA_LOOP->unwatch_io( handle => $IOA_FH, on_read_ready => 1 ) if $IOA_FH;
+        $IOA_FH = $fh;
+        $IOA_LOOP->watch_io( handle => $fh, on_read_ready => \&_ioasync_ready );
+    }
+    $f->on_cancel( sub { undef $IOA_WAIT if $IOA_WAIT && $IOA_WAIT == $f } );
+    return $f;
+}
+
+sub _ioasync_ready {
+    my $f = $IOA_WAIT;
+    undef $IOA_WAIT;
+    if ( !$f ) {    # nothing waits: stop watching until the next wait
+        $IOA_LOOP->unwatch_io( handle => $IOA_FH, on_read_ready => 1 ) if $IOA_FH;
+        undef $IOA_FH;
+        return;
+    }
+    $f->done;
+}
+
+# The pump's wait is over: run a turn.
 sub _on_ready {
     my ( $f ) = @_;
-    return unless $PUMP && $PUMP == $f && $ENGINE;
-    return $DEFER->later( sub { _turn($f) } ) if $DEFER && !$f->is_failed;
     _turn($f);
 }
 
