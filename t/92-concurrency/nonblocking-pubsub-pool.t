@@ -6,43 +6,17 @@ use v5.14;
 use warnings;
 use Test2::V0;
 use IO::Async::Loop;
-use IO::Async::Timer::Periodic;
 use Future::IO::Impl::IOAsync;
 use Future::IO::Redis;
 use Future::IO::Redis::Pool;
 use Future::AsyncAwait;
-use Time::HiRes;
 use lib 't/lib';
 use Test::FIORedis::Server -needs_server;
+use Test::FIORedis::Ticks;
 
 my $server = Test::FIORedis::Server->start;
 my $loop   = IO::Async::Loop->new;
 
-# Runs $work (an async sub) repeatedly for 1 s under a 10 ms timer; checks the ticks. A loop
-# blocked by the client shows as a tick ratio far below 1 or ticks bunched in one half (a blocked
-# run measured 1 tick of 66 in its first half); the bounds leave room for a busy machine.
-sub ticks_while {
-    my ( $what, $work ) = @_;
-    my @ticks;
-    my $timer = IO::Async::Timer::Periodic->new( interval => 0.01, on_tick => sub { push @ticks, Time::HiRes::time() } );
-    $loop->add($timer);
-    $timer->start;
-    my $start  = Time::HiRes::time();
-    my $rounds = 0;
-    $loop->await( ( async sub {
-        while ( Time::HiRes::time() - $start < 1 ) { $rounds++; await $work->() }
-    } )->() );
-    $timer->stop;
-    $loop->remove($timer);
-    my $elapsed  = Time::HiRes::time() - $start;
-    my $expected = int( $elapsed / 0.01 );
-    my $ratio    = @ticks / $expected;
-    ok( $ratio > 0.8, "$what: the loop ticked " . scalar(@ticks) . " times (expected ~$expected, ratio $ratio)" );
-    my $first_half = grep { $_ < $start + $elapsed / 2 } @ticks;
-    my $balance    = @ticks ? $first_half / @ticks : 0;
-    ok( $balance > 0.2 && $balance < 0.8, "$what: ticks evenly spread (first half $first_half of " . scalar(@ticks) . ")" );
-    ok( $rounds > 1, "$what: $rounds rounds of work in ${elapsed}s" );
-}
 
 my %addr = ( host => '127.0.0.1', port => $server->port );
 
@@ -52,7 +26,7 @@ subtest 'a subscriber draining bursts of messages' => sub {
     my $sub      = $loop->await( $listener->subscribe('nb:ch') )->get;
     my ( $seen, $bad ) = ( 0, undef );
     ticks_while(
-        'pub/sub',
+        $loop, 'pub/sub',
         async sub {
             my @published = map { $pub->publish( 'nb:ch', "m$_" ) } 1 .. 2000;
             for my $i ( 1 .. 2000 ) {
@@ -71,7 +45,7 @@ subtest 'a pool serving 20 concurrent with() calls over max 5' => sub {
     my $pool = Future::IO::Redis::Pool->new( %addr, min => 1, max => 5 );
     my $done = 0;
     ticks_while(
-        'pool',
+        $loop, 'pool',
         async sub {
             await Future->needs_all(
                 map {

@@ -6,40 +6,16 @@ use v5.14;
 use warnings;
 use Test2::V0;
 use IO::Async::Loop;
-use IO::Async::Timer::Periodic;
 use Future::IO::Impl::IOAsync;
 use Future::IO::Redis;
 use Future::AsyncAwait;
-use Time::HiRes;
 use lib 't/lib';
 use Test::FIORedis::Server -needs_server;
+use Test::FIORedis::Ticks;
 
 my $server = Test::FIORedis::Server->start;
 my $loop   = IO::Async::Loop->new;
 
-# Runs $work (an async sub) repeatedly for 500 ms under a 10 ms timer; checks the ticks.
-sub ticks_while {
-    my ( $what, $work ) = @_;
-    my @ticks;
-    my $timer = IO::Async::Timer::Periodic->new( interval => 0.01, on_tick => sub { push @ticks, Time::HiRes::time() } );
-    $loop->add($timer);
-    $timer->start;
-    my $start  = Time::HiRes::time();
-    my $rounds = 0;
-    $loop->await( ( async sub {
-        while ( Time::HiRes::time() - $start < 0.5 ) { $rounds++; await $work->() }
-    } )->() );
-    $timer->stop;
-    $loop->remove($timer);
-    my $elapsed  = Time::HiRes::time() - $start;
-    my $expected = int( $elapsed / 0.01 );
-    my $ratio    = @ticks / $expected;
-    ok( $ratio > 0.8, "$what: the loop ticked " . scalar(@ticks) . " times (expected ~$expected, ratio $ratio)" );
-    my $first_half = grep { $_ < $start + $elapsed / 2 } @ticks;
-    my $balance    = @ticks ? $first_half / @ticks : 0;
-    ok( $balance > 0.3 && $balance < 0.7, "$what: ticks evenly spread (first half $first_half of " . scalar(@ticks) . ")" );
-    ok( $rounds > 1, "$what: $rounds rounds of work in ${elapsed}s" );
-}
 
 my %addr  = ( host => '127.0.0.1', port => $server->port );
 my $redis = Future::IO::Redis->new(%addr);
@@ -47,7 +23,7 @@ my $redis = Future::IO::Redis->new(%addr);
 subtest 'transactions' => sub {
     my $n = 0;
     ticks_while(
-        'transactions',
+        $loop, 'transactions',
         async sub {
             my @f = map { $redis->multi( async sub { $_[0]->incr('nb:tx')->incr('nb:tx') } ) } 1 .. 50;
             push @f, $redis->watch_multi( ['nb:tx'], async sub { my ( $tx, $w ) = @_; $tx->set( 'nb:copy', $w->{'nb:tx'} ) } );
@@ -63,7 +39,7 @@ subtest 'scripts and functions' => sub {
     my $lib    = $redis->function_library("#!lua name=nb\nredis.register_function('nb', function(k, a) return redis.call('INCR', k[1]) end)");
     my $calls  = 0;
     ticks_while(
-        'scripts',
+        $loop, 'scripts',
         async sub {
             await $redis->script_flush;
             await $redis->function_flush;
