@@ -122,6 +122,16 @@ subtest 'CARGO_TARGET_DIR, CARGO and FIOR_CARGO_PROFILE reach the Makefile' => s
     like( $mk, qr{^MYEXTLIB = target/debug/libfior\.a$}m, 'debug: target/debug' );
     like( $mk, qr{^\t\Q$ENV{CARGO}\E build --locked --lib  --target-dir target$}m, 'with the CARGO given' );
     like( $mk, qr{^OTHERLDFLAGS = *$}m, 'and the debug information kept' );
+
+    # A CARGO path with a space: run for its version and in the recipe, quoted.
+    mkdir "$src/my tools" or die "mkdir: $!";
+    copy( $ENV{CARGO}, "$src/my tools/cargo" ) or die "copy: $!";
+    chmod 0755, "$src/my tools/cargo";
+    local $ENV{CARGO} = "$src/my tools/cargo";
+    $out = `cd '$src' && '$^X' -w Makefile.PL 2>&1`;
+    is( $? >> 8, 0, 'Makefile.PL ran (CARGO with a space)' ) or diag $out;
+    $mk = $read->();
+    like( $mk, qr{^\t'\Q$ENV{CARGO}\E' build --locked --lib  --target-dir target$}m, 'the path quoted in the recipe' );
 };
 
 done_testing;
