@@ -50,19 +50,26 @@ sub line {
     return map { $_ eq '%T' ? $secs : $_ eq '%M' ? int( $secs * 1000 ) : $_ } @$words;
 }
 
+# A client whose ordinary commands time out quickly (so that only the blocking rule can explain a
+# longer deadline), reporting its disconnect reasons into @$reasons.
+sub blocking_client {
+    my ( $reasons, %more ) = @_;
+    return client(
+        $srv,
+        blocking_timeout_buffer => $BUFFER,
+        request_timeout         => 0.1,
+        read_timeout            => 0.1,
+        on_disconnect           => sub { push @$reasons, $_[1] },
+        %more,
+    );
+}
+
 for my $c (@COMMANDS) {
     my ( $name, $words ) = @$c;
     subtest "$name: server timeout + blocking_timeout_buffer is the deadline" => sub {
         skip_all "this redis-server has no $name" unless $HAS{$name};
         my @reasons;
-        my $redis = client(
-            $srv,
-            blocking_timeout_buffer => $BUFFER,
-            request_timeout         => 0.1,
-            read_timeout            => 0.1,
-            reconnect_delay         => 0.05,
-            on_disconnect           => sub { push @reasons, $_[1] },
-        );
+        my $redis = blocking_client( \@reasons, reconnect_delay => 0.05 );
         run( $redis->connect );
         my $server_timeout = 0.5;
         my @line = line( $words, $server_timeout );
@@ -108,13 +115,7 @@ for my $c (@COMMANDS) {
     subtest "$name with timeout 0: no client deadline" => sub {
         skip_all "this redis-server has no $name" unless $HAS{$name};
         my @reasons;
-        my $redis = client(
-            $srv,
-            blocking_timeout_buffer => $BUFFER,
-            request_timeout         => 0.1,
-            read_timeout            => 0.1,
-            on_disconnect           => sub { push @reasons, $_[1] },
-        );
+        my $redis = blocking_client( \@reasons );
         my $other = client($srv);
         run( $redis->connect );
         my $id = run( $redis->client_id );
