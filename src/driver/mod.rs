@@ -10,6 +10,7 @@
 mod batch;
 mod engine;
 mod fds;
+mod nosignal;
 mod outstanding;
 mod tls;
 mod transport;

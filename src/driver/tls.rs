@@ -8,6 +8,7 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use super::nosignal::NoSignal;
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
@@ -191,7 +192,7 @@ impl TlsStream {
     /// Write pending TLS records to the socket. `WouldBlock` when some remain.
     pub fn flush(&mut self) -> io::Result<()> {
         while self.tls.wants_write() {
-            match self.tls.write_tls(&mut self.sock) {
+            match self.tls.write_tls(&mut NoSignal(&self.sock)) {
                 Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "socket accepted no TLS bytes")),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -1,5 +1,6 @@
 //! The byte pipe under a connection: a TCP or unix-domain stream, or TLS over TCP.
 
+use super::nosignal::{self, NoSignal};
 use super::tls::{Handshake, TlsStream};
 use crate::conn::Address;
 use mio::unix::SourceFd;
@@ -44,10 +45,16 @@ pub enum Target {
 impl Transport {
     /// Start a nonblocking connect.
     pub fn connect(target: &Target) -> io::Result<Transport> {
-        match target {
+        let t = match target {
             Target::Tcp(addr) => mio::net::TcpStream::connect(*addr).map(|s| Transport::Tcp(s.into())),
             Target::Unix(path) => mio::net::UnixStream::connect(path).map(|s| Transport::Unix(s.into())),
+        }?;
+        match &t {
+            Transport::Tcp(s) => nosignal::prepare(s),
+            Transport::Unix(s) => nosignal::prepare(s),
+            Transport::Tls(t) => nosignal::prepare(&t.sock),
         }
+        Ok(t)
     }
 
     pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
@@ -170,8 +177,8 @@ impl Transport {
 
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => (&*s).write_vectored(bufs),
-            Transport::Unix(s) => (&*s).write_vectored(bufs),
+            Transport::Tcp(s) => NoSignal(s).write_vectored(bufs),
+            Transport::Unix(s) => NoSignal(s).write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
         }
     }
