@@ -4,7 +4,7 @@
 
 use fior::conn::{Address, BatchItem, Completion, ConnConfig, ConnEvent, Deadline, ErrorKind, Request};
 use fior::protocol::Node;
-use fior::driver::{Engine, READ_PER_TURN};
+use fior::driver::{Engine, FLUSH_WHEN_BUSY, READ_PER_TURN};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -357,6 +357,91 @@ fn a_lone_command_is_written_by_submit_itself_and_later_ones_together_at_the_nex
     assert_eq!(text(&got[&10]), "A");
     assert_eq!(text(&got[&11]), "B");
     assert_eq!(text(&got[&12]), "nil");
+}
+
+#[test]
+fn a_large_burst_on_a_busy_connection_is_written_as_it_grows_not_only_at_the_next_turn() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |_| {});
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+
+    cmd(&mut engine, conn, 10, &[b"GET", b"first"]); // written at once; the connection is busy now
+    let first = peer.read_available(Duration::from_secs(5));
+    // Submit until more than FLUSH_WHEN_BUSY bytes were asked for, without any turn: they are
+    // on the wire already (the server starts on them while the application submits the rest).
+    let value = vec![b'v'; 100];
+    let mut token = 11;
+    let mut expected = Vec::new();
+    while expected.len() < FLUSH_WHEN_BUSY + 1000 {
+        let key = format!("k{token}");
+        cmd(&mut engine, conn, token, &[b"SET", key.as_bytes(), &value]);
+        expected.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$100\r\n", key.len()).as_bytes());
+        expected.extend_from_slice(&value);
+        expected.extend_from_slice(b"\r\n");
+        token += 1;
+    }
+    let early = peer.read_available(Duration::from_secs(5));
+    assert!(early.len() >= FLUSH_WHEN_BUSY, "only {} bytes were written before a turn", early.len());
+    assert!(early.len() < expected.len(), "the commands after the last flush wait for the turn");
+    assert_eq!(&expected[..early.len()], &early[..], "written in order");
+    // The rest leaves at the next turn.
+    assert!(readable(&mut engine, 1000));
+    engine.turn();
+    let rest = peer.read_available(Duration::from_secs(5));
+    assert_eq!([early, rest].concat(), expected);
+    assert_eq!(first, b"*2\r\n$3\r\nGET\r\n$5\r\nfirst\r\n");
+
+    let mut replies = b"$1\r\nA\r\n".to_vec();
+    for _ in 11..token {
+        replies.extend_from_slice(b"+OK\r\n");
+    }
+    peer.send(&replies);
+    let want: Vec<u64> = (10..token).collect();
+    let got = wait(&mut engine, &want);
+    assert_eq!(text(&got[&10]), "A");
+    assert!((11..token).all(|t| text(&got[&t]) == "OK"));
+}
+
+#[test]
+fn a_burst_larger_than_the_socket_buffers_arrives_whole_once_the_peer_reads() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut engine = Engine::new().unwrap();
+    let conn = local_conn(&mut engine, &listener, |_| {});
+    let mut peer = Peer::accept(&mut engine, &listener, conn);
+
+    // 16 MB of SETs while the peer reads nothing: the kernel's buffers fill, writes would
+    // block, and what is left waits in the engine until the socket has room again.
+    let value = vec![b'w'; 64 * 1024];
+    let n: u64 = 256;
+    let mut expected_len = 0;
+    for token in 1..=n {
+        let key = format!("{token:04}");
+        cmd(&mut engine, conn, 100 + token, &[b"SET", key.as_bytes(), &value]);
+        expected_len += format!("*3\r\n$3\r\nSET\r\n$4\r\n{key}\r\n${}\r\n", value.len()).len() + value.len() + 2;
+    }
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut got = vec![0u8; expected_len];
+        peer.sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        peer.sock.read_exact(&mut got).unwrap();
+        let mut replies = Vec::new();
+        for _ in 0..n {
+            replies.extend_from_slice(b"+OK\r\n");
+        }
+        peer.send(&replies);
+        (got, peer)
+    });
+    let want: Vec<u64> = (101..=100 + n).collect();
+    let got = wait(&mut engine, &want);
+    assert!(want.iter().all(|t| text(&got[t]) == "OK"));
+    let (bytes, _peer) = reader.join().unwrap();
+    let mut at = 0;
+    for token in 1..=n {
+        let head = format!("*3\r\n$3\r\nSET\r\n$4\r\n{token:04}\r\n${}\r\n", value.len());
+        assert_eq!(&bytes[at..at + head.len()], head.as_bytes(), "command {token} in place");
+        at += head.len() + value.len() + 2;
+    }
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! Calling order (all on the interpreter's thread; nothing here ever blocks):
 //! - `open`, `connect`, `submit`, `submit_batch`, `close`, `release`: application inputs. A
 //!   command for an idle, ready connection is written in the call itself; anything else is
-//!   left for the next turn, and the engine wakes itself so that the next turn comes.
+//!   left for the next turn (until `FLUSH_WHEN_BUSY` bytes wait: then they are written at
+//!   once), and the engine wakes itself so that the next turn comes.
 //! - when the Poll fd (`fd`) is readable: `turn`, then `next_completion` until `None`.
 //! - `busy`: whether Perl must keep waiting on the fd (something is outstanding, or a
 //!   connection is connecting or waiting to reconnect).
@@ -45,6 +46,11 @@ pub const READ_PER_TURN: usize = 1 << 20;
 /// already gone.
 const STALE_AFTER: Duration = Duration::from_millis(1);
 
+/// Commands submitted on a busy connection wait for the next turn, to leave in one write with
+/// the others of this turn; once this many bytes wait, they are written at once instead, so that
+/// the server starts on a large burst while the application is still submitting the rest of it.
+pub const FLUSH_WHEN_BUSY: usize = 4 * 1024;
+
 /// Without a timer descriptor: the longest Perl waits between turns while the engine is busy.
 const EXTERNAL_TICK: Duration = Duration::from_millis(100);
 
@@ -81,6 +87,8 @@ struct Entry {
     dirty: bool,
     /// In `Engine::carry`: bytes may be left unread (the per-turn limit).
     carry: bool,
+    /// The last write would have blocked: the socket has no room until it reports writable.
+    write_blocked: bool,
     /// Bytes this connection may still read in turn number `budget_turn`.
     budget: usize,
     budget_turn: u64,
@@ -265,6 +273,7 @@ impl Engine {
                 timer: None,
                 dirty: false,
                 carry: false,
+                write_blocked: false,
                 budget: READ_PER_TURN,
                 budget_turn: 0,
             },
@@ -440,7 +449,9 @@ impl Engine {
         match self.conns.get_mut(&id) {
             Some(e) => {
                 f(&mut e.conn, now);
-                if service_now || e.conn.has_actions() || !e.connected {
+                let flush = service_now
+                    || (e.connected && !e.write_blocked && e.conn.write_buf().len() >= FLUSH_WHEN_BUSY);
+                if flush || e.conn.has_actions() || !e.connected {
                     self.service(id, now);
                 } else if !e.dirty {
                     e.dirty = true;
@@ -665,9 +676,10 @@ impl Engine {
 
     /// Write as much as the socket takes.
     fn flush(&mut self, id: u64, now: Instant) {
-        let Some(Entry { conn, transport: Some(t), connected: true, .. }) = self.conns.get_mut(&id) else {
+        let Some(Entry { conn, transport: Some(t), connected: true, write_blocked, .. }) = self.conns.get_mut(&id) else {
             return;
         };
+        *write_blocked = false;
         while !conn.write_buf().is_empty() {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let n = conn.write_buf().fill_slices(&mut slices);
@@ -677,7 +689,10 @@ impl Engine {
                     return conn.io_error(msg, now);
                 }
                 Ok(written) => conn.wrote(written, now),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    *write_blocked = true;
+                    return;
+                }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return io_failed(conn, "write to", err, now),
             }

@@ -17,7 +17,7 @@ mod transport;
 mod wake;
 
 pub use batch::{BATCH_BIT, MAX_BATCH};
-pub use engine::{Engine, EngineGone, READ_PER_TURN};
+pub use engine::{Engine, EngineGone, FLUSH_WHEN_BUSY, READ_PER_TURN};
 pub use fds::FdRegistry;
 pub use tls::{client_config, server_name, TlsSettings};
 pub use transport::TlsClient;

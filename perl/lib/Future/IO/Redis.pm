@@ -685,7 +685,9 @@ other watchers keep running while it arrives. There is no IO thread: a lone awai
 costs one write and one read.
 
 A command for an idle connection is written by the call that sends it. Commands issued while
-others are in flight leave together at the next turn, in one write (pipelining without asking).
+others are in flight leave together at the next turn, in one write (pipelining without asking);
+in a large burst they leave every 4 KB, so that the server works on the first commands while the
+program is still issuing the last.
 Replies are matched to commands by order, as RESP2 requires; a command that times out resets its
 connection, because the stream cannot be resynchronised.
 
