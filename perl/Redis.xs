@@ -100,15 +100,6 @@ external_timeout(engine)
   OUTPUT:
     RETVAL
 
-bool
-wait_readable(engine, timeout)
-    Future::IO::Redis::Engine engine
-    NV timeout
-  CODE:
-    RETVAL = fior_engine_wait_readable(engine, timeout);
-  OUTPUT:
-    RETVAL
-
 UV
 pid(engine)
     Future::IO::Redis::Engine engine
@@ -309,10 +300,11 @@ submit_batch(engine, conn, future, commands)
     RETVAL
 
 void
-deliver(engine, handlers, messages = NULL)
+deliver(engine, handlers, messages = NULL, wait = -2.0)
     Future::IO::Redis::Engine engine
     HV *handlers
     SV *messages
+    NV wait
   PREINIT:
     dMY_CXT;
     SV *first_error = NULL;
@@ -326,8 +318,11 @@ deliver(engine, handlers, messages = NULL)
      * into Perl is protected, so that a callback that dies cannot lose the other completions;
      * the first such error is reported with warn once all were delivered. Returns the number of
      * completions handled, or -1 if the engine is unusable (poisoned, or a fork child's copy):
-     * then nothing more will come.
+     * then nothing more will come. With `wait` >= -1 the turn first waits for the engine's fd
+     * (fior_engine_wait_readable: under an event loop that reports the fd ready unasked).
      */
+    if (wait >= -1.0)
+        (void)fior_engine_wait_readable(engine, wait);
     fior_engine_turn(engine);
     PUTBACK;
     delivered = fp_deliver(aTHX_ engine, &MY_CXT.futures, handlers,

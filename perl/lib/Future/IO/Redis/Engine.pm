@@ -17,7 +17,7 @@ use warnings;
 # event handler the client registered (a code reference), never by a method name.
 #
 # XS methods (perl/Redis.xs): new, DESTROY, CLONE_SKIP, fd, pid, is_running, busy,
-# external_timeout, wait_readable, guard_fd, unguard_fd, open, connect, close,
+# external_timeout, guard_fd, unguard_fd, open, connect, close,
 # release, conn_state, conn_pending, submit, submit_batch, deliver, fail_orphans.
 
 use Carp ();
@@ -287,22 +287,26 @@ sub new_future {
 #
 # Where the engine's timer cannot make its fd readable (no timerfd: systems other than Linux),
 # the pump also wakes after external_timeout seconds (the next deadline, at most 0.1 s).
-my ( $WAIT_IMPL, $WAIT, $BLOCK_FIRST );    # the implementation the wait was chosen for, the wait
+# The implementation the wait was chosen for; the wait: $WAIT->($WAIT_SELF, $fh) (a method of
+# the implementation where it has one, so that arming calls it directly); whether the pump
+# blocks before the turn.
+my ( $WAIT_IMPL, $WAIT, $WAIT_SELF, $BLOCK_FIRST );
 
 sub _choose_wait {
     # Future::IO itself falls back to its default implementation when none was set (without
     # setting one here, so that an event loop loaded later can still install its own).
     my $impl = $Future::IO::IMPL // 'Future::IO::_DefaultImpl';
+    $WAIT_SELF = $impl;
     if ( Future::IO->can('poll') ) {
         require IO::Poll;
         my $pollin = IO::Poll::POLLIN();
-        $WAIT = sub { Future::IO->poll( $_[0], $pollin ) };
+        $WAIT = sub { Future::IO->poll( $_[1], $pollin ) };
     }
     elsif ( $impl eq 'Future::IO::Impl::IOAsync' ) {
         $WAIT = \&_ioasync_wait;
     }
-    elsif ( defined $impl && $impl->can('ready_for_read') ) {
-        $WAIT = sub { $impl->ready_for_read( $_[0] ) };
+    elsif ( defined $impl && ( $WAIT = $impl->can('ready_for_read') ) ) {
+        # called as $impl->ready_for_read($fh)
     }
     else {
         Carp::croak( "Future::IO::Redis: the Future::IO implementation $impl"
@@ -317,10 +321,10 @@ sub arm {
     return $PUMP if $PUMP;
     engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
-    my $f = $WAIT->($FH);
+    my $f = $WAIT->( $WAIT_SELF, $FH );
     $f = Future->wait_any( $f, Future::IO->sleep( $ENGINE->external_timeout ) ) if $TICKING;
     $PUMP = $PROTO = $f;
-    $f->on_ready( \&_on_ready );
+    $f->on_ready( \&_turn );
     return $f;
 }
 
@@ -332,7 +336,7 @@ sub arm {
 # on the loop from one turn to the next (no watch and unwatch per turn). It goes when it fires
 # with nothing waiting (the engine was idle), or when the handle changes.
 sub _ioasync_wait {
-    my ($fh) = @_;
+    my ( undef, $fh ) = @_;
     $IOA_LOOP //= IO::Async::Loop->new;
     my $f = $IOA_WAIT //= $IOA_LOOP->new_future;
     if ( !$IOA_FH || $IOA_FH != $fh ) {
@@ -356,11 +360,6 @@ sub _ioasync_ready {
 }
 
 # The pump's wait is over: run a turn.
-sub _on_ready {
-    my ( $f ) = @_;
-    _turn($f);
-}
-
 sub _turn {
     my ( $f ) = @_;
     # Only the current wait counts: not one cancelled by _stop_pump (which forgets it first),
@@ -373,8 +372,8 @@ sub _turn {
         _engine_failed("waiting on the engine's fd failed: $why");
         return;
     }
-    $ENGINE->wait_readable( $TICKING ? $ENGINE->external_timeout : -1 ) if $BLOCK_FIRST;
-    _engine_failed('the engine stopped after an internal error') if $ENGINE->deliver( \%HANDLERS, \%MESSAGES ) < 0;
+    _engine_failed('the engine stopped after an internal error')
+      if $ENGINE->deliver( \%HANDLERS, \%MESSAGES, $BLOCK_FIRST ? ( $TICKING ? $ENGINE->external_timeout : -1 ) : -2 ) < 0;
     _after_delivery() if @AFTER_DELIVERY;
     arm() if !$PUMP && $ENGINE && ( $WATCHERS || $ENGINE->busy );
 }
