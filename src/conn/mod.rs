@@ -451,7 +451,7 @@ impl Conn {
                 ),
             )
             .with_command(req.name);
-            self.out.push(Completion::Failed { token: req.token, error: err });
+            self.fail(req.token, err);
             return;
         }
         let seq = self.next_seq;
@@ -514,7 +514,7 @@ impl Conn {
                 let mut err = ClientError::new(ErrorKind::Disconnected, "not connected (call connect first)")
                     .with_command(r.name);
                 err.queue_size = Some(self.queue.len());
-                self.out.push(Completion::Failed { token: r.token, error: err });
+                self.fail(r.token, err);
                 return;
             }
             _ => {}
@@ -528,7 +528,7 @@ impl Conn {
             )
             .with_command(r.name);
             err.queue_size = Some(self.queue.len());
-            self.out.push(Completion::Failed { token: r.token, error: err });
+            self.fail(r.token, err);
             return;
         }
         if let Some(at) = deadline {
@@ -566,7 +566,7 @@ impl Conn {
         self.subs.clear();
         self.subscribed = false;
         for t in std::mem::take(&mut self.connect_waiters) {
-            self.out.push(Completion::Failed { token: t, error: ClientError::new(ErrorKind::Disconnected, msg) });
+            self.fail(t, ClientError::new(ErrorKind::Disconnected, msg));
         }
         self.decoder.reset();
         self.deadlines.clear();
@@ -999,6 +999,11 @@ impl Conn {
         }
     }
 
+    /// Complete `token` with `error`.
+    fn fail(&mut self, token: u64, error: ClientError) {
+        self.out.push(Completion::Failed { token, error });
+    }
+
     fn request_timed_out(&mut self, r: Req, while_: &str) {
         let after = r.timeout.unwrap_or_default();
         let err = ClientError::timeout(
@@ -1009,7 +1014,7 @@ impl Conn {
         .with_command(r.name);
         let mut err = err;
         err.words = Some(request::command_words(&r.bytes));
-        self.out.push(Completion::Failed { token: r.token, error: err });
+        self.fail(r.token, err);
     }
 
     /// Complete a timeout error about inflight entry `i`: its command's words, and whether all
@@ -1236,7 +1241,7 @@ impl Conn {
         self.connect_deadline = None;
         let err = if err.kind == ErrorKind::Connection { err.with_reason(DisconnectReason::ConnectFailed) } else { err };
         for token in std::mem::take(&mut self.connect_waiters) {
-            self.out.push(Completion::Failed { token, error: err.clone() });
+            self.fail(token, err.clone());
         }
         self.out.push(Completion::Event(ConnEvent::Error(err.clone())));
         if self.cfg.reconnect.enabled && self.ever_ready {
@@ -1284,7 +1289,7 @@ impl Conn {
     fn reset_after(&mut self, i: usize, err: ClientError, now: Instant) {
         if let Some(e) = self.inflight.remove(i) {
             if let Slot::User(r) = e.slot {
-                self.out.push(Completion::Failed { token: r.token, error: err.clone() });
+                self.fail(r.token, err.clone());
             }
         }
         let reason = match err.kind {
@@ -1333,7 +1338,8 @@ impl Conn {
             self.tx_lost = gone(self.tx_open);
         }
         let mut back = Vec::new();
-        let retry = &self.cfg.retry;
+        let cfg = Arc::clone(&self.cfg);
+        let retry = &cfg.retry;
         let tx_message = format!("{message} inside MULTI before the command was sent: the server discarded the transaction");
         for e in std::mem::take(&mut self.inflight) {
             let Slot::User(mut r) = e.slot else { continue };
@@ -1343,19 +1349,19 @@ impl Conn {
                 } else {
                     ClientError::new(ErrorKind::Connection, message).with_reason(reason)
                 };
-                self.out.push(Completion::Failed { token: r.token, error: error.with_command(r.name) });
+                self.fail(r.token, error.with_command(r.name));
             } else if e.start >= written && requeue {
                 back.push(r);
             } else if e.start >= written {
                 let error = ClientError::new(ErrorKind::Disconnected, format!("{message} before the command was sent"))
                     .with_command(r.name);
-                self.out.push(Completion::Failed { token: r.token, error });
+                self.fail(r.token, error);
             } else if retry_written && r.idempotent && r.tx.is_none() && retry.enabled && r.attempt < retry.max_attempts {
                 r.attempt += 1;
                 back.push(r);
             } else {
                 let error = ClientError::new(ErrorKind::Connection, message).with_command(r.name).with_reason(reason);
-                self.out.push(Completion::Failed { token: r.token, error });
+                self.fail(r.token, error);
             }
         }
         self.wbuf.clear();
@@ -1364,7 +1370,7 @@ impl Conn {
             self.queue = keep;
             for r in dead {
                 let error = ClientError::new(ErrorKind::Disconnected, tx_message.as_str()).with_command(r.name);
-                self.out.push(Completion::Failed { token: r.token, error });
+                self.fail(r.token, error);
             }
         }
         back
@@ -1382,7 +1388,7 @@ impl Conn {
             if kind == ErrorKind::Disconnected {
                 error.queue_size = Some(queued);
             }
-            self.out.push(Completion::Failed { token: r.token, error });
+            self.fail(r.token, error);
         }
     }
 
