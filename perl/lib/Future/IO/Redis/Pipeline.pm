@@ -25,15 +25,16 @@ sub _queuer {
     my ( $words, $transform ) = @_;
     my @words = @$words;
     return sub {
-        my $self = shift;
+        my $self     = shift;
+        my $commands = $self->{commands};
         Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
         Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded")
-          if $self->{max_depth} && @{ $self->{commands} } >= $self->{max_depth};
-        my $args = [ @words, @_ ];
-        _bad_arguments($args) if grep { !defined || ref } @$args;
-        @$args = Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, $args ) if defined $self->{redis}{prefix};
-        push @{ $self->{commands} }, $args;
-        $self->{transforms}{ $#{ $self->{commands} } } = $transform if $transform;
+          if $self->{max_depth} && @$commands >= $self->{max_depth};
+        for (@_) { _bad_arguments( [ @words, @_ ] ) if !defined || ref }
+        push @$commands, defined $self->{redis}{prefix}
+          ? [ Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, [ @words, @_ ] ) ]
+          : [ @words, @_ ];
+        $self->{transforms}{$#$commands} = $transform if $transform;
         return $self;
     };
 }
