@@ -689,7 +689,9 @@ others are in flight leave together at the next turn, in one write (pipelining w
 in a large burst they leave every 4 KB, so that the server works on the first commands while the
 program is still issuing the last.
 Replies are matched to commands by order, as RESP2 requires; a command that times out resets its
-connection, because the stream cannot be resynchronised.
+connection, because the stream cannot be resynchronised. Writes never raise C<SIGPIPE>: a
+command written to a connection the server has closed fails with a typed error (or is sent
+again after the reconnect), whatever the program's C<$SIG{PIPE}>.
 
 =head1 CONSTRUCTOR
 
