@@ -333,12 +333,19 @@ fn local_conn(engine: &mut Engine, listener: &TcpListener, tune: impl FnOnce(&mu
     engine.open(cfg, None).unwrap()
 }
 
-#[test]
-fn a_lone_command_is_written_by_submit_itself_and_later_ones_together_at_the_next_turn() {
+/// An engine with one connection (options tuned by `tune`) to a fresh loopback listener,
+/// accepted as a `Peer`; the listener comes back for tests that accept again.
+fn engine_with_peer(tune: impl FnOnce(&mut ConnConfig)) -> (Engine, u64, Peer, TcpListener) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |_| {});
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let conn = local_conn(&mut engine, &listener, tune);
+    let peer = Peer::accept(&mut engine, &listener, conn);
+    (engine, conn, peer, listener)
+}
+
+#[test]
+fn a_lone_command_is_written_by_submit_itself_and_later_ones_together_at_the_next_turn() {
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|_| {});
 
     // Idle connection: the bytes are on the wire before any turn.
     cmd(&mut engine, conn, 10, &[b"GET", b"a"]);
@@ -361,10 +368,7 @@ fn a_lone_command_is_written_by_submit_itself_and_later_ones_together_at_the_nex
 
 #[test]
 fn a_large_burst_on_a_busy_connection_is_written_as_it_grows_not_only_at_the_next_turn() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |_| {});
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|_| {});
 
     cmd(&mut engine, conn, 10, &[b"GET", b"first"]); // written at once; the connection is busy now
     let first = peer.read_available(Duration::from_secs(5));
@@ -405,10 +409,7 @@ fn a_large_burst_on_a_busy_connection_is_written_as_it_grows_not_only_at_the_nex
 
 #[test]
 fn a_burst_larger_than_the_socket_buffers_arrives_whole_once_the_peer_reads() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |_| {});
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|_| {});
 
     // 16 MB of SETs while the peer reads nothing: the kernel's buffers fill, writes would
     // block, and what is left waits in the engine until the socket has room again.
@@ -446,10 +447,7 @@ fn a_burst_larger_than_the_socket_buffers_arrives_whole_once_the_peer_reads() {
 
 #[test]
 fn a_large_reply_arrives_over_several_turns_and_the_fd_stays_readable_between_them() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |_| {});
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|_| {});
     cmd(&mut engine, conn, 10, &[b"GET", b"big"]);
     peer.read_available(Duration::from_secs(5));
 
@@ -481,10 +479,7 @@ fn a_large_reply_arrives_over_several_turns_and_the_fd_stays_readable_between_th
 
 #[test]
 fn the_timer_wakes_the_fd_at_a_deadline_with_no_socket_activity() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |c| c.reconnect.enabled = false);
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|c| c.reconnect.enabled = false);
     let t0 = Instant::now();
     engine.submit(conn, Request::new(10, &[b"GET", b"x"], Deadline::After(Duration::from_millis(150)))).unwrap();
     peer.read_available(Duration::from_secs(5));
@@ -510,10 +505,7 @@ fn completions_made_outside_a_turn_make_the_fd_readable() {
 
 #[test]
 fn a_close_by_the_server_is_seen_before_the_next_command_is_written() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |c| c.reconnect.delay = Duration::from_millis(10));
-    let peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, peer, listener) = engine_with_peer(|c| c.reconnect.delay = Duration::from_millis(10));
     drop(peer); // the server goes away while nobody turns the engine
     std::thread::sleep(Duration::from_millis(20));
     // A write-only command must not be written to the dead connection (it would fail as
@@ -603,10 +595,7 @@ fn a_batch_completes_once_with_every_reply_in_order_against_a_real_server() {
 
 #[test]
 fn a_batch_cut_by_a_lost_connection_carries_replies_and_failures_in_place() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |c| c.reconnect.enabled = false);
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|c| c.reconnect.enabled = false);
     engine.submit_batch(conn, 20, requests(&[&[b"GET", b"a"], &[b"INCR", b"n"], &[b"SET", b"b", b"1"]])).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut seen = Vec::new();
@@ -645,10 +634,7 @@ fn a_batch_on_a_released_connection_fails_in_every_slot() {
 
 #[test]
 fn an_unanswered_batch_is_one_orphan() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |_| {});
-    let _peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, _peer, _listener) = engine_with_peer(|_| {});
     engine.submit_batch(conn, 40, requests(&[&[b"GET", b"a"], &[b"GET", b"b"]])).unwrap();
     cmd(&mut engine, conn, 42, &[b"GET", b"c"]);
     let mut orphans = engine.take_orphans();
@@ -676,10 +662,7 @@ fn replies_while<T: Send + 'static>(engine: &mut Engine, want: &[u64], writer: i
 
 #[test]
 fn a_large_bulk_split_anywhere_and_paused_mid_body_arrives_whole() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |c| c.read_buffer_size = 4096);
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|c| c.read_buffer_size = 4096);
     let mut token = 10;
     for size in [70_000, 300_001, 2 * READ_PER_TURN + 7] {
         let (frame, body) = big_frame(size);
@@ -720,13 +703,10 @@ fn a_large_bulk_split_anywhere_and_paused_mid_body_arrives_whole() {
 
 #[test]
 fn a_close_in_the_middle_of_a_large_bulk_fails_the_command() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut engine = Engine::new().unwrap();
-    let conn = local_conn(&mut engine, &listener, |c| {
+    let (mut engine, conn, mut peer, _listener) = engine_with_peer(|c| {
         c.reconnect.enabled = false;
         c.retry.enabled = false;
     });
-    let mut peer = Peer::accept(&mut engine, &listener, conn);
     cmd(&mut engine, conn, 10, &[b"GET", b"big"]);
     let (frame, _) = big_frame(1_000_000);
     let (got, _) = replies_while(&mut engine, &[10], move || {
