@@ -38,6 +38,7 @@ our $GENERATION = 0; # bumped whenever a new engine starts (after a fork or a cr
 our $FH;             # our duplicate of the engine's fd (the Poll fd), which the pump waits on
 our $PUMP;           # the pending wait on $FH, if any (see arm)
 our ( $IOA_LOOP, $IOA_FH, $IOA_WAIT );    # IO::Async: the loop, the handle it watches, the wait (see _ioasync_wait)
+our $IOA_PUMP;       # IO::Async: the pump while the watch turns the engine itself (see arm)
 our $PROTO;          # a Future of the class the running Future::IO makes (see new_future)
 our %HANDLERS;       # conn id => the client's event handler (a code reference)
 our %MESSAGES;       # conn id => its subscription's message handler (subscribe mode)
@@ -129,7 +130,9 @@ sub _stop_pump {
     my $pump = $PUMP;
     undef $PUMP;
     undef $PROTO;
-    $pump->cancel if $pump && !$pump->is_ready;
+    # IO::Async's standing pump is never completed nor cancelled: forgetting it is enough (the
+    # watch goes the next time it fires).
+    $pump->cancel if $pump && !$pump->is_ready && !( $IOA_PUMP && $pump == $IOA_PUMP );
 }
 
 # ----- the functions clients use ------------------------------------------------------------
@@ -321,6 +324,14 @@ sub arm {
     return $PUMP if $PUMP;
     engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
+    if ( $WAIT == \&_ioasync_wait && !$TICKING ) {
+        # Under IO::Async the engine's own watch runs the turn when the fd is readable and a
+        # pump is armed (_ioasync_ready): the pump is a standing pending Future of the loop,
+        # which only marks "armed" and makes the commands' Futures (no Future per wake-up).
+        _ioasync_watch($FH);
+        $IOA_PUMP = $IOA_LOOP->new_future if !$IOA_PUMP || $IOA_PUMP->is_ready;
+        return $PUMP = $PROTO = $IOA_PUMP;
+    }
     my $f = $WAIT->( $WAIT_SELF, $FH );
     $f = Future->wait_any( $f, Future::IO->sleep( $ENGINE->external_timeout ) ) if $TICKING;
     $PUMP = $PROTO = $f;
@@ -335,20 +346,28 @@ sub arm {
 # forgotten before it is completed, so a nested loop completes the next one; and the watch stays
 # on the loop from one turn to the next (no watch and unwatch per turn). It goes when it fires
 # with nothing waiting (the engine was idle), or when the handle changes.
+#
+# Where the engine's fd has no timer (no timerfd), the wait is a Future (completed by the watch)
+# that arm combines with a sleep; with a timerfd there is no Future per wait (see arm).
 sub _ioasync_wait {
     my ( undef, $fh ) = @_;
-    $IOA_LOOP //= IO::Async::Loop->new;
+    _ioasync_watch($fh);
     my $f = $IOA_WAIT //= $IOA_LOOP->new_future;
-    if ( !$IOA_FH || $IOA_FH != $fh ) {
-        $IOA_LOOP->unwatch_io( handle => $IOA_FH, on_read_ready => 1 ) if $IOA_FH;
-        $IOA_FH = $fh;
-        $IOA_LOOP->watch_io( handle => $fh, on_read_ready => \&_ioasync_ready );
-    }
     $f->on_cancel( sub { undef $IOA_WAIT if $IOA_WAIT && $IOA_WAIT == $f } );
     return $f;
 }
 
+sub _ioasync_watch {
+    my ($fh) = @_;
+    $IOA_LOOP //= IO::Async::Loop->new;
+    return if $IOA_FH && $IOA_FH == $fh;
+    $IOA_LOOP->unwatch_io( handle => $IOA_FH, on_read_ready => 1 ) if $IOA_FH;
+    $IOA_FH = $fh;
+    $IOA_LOOP->watch_io( handle => $fh, on_read_ready => \&_ioasync_ready );
+}
+
 sub _ioasync_ready {
+    return _turn($PUMP) if $PUMP && $IOA_PUMP && $PUMP == $IOA_PUMP;
     my $f = $IOA_WAIT;
     undef $IOA_WAIT;
     if ( !$f ) {    # nothing waits: stop watching until the next wait
@@ -432,7 +451,8 @@ Future::IO::Redis::Engine - the engine behind Future::IO::Redis, turned by the e
 Every L<Future::IO::Redis> client of an interpreter shares one engine: a Rust engine that owns
 all sockets and deadlines, with one descriptor (its epoll fd) for the event loop to watch. There
 is no IO thread. While anything is outstanding (commands, connects, reconnect back-off, or a
-client with connection callbacks), exactly one wait on that descriptor is pending through L<Future::IO> (the "pump");
+client with connection callbacks), exactly one wait on that descriptor is pending through L<Future::IO> (the "pump";
+under IO::Async, a watch of the engine's own on the loop, which stays between turns);
 when it fires, one XS call runs an engine turn (read, decode, write, expire deadlines, without
 waiting) and delivers every completion to the Future waiting for it. A command for an idle
 connection is written by the call that submits it. Because there is only ever one pending
