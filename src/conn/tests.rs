@@ -490,9 +490,14 @@ fn queue_is_bounded_while_disconnected() {
     h.submit(1, &["PING"]);
     h.submit(2, &["PING"]);
     h.submit(3, &["PING"]);
-    let (tok, kind, msg) = failure(&h.take()[0]);
+    let done = h.take();
+    assert_eq!(failures(&done), vec![(3, ErrorKind::Disconnected)]);
+    let (tok, kind, msg) = failure(&done[0]);
     assert_eq!((tok, kind), (3, ErrorKind::Disconnected));
     assert!(msg.contains("queue_size"), "{msg}");
+    // The refusal says how many wait.
+    let Completion::Failed { error, .. } = &done[0] else { panic!() };
+    assert_eq!(error.queue_size, Some(2));
     assert_eq!(h.conn.queued_len(), 2);
 }
 
@@ -658,23 +663,6 @@ fn a_protocol_error_carries_an_excerpt() {
     let Completion::Failed { error, .. } = &done[0] else { panic!("{done:?}") };
     assert_eq!(error.kind, ErrorKind::Protocol);
     assert_eq!(error.data.as_deref(), Some("HTTP/1.1 200 OK\\x0D\\x0A"));
-}
-
-#[test]
-fn a_full_queue_refusal_says_how_many_wait() {
-    let mut c = cfg();
-    c.queue_size = 2;
-    let mut h = H::ready(c);
-    h.conn.eof(h.now);
-    h.pump();
-    h.take();
-    for t in 1..=3 {
-        h.submit(t, &["GET", "a"]);
-    }
-    let done = h.take();
-    assert_eq!(failures(&done), vec![(3, ErrorKind::Disconnected)]);
-    let Completion::Failed { error, .. } = &done[0] else { panic!() };
-    assert_eq!(error.queue_size, Some(2));
 }
 
 #[test]

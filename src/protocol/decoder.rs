@@ -279,6 +279,25 @@ mod tests {
     use super::*;
     use crate::protocol::Node;
 
+    /// `size` bytes of a recognisable pattern (byte `i` is `i` mod 251).
+    fn pattern(size: usize) -> Vec<u8> {
+        (0..size).map(|i| (i % 251) as u8).collect()
+    }
+
+    fn is_pattern(bytes: &[u8]) -> bool {
+        bytes.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8)
+    }
+
+    /// `before`, a bulk string of `pattern(size)`, then `after`.
+    fn bulk_frame(before: &[u8], size: usize, after: &[u8]) -> Vec<u8> {
+        let mut frame = before.to_vec();
+        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
+        frame.extend(pattern(size));
+        frame.extend_from_slice(b"\r\n");
+        frame.extend_from_slice(after);
+        frame
+    }
+
     fn feed(dec: &mut Decoder, bytes: &[u8]) {
         dec.read_buf(None).extend_from_slice(bytes);
     }
@@ -393,10 +412,7 @@ mod tests {
     #[test]
     fn large_bulk_in_small_reads_is_linear_and_exact() {
         let size = 8 << 20;
-        let mut frame = b"+OK\r\n".to_vec(); // the bulk does not start the buffer
-        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
-        frame.extend((0..size).map(|i| (i % 251) as u8));
-        frame.extend_from_slice(b"\r\n:1\r\n");
+        let frame = bulk_frame(b"+OK\r\n", size, b":1\r\n"); // the bulk does not start the buffer
         let mut d = Decoder::new(512);
         let mut hint = None;
         let mut fed = 0;
@@ -418,7 +434,7 @@ mod tests {
         assert_eq!(got.len(), 3);
         let bulk = got[1].as_text().unwrap();
         assert_eq!(bulk.len(), size);
-        assert!(bulk.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+        assert!(is_pattern(bulk));
         assert_eq!(got[2].root(), &Node::Integer(1));
         assert!(reallocs <= 24, "{reallocs} reallocations");
         assert!(moved <= 3 * size, "{moved} bytes moved");
@@ -448,10 +464,7 @@ mod tests {
     #[test]
     fn reads_that_fill_the_spare_capacity_decode_large_bulks_exactly() {
         for size in [0, 1, 511, 512, 513, 4096, 100_000, 1 << 20] {
-            let mut frame = b"+OK\r\n".to_vec();
-            frame.extend_from_slice(format!("${size}\r\n").as_bytes());
-            frame.extend((0..size).map(|i| (i % 251) as u8));
-            frame.extend_from_slice(b"\r\n:1\r\n");
+            let frame = bulk_frame(b"+OK\r\n", size, b":1\r\n");
             for most in [1, 7, 512, 4096, usize::MAX] {
                 if most < 512 && size > 4096 {
                     continue; // byte by byte is covered by the smaller sizes
@@ -461,7 +474,7 @@ mod tests {
                 assert_eq!(got.len(), 3, "size {size}, reads of {most}");
                 let bulk = got[1].as_text().unwrap();
                 assert_eq!(bulk.len(), size);
-                assert!(bulk.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+                assert!(is_pattern(bulk));
                 assert_eq!(got[2].root(), &Node::Integer(1));
                 assert!(got[1].retained_bytes() <= 2 * (size + 20) + 512, "{}", got[1].retained_bytes());
             }
@@ -471,9 +484,7 @@ mod tests {
     #[test]
     fn a_large_bulk_split_at_any_byte_near_its_edges_decodes() {
         let size = 5000;
-        let mut frame = b"$5000\r\n".to_vec();
-        frame.extend((0..size).map(|i| (i % 251) as u8));
-        frame.extend_from_slice(b"\r\n+OK\r\n");
+        let frame = bulk_frame(b"", size, b"+OK\r\n");
         let edges = (0..12).chain(size - 4..frame.len());
         for cut in edges.chain([size / 2]) {
             let mut d = Decoder::new(512);
@@ -608,11 +619,8 @@ mod tests {
     fn a_large_bulk_hands_its_buffer_over_with_the_string_first() {
         // After a small reply in the same read buffer: the large one starts further in.
         let size = 300_000;
-        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        let mut frame = b"+OK\r\n".to_vec();
-        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
-        frame.extend_from_slice(&body);
-        frame.extend_from_slice(b"\r\n$3\r\nabc\r\n");
+        let body = pattern(size);
+        let frame = bulk_frame(b"+OK\r\n", size, b"$3\r\nabc\r\n");
         let mut d = Decoder::new(512);
         let mut got = feed_into_spare(&mut d, &frame, usize::MAX);
         assert_eq!(got.len(), 3);
@@ -628,18 +636,12 @@ mod tests {
         assert_eq!(got[1].retained_bytes(), 0);
         assert_eq!(got[1].take_bulk_buffer(), None, "only once");
         // A reply of an array holding a large bulk is not handed over.
-        let mut frame = b"*1\r\n".to_vec();
-        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
-        frame.extend_from_slice(&body);
-        frame.extend_from_slice(b"\r\n");
+        let frame = bulk_frame(b"*1\r\n", size, b"");
         let mut got = feed_into_spare(&mut Decoder::new(512), &frame, usize::MAX);
         assert_eq!(got[0].take_bulk_buffer(), None);
         // A large bulk that arrived in one read, after a small reply: it took the read buffer
         // over, and the string is moved to the buffer's start.
-        let mut frame = b"+OK\r\n".to_vec();
-        frame.extend_from_slice(format!("${size}\r\n").as_bytes());
-        frame.extend_from_slice(&body);
-        frame.extend_from_slice(b"\r\n");
+        let frame = bulk_frame(b"+OK\r\n", size, b"");
         let mut d = Decoder::new(512);
         feed(&mut d, &frame);
         let mut got = all(&mut d);
@@ -655,9 +657,7 @@ mod tests {
         // Bulk strings with a read's worth or more still to come after their header are read
         // into a buffer that they start; the header and earlier replies stay behind.
         let size = 100_000;
-        let mut frame = b"+OK\r\n$100000\r\n".to_vec();
-        frame.extend((0..size).map(|i| (i % 251) as u8));
-        frame.extend_from_slice(b"\r\n:7\r\n");
+        let frame = bulk_frame(b"+OK\r\n", size, b":7\r\n");
         let mut d = Decoder::new(4096);
         let mut hint = None;
         let mut got = Vec::new();
@@ -672,7 +672,7 @@ mod tests {
         assert_eq!(got.len(), 3);
         let text = got[1].as_text().unwrap();
         assert_eq!(text.len(), size);
-        assert!(text.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+        assert!(is_pattern(text));
         assert_eq!(got[2].root(), &Node::Integer(7), "what followed the payload in its last read");
         let at = text.as_ptr();
         let (buf, len) = got[1].take_bulk_buffer().unwrap();
