@@ -460,8 +460,8 @@ impl Conn {
         let tx = self.track_transaction(seq, &req.effect);
         if lost {
             // A command of a transaction the server already discarded with its connection.
-            let completion = if req.effect == SessionEffect::Discard {
-                Completion::Reply { token: req.token, reply: Reply::simple("OK") }
+            if req.effect == SessionEffect::Discard {
+                self.out.push(Completion::Reply { token: req.token, reply: Reply::simple("OK") });
             } else {
                 let err = ClientError::new(
                     ErrorKind::Connection,
@@ -471,9 +471,8 @@ impl Conn {
                     ),
                 )
                 .with_command(req.name);
-                Completion::Failed { token: req.token, error: err }
-            };
-            self.out.push(completion);
+                self.fail(req.token, err);
+            }
             return;
         }
         let timeout = self.timeout_for(&req);

@@ -45,16 +45,18 @@ pub enum Target {
 impl Transport {
     /// Start a nonblocking connect.
     pub fn connect(target: &Target) -> io::Result<Transport> {
-        let t = match target {
-            Target::Tcp(addr) => mio::net::TcpStream::connect(*addr).map(|s| Transport::Tcp(s.into())),
-            Target::Unix(path) => mio::net::UnixStream::connect(path).map(|s| Transport::Unix(s.into())),
-        }?;
-        match &t {
-            Transport::Tcp(s) => nosignal::prepare(s),
-            Transport::Unix(s) => nosignal::prepare(s),
-            Transport::Tls(t) => nosignal::prepare(&t.sock),
+        match target {
+            Target::Tcp(addr) => {
+                let s: TcpStream = mio::net::TcpStream::connect(*addr)?.into();
+                nosignal::prepare(&s);
+                Ok(Transport::Tcp(s))
+            }
+            Target::Unix(path) => {
+                let s: UnixStream = mio::net::UnixStream::connect(path)?.into();
+                nosignal::prepare(&s);
+                Ok(Transport::Unix(s))
+            }
         }
-        Ok(t)
     }
 
     pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {

@@ -292,21 +292,23 @@ sub new_future {
 # the pump also wakes after external_timeout seconds (the next deadline, at most 0.1 s).
 # The implementation the wait was chosen for; the wait: $WAIT->($WAIT_SELF, $fh) (a method of
 # the implementation where it has one, so that arming calls it directly); whether the pump
-# blocks before the turn.
-my ( $WAIT_IMPL, $WAIT, $WAIT_SELF, $BLOCK_FIRST );
+# blocks before the turn; whether the pump is IO::Async's standing one (see arm).
+my ( $WAIT_IMPL, $WAIT, $WAIT_SELF, $BLOCK_FIRST, $STANDING );
 
 sub _choose_wait {
     # Future::IO itself falls back to its default implementation when none was set (without
     # setting one here, so that an event loop loaded later can still install its own).
     my $impl = $Future::IO::IMPL // 'Future::IO::_DefaultImpl';
     $WAIT_SELF = $impl;
+    $STANDING  = 0;
     if ( Future::IO->can('poll') ) {
         require IO::Poll;
         my $pollin = IO::Poll::POLLIN();
         $WAIT = sub { Future::IO->poll( $_[1], $pollin ) };
     }
     elsif ( $impl eq 'Future::IO::Impl::IOAsync' ) {
-        $WAIT = \&_ioasync_wait;
+        $WAIT     = \&_ioasync_wait;
+        $STANDING = !$TICKING;
     }
     elsif ( defined $impl && ( $WAIT = $impl->can('ready_for_read') ) ) {
         # called as $impl->ready_for_read($fh)
@@ -324,7 +326,7 @@ sub arm {
     return $PUMP if $PUMP;
     engine() unless $FH;
     _choose_wait() unless $WAIT && ( $WAIT_IMPL // '' ) eq ( $Future::IO::IMPL // '' );
-    if ( $WAIT == \&_ioasync_wait && !$TICKING ) {
+    if ($STANDING) {
         # Under IO::Async the engine's own watch runs the turn when the fd is readable and a
         # pump is armed (_ioasync_ready): the pump is a standing pending Future of the loop,
         # which only marks "armed" and makes the commands' Futures (no Future per wake-up).
