@@ -498,7 +498,7 @@ impl Conn {
         match self.state {
             State::Ready => {
                 if let Some(at) = deadline {
-                    self.deadlines.insert(at, seq);
+                    self.deadlines.insert(at, seq, !patient);
                 }
                 if self.queue.is_empty() && self.has_room() {
                     self.write_user(r, now);
@@ -531,7 +531,7 @@ impl Conn {
             return;
         }
         if let Some(at) = deadline {
-            self.deadlines.insert(at, seq);
+            self.deadlines.insert(at, seq, !patient);
         }
         self.queue.push_back(r);
         if self.state == State::Idle {

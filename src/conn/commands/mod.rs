@@ -3,7 +3,7 @@
 //! `generated.rs` is written by `bin/generate-commands` from `share/commands.json` (the server's
 //! own `COMMAND INFO` + `COMMAND DOCS`): every command and subcommand with the table's flags.
 //! [`lookup`] finds a command line's entry (and its subcommand's, for a container) with a
-//! case-insensitive binary search: no allocation, no copy of the name.
+//! binary search on the name upper-cased once on the stack: no allocation.
 //!
 //! A few facts the table cannot express stay hand-written next to the code that uses them
 //! (`request.rs`: the timeout argument of each blocking command, the argument-dependent mode
@@ -97,20 +97,17 @@ pub fn lookup(args: &[&[u8]]) -> Option<Found> {
     Some(Found { command, sub })
 }
 
-/// `name`, in any case, in a table sorted by upper-case name.
-pub fn find(table: &'static [Entry], name: &[u8]) -> Option<&'static Entry> {
-    table.binary_search_by(|e| cmp_upper(e.name, name)).ok().map(|i| &table[i])
-}
+/// Longer than every name of the table (a test checks it): a longer word is no command.
+const LONGEST_NAME: usize = 32;
 
-/// Orders `upper` against `name` as if `name` were upper-cased.
-fn cmp_upper(upper: &[u8], name: &[u8]) -> std::cmp::Ordering {
-    for (a, b) in upper.iter().zip(name) {
-        let o = a.cmp(&b.to_ascii_uppercase());
-        if o.is_ne() {
-            return o;
-        }
-    }
-    upper.len().cmp(&name.len())
+/// `name`, in any case, in a table sorted by upper-case name: upper-cased once, then compared
+/// whole at each step of the binary search.
+pub fn find(table: &'static [Entry], name: &[u8]) -> Option<&'static Entry> {
+    let mut buf = [0u8; LONGEST_NAME];
+    let upper = buf.get_mut(..name.len())?;
+    upper.copy_from_slice(name);
+    upper.make_ascii_uppercase();
+    table.binary_search_by(|e| e.name.cmp(upper)).ok().map(|i| &table[i])
 }
 
 #[cfg(test)]
@@ -141,6 +138,7 @@ mod tests {
             assert!(t.windows(2).all(|w| w[0].name < w[1].name), "sorted, no duplicates");
             for e in t {
                 assert!(!e.name.is_empty() && !e.name.iter().any(u8::is_ascii_lowercase), "{e:?}");
+                assert!(e.name.len() <= LONGEST_NAME, "{e:?} is longer than find looks");
                 assert_eq!(e.has(CONTAINER), !e.subcommands.is_empty(), "{e:?}");
                 assert!(!(e.has(WRITE) && e.has(READONLY | NO_EFFECT)), "{e:?} writes: it cannot be resent");
             }
@@ -168,6 +166,8 @@ mod tests {
         assert!(lookup(&[]).is_none());
         assert!(lookup(&[b""]).is_none());
         assert!(lookup(&[b"G\xffT"]).is_none());
+        let long = vec![b'A'; LONGEST_NAME + 1];
+        assert!(lookup(&[&long]).is_none(), "a word longer than every name is no command");
         // Every name finds itself, in lower case too.
         for c in COMMANDS {
             assert!(std::ptr::eq(find(COMMANDS, &c.name.to_ascii_lowercase()).unwrap(), c));
