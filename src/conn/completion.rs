@@ -133,7 +133,9 @@ pub enum ConnEvent {
     /// An established connection went away.
     Disconnected { reason: DisconnectReason, message: String },
     /// Something failed that no request is waiting for (a reconnect attempt, ...).
-    Error(ClientError),
+    /// (Boxed, like every error a completion carries: errors are rare, and a completion is
+    /// moved several times on its way out, so it stays the size of a reply.)
+    Error(Box<ClientError>),
     /// After `Connected`: the reconnect subscribed again to every channel, pattern and shard
     /// channel; messages published while the connection was down are lost.
     Resubscribed,
@@ -146,7 +148,7 @@ pub enum Completion {
     /// A connect or close request finished.
     Done { token: u64 },
     /// The request with this token failed without a reply.
-    Failed { token: u64, error: ClientError },
+    Failed { token: u64, error: Box<ClientError> },
     /// Something happened to the connection.
     Event(ConnEvent),
     /// A message on a subscribed connection (no request asked for it).
@@ -162,5 +164,5 @@ pub enum BatchItem {
     /// The server's reply (an error reply included).
     Reply(Reply),
     /// The command failed without a reply.
-    Failed(ClientError),
+    Failed(Box<ClientError>),
 }

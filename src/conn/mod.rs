@@ -826,8 +826,8 @@ impl Conn {
         &self.wbuf
     }
 
-    /// Move the completions produced so far into `into`.
-    pub fn take_completions(&mut self, into: &mut Vec<Completion>, now: Instant) {
+    /// The completions produced so far, in order (taken as the iterator is consumed).
+    pub fn take_completions(&mut self, now: Instant) -> std::vec::Drain<'_, Completion> {
         self.close_if_released(now);
         // Connection errors name the server they are about.
         for c in self.out.iter_mut() {
@@ -837,7 +837,7 @@ impl Conn {
                 }
             }
         }
-        into.append(&mut self.out);
+        self.out.drain(..)
     }
 
     /// Whether `poll_action` has something: the caller should act before reading on.
@@ -1000,7 +1000,7 @@ impl Conn {
 
     /// Complete `token` with `error`.
     fn fail(&mut self, token: u64, error: ClientError) {
-        self.out.push(Completion::Failed { token, error });
+        self.out.push(Completion::Failed { token, error: Box::new(error) });
     }
 
     fn request_timed_out(&mut self, r: Req, while_: &str) {
@@ -1242,7 +1242,7 @@ impl Conn {
         for token in std::mem::take(&mut self.connect_waiters) {
             self.fail(token, err.clone());
         }
-        self.out.push(Completion::Event(ConnEvent::Error(err.clone())));
+        self.out.push(Completion::Event(ConnEvent::Error(Box::new(err.clone()))));
         if self.cfg.reconnect.enabled && self.ever_ready {
             self.schedule_retry(now);
         } else {

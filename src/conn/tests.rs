@@ -63,7 +63,7 @@ impl H {
             self.actions.push(a);
         }
         self.write_all();
-        self.conn.take_completions(&mut self.done, self.now);
+        self.done.extend(self.conn.take_completions(self.now));
     }
 
     fn write_all(&mut self) {

@@ -56,7 +56,7 @@ impl Batches {
             Completion::Reply { token, reply } if token & BATCH_BIT != 0 => (token, BatchItem::Reply(reply)),
             Completion::Failed { token, error } if token & BATCH_BIT != 0 => (token, BatchItem::Failed(error)),
             Completion::Done { token } if token & BATCH_BIT != 0 => {
-                (token, BatchItem::Failed(ClientError::new(ErrorKind::Protocol, "a batch command completed without a reply")))
+                (token, BatchItem::Failed(Box::new(ClientError::new(ErrorKind::Protocol, "a batch command completed without a reply"))))
             }
             other => return Some(other),
         };
@@ -113,7 +113,7 @@ mod tests {
         let second = b.start(200, 1);
         assert_ne!(first, second);
         assert_eq!(b.gather(reply(first | 2, "c")), None);
-        let failed = Completion::Failed { token: first, error: ClientError::new(ErrorKind::Connection, "lost") };
+        let failed = Completion::Failed { token: first, error: Box::new(ClientError::new(ErrorKind::Connection, "lost")) };
         assert_eq!(b.gather(failed), None);
         // A duplicate, an index out of range and an unknown batch are ignored.
         assert_eq!(b.gather(reply(first, "again")), None);

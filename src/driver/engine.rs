@@ -107,7 +107,6 @@ pub struct Engine {
     /// Every connection's next deadline.
     timers: BTreeSet<(Instant, u64)>,
     completions: VecDeque<(u64, Completion)>,
-    done: Vec<Completion>,
     /// Connections with commands left for the next turn.
     dirty: Vec<u64>,
     /// Connections whose socket may hold bytes the last turn left unread.
@@ -146,7 +145,6 @@ impl Engine {
             conns: HashMap::default(),
             timers: BTreeSet::new(),
             completions: VecDeque::new(),
-            done: Vec::new(),
             dirty: Vec::new(),
             carry: Vec::new(),
             resolved_tx,
@@ -461,7 +459,7 @@ impl Engine {
             None => {
                 for &token in tokens {
                     let error = ClientError::new(ErrorKind::Disconnected, "the connection was closed and released");
-                    self.completions.push_back((id, Completion::Failed { token, error }));
+                    self.completions.push_back((id, Completion::Failed { token, error: Box::new(error) }));
                 }
             }
         }
@@ -723,8 +721,7 @@ impl Engine {
             }
         }
         let Some(e) = self.conns.get_mut(&id) else { return };
-        e.conn.take_completions(&mut self.done, now);
-        self.completions.extend(self.done.drain(..).map(|c| (id, c)));
+        self.completions.extend(e.conn.take_completions(now).map(|c| (id, c)));
         if e.conn.is_released() {
             if let Some(mut e) = self.conns.remove(&id) {
                 drop_transport(self.poll.registry(), &self.fds, &mut e);
