@@ -15,28 +15,37 @@ sub new {
     Carp::croak( "Future::IO::Redis::Pipeline: max_depth must be a non-negative integer, not '" . ( $max // 'undef' ) . "'" )
       if defined $max && ( ref $max || $max !~ /\A[0-9]+\z/ );
     # transforms: index of a queued command => its reply transformer (most have none).
-    return bless { redis => $redis, commands => [], transforms => {}, executed => 0, max_depth => $max || 0 }, $class;
+    return bless { redis => $redis, commands => [], transforms => {}, max_depth => $max || 0 }, $class;
 }
 
 # The code that queues a command: its words (none for `command`) and the caller's arguments, in
 # an array the pipeline owns, checked as they are queued (so that a bad argument croaks at the
 # caller's line, not at execute), with the client's key prefix; and its reply transformer.
+# Compiled once per command, its words inlined; an executed pipeline has no command array.
 sub _queuer {
     my ( $words, $transform ) = @_;
-    my @words = @$words;
-    return sub {
-        my $self     = shift;
-        my $commands = $self->{commands};
-        Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed};
-        Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded")
-          if $self->{max_depth} && @$commands >= $self->{max_depth};
-        for (@_) { _bad_arguments( [ @words, @_ ] ) if !defined || ref }
-        push @$commands, defined $self->{redis}{prefix}
-          ? [ Future::IO::Redis::Commands::prefix_args( $self->{redis}{prefix}, [ @words, @_ ] ) ]
-          : [ @words, @_ ];
-        $self->{transforms}{$#$commands} = $transform if $transform;
-        return $self;
-    };
+    my $w    = join '', map { my $q = $_; $q =~ s/([\\'])/\\$1/g; "'$q', " } @$words;
+    my $code = <<"PERL";
+sub {
+    my \$self     = shift;
+    my \$commands = \$self->{commands} // _executed();
+    _depth_exceeded(\$self) if \$self->{max_depth} && \@\$commands >= \$self->{max_depth};
+    for (\@_) { _bad_arguments( [ ${w}\@_ ] ) if !defined || ref }
+    push \@\$commands, defined \$self->{redis}{prefix}
+      ? [ Future::IO::Redis::Commands::prefix_args( \$self->{redis}{prefix}, [ ${w}\@_ ] ) ]
+      : [ ${w}\@_ ];
+    @{[ $transform ? '$self->{transforms}{$#$commands} = $transform;' : '' ]}
+    return \$self;
+}
+PERL
+    return eval $code || die "Future::IO::Redis::Pipeline: cannot compile a queuing method: $@";
+}
+
+sub _executed { Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") }
+
+sub _depth_exceeded {
+    my ($self) = @_;
+    Carp::croak("Pipeline depth limit ($self->{max_depth}) exceeded");
 }
 
 my $queue_command = _queuer( [] );
@@ -74,7 +83,7 @@ sub _transform {
     return $self;
 }
 
-sub count     { scalar @{ $_[0]{commands} } }
+sub count     { scalar @{ $_[0]{commands} // [] } }
 sub max_depth { $_[0]{max_depth} }
 
 # Scripts in a pipeline: EVAL (nothing can branch on a reply here; see Future::IO::Redis::Script).
@@ -90,14 +99,10 @@ sub run_script {
 
 sub execute {
     my ($self) = @_;
-    Carp::croak("Future::IO::Redis::Pipeline: this pipeline was already executed") if $self->{executed}++;
-    my $commands = $self->{commands};
+    my $commands = delete $self->{commands} // _executed();
+    my $transforms = delete $self->{transforms};
     return Future->done( [] ) unless @$commands;
-    my $transforms = %{ $self->{transforms} } ? $self->{transforms} : undef;
-    my $f = $self->{redis}->_submit_batch( $commands, $transforms );
-    $self->{commands}   = [];
-    $self->{transforms} = {};
-    return $f;
+    return $self->{redis}->_submit_batch( $commands, %$transforms ? $transforms : undef );
 }
 
 1;
