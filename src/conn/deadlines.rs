@@ -82,6 +82,21 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Instants `n` milliseconds after one start.
+    fn clock() -> impl Fn(u64) -> Instant {
+        let t0 = Instant::now();
+        move |n| t0 + Duration::from_millis(n)
+    }
+
+    /// Deadlines with (sequence number, milliseconds, usual) inserted in this order.
+    fn with(ms: &impl Fn(u64) -> Instant, entries: &[(u64, u64, bool)]) -> Deadlines {
+        let mut d = Deadlines::default();
+        for &(seq, at, usual) in entries {
+            d.insert(ms(at), seq, usual);
+        }
+        d
+    }
+
     /// Every entry, by pop_due at a time after all of them.
     fn drain(d: &mut Deadlines, now: Instant) -> Vec<u64> {
         std::iter::from_fn(|| d.pop_due(now)).collect()
@@ -89,13 +104,12 @@ mod tests {
 
     #[test]
     fn mixed_order_comes_out_earliest_first_ties_by_sequence() {
-        let t0 = Instant::now();
-        let ms = |n| t0 + Duration::from_millis(n);
-        let mut d = Deadlines::default();
-        // seq: deadline — in order, then shorter ones, a tie, and in order again.
-        for (seq, at, usual) in [(1, 100, true), (2, 100, true), (3, 200, true), (4, 50, true), (5, 150, false), (6, 100, true), (7, 300, true), (8, 20, false)] {
-            d.insert(ms(at), seq, usual);
-        }
+        let ms = clock();
+        // In order, then shorter ones (usual and not), a tie, and in order again.
+        let mut d = with(
+            &ms,
+            &[(1, 100, true), (2, 100, true), (3, 200, true), (4, 50, true), (5, 150, false), (6, 100, true), (7, 300, true), (8, 20, false)],
+        );
         assert_eq!(d.pop_due(ms(10)), None, "nothing is due before the earliest");
         assert_eq!(d.earliest(|_| true), Some(ms(20)));
         assert_eq!(drain(&mut d, ms(1000)), vec![8, 4, 1, 2, 6, 5, 3, 7]);
@@ -104,13 +118,8 @@ mod tests {
 
     #[test]
     fn earliest_skips_and_drops_dead_entries_of_both_kinds() {
-        let t0 = Instant::now();
-        let ms = |n| t0 + Duration::from_millis(n);
-        let mut d = Deadlines::default();
-        d.insert(ms(100), 1, true);
-        d.insert(ms(200), 2, true);
-        d.insert(ms(50), 3, true); // out of order
-        d.insert(ms(300), 4, false);
+        let ms = clock();
+        let mut d = with(&ms, &[(1, 100, true), (2, 200, true), (3, 50, true), (4, 300, false)]);
         let live = |seq| seq == 2 || seq == 4;
         assert_eq!(d.earliest(live), Some(ms(200)));
         // 1 and 3 are gone: only the live ones remain.
@@ -118,13 +127,17 @@ mod tests {
     }
 
     #[test]
+    fn a_long_deadline_of_its_own_leaves_the_usual_ones_in_the_fifo() {
+        let ms = clock();
+        // A blocking command's far deadline between commands of the usual timeout.
+        let d = with(&ms, &[(1, 100, true), (2, 60_000, false), (3, 101, true), (4, 102, true)]);
+        assert_eq!((d.in_order.len(), d.out_of_order.len()), (3, 1));
+    }
+
+    #[test]
     fn pop_due_takes_only_what_is_due_and_clear_empties_both() {
-        let t0 = Instant::now();
-        let ms = |n| t0 + Duration::from_millis(n);
-        let mut d = Deadlines::default();
-        d.insert(ms(100), 1, true);
-        d.insert(ms(30), 2, false);
-        d.insert(ms(200), 3, true);
+        let ms = clock();
+        let mut d = with(&ms, &[(1, 100, true), (2, 30, false), (3, 200, true)]);
         assert_eq!(drain(&mut d, ms(100)), vec![2, 1]);
         assert_eq!(d.earliest(|_| true), Some(ms(200)));
         d.insert(ms(10), 4, true);

@@ -826,7 +826,8 @@ impl Conn {
         &self.wbuf
     }
 
-    /// The completions produced so far, in order (taken as the iterator is consumed).
+    /// The completions produced so far, in order. Consume the iterator whole: dropping it drops
+    /// what it has not yielded.
     pub fn take_completions(&mut self, now: Instant) -> std::vec::Drain<'_, Completion> {
         self.close_if_released(now);
         // Connection errors name the server they are about.
