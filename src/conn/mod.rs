@@ -953,7 +953,7 @@ impl Conn {
             self.last_read = now;
         }
         let len = r.bytes.len() as u64;
-        let start = self.wbuf.push(r.bytes.clone());
+        let start = self.wbuf.push(&r.bytes);
         let expect = Expect::of(r.pubsub);
         self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::User(r), expect });
     }
@@ -962,7 +962,7 @@ impl Conn {
         let seq = self.next_seq;
         self.next_seq += 1;
         let len = bytes.len() as u64;
-        let start = self.wbuf.push(Bytes::from(bytes));
+        let start = self.wbuf.push(&Bytes::from(bytes));
         self.inflight.push_back(Inflight { start, end: start + len, slot: Slot::Handshake { seq, step }, expect: Expect::Reply });
     }
 

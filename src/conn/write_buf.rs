@@ -52,8 +52,9 @@ impl WriteBuf {
         self.written
     }
 
-    /// Appends `bytes`; returns the stream offset at which they start.
-    pub fn push(&mut self, bytes: Bytes) -> u64 {
+    /// Appends `bytes` (copied, or shared when large: the caller keeps its own handle, to send
+    /// them again after a reconnect); returns the stream offset at which they start.
+    pub fn push(&mut self, bytes: &Bytes) -> u64 {
         let at = self.appended;
         self.appended += bytes.len() as u64;
         self.len += bytes.len();
@@ -61,9 +62,9 @@ impl WriteBuf {
             if !self.tail.is_empty() {
                 self.chunks.push_back(self.tail.split().freeze());
             }
-            self.chunks.push_back(bytes);
+            self.chunks.push_back(bytes.clone());
         } else {
-            self.tail.extend_from_slice(&bytes);
+            self.tail.extend_from_slice(bytes);
         }
         at
     }
@@ -154,9 +155,9 @@ mod tests {
     #[test]
     fn keeps_order_across_small_and_large_pushes() {
         let mut w = WriteBuf::default();
-        assert_eq!(w.push(Bytes::from_static(b"ab")), 0);
-        assert_eq!(w.push(Bytes::from(vec![b'x'; OWN_CHUNK])), 2);
-        assert_eq!(w.push(Bytes::from_static(b"cd")), 2 + OWN_CHUNK as u64);
+        assert_eq!(w.push(&Bytes::from_static(b"ab")), 0);
+        assert_eq!(w.push(&Bytes::from(vec![b'x'; OWN_CHUNK])), 2);
+        assert_eq!(w.push(&Bytes::from_static(b"cd")), 2 + OWN_CHUNK as u64);
         let all = gather(&w, 64);
         assert_eq!(all.len(), 4 + OWN_CHUNK);
         assert_eq!(&all[..2], b"ab");

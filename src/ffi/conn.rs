@@ -229,6 +229,9 @@ fn status(r: Result<(), EngineGone>) -> FiorResult {
     }
 }
 
+/// Command lines of up to this many words need no allocation to be looked at.
+const STACK_ARGS: usize = 16;
+
 /// # Safety
 /// `argv` must point to `argc` slices, each pointing to `len` readable bytes (or NULL with
 /// length 0), all valid for the duration of the call.
@@ -238,10 +241,19 @@ unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorS
         return Err("no command given".into());
     }
     let slices = std::slice::from_raw_parts(argv, argc);
-    let mut args: Vec<&[u8]> = Vec::with_capacity(argc);
-    for s in slices {
-        args.push(bytes(*s).ok_or("an argument is a NULL pointer with a length")?);
+    // The usual short command line is viewed from the stack (no allocation per command).
+    let mut on_stack: [&[u8]; STACK_ARGS] = [&[]; STACK_ARGS];
+    let mut on_heap: Vec<&[u8]>;
+    let args: &mut [&[u8]] = if argc <= STACK_ARGS {
+        &mut on_stack[..argc]
+    } else {
+        on_heap = vec![&[]; argc];
+        &mut on_heap
+    };
+    for (arg, s) in args.iter_mut().zip(slices) {
+        *arg = bytes(*s).ok_or("an argument is a NULL pointer with a length")?;
     }
+    let args = &*args;
     let deadline = if timeout.is_nan() || timeout < 0.0 {
         Ok(Deadline::Default)
     } else if timeout == 0.0 {
@@ -250,7 +262,7 @@ unsafe fn request_from(token: u64, timeout: f64, argc: usize, argv: *const FiorS
         Duration::try_from_secs_f64(timeout).map(Deadline::After).map_err(|_| "invalid timeout")
     };
     // A command that cannot be sent is refused first, whatever its timeout.
-    let request = Request::checked(token, &args, deadline.unwrap_or(Deadline::Default)).map_err(|why| {
+    let request = Request::checked(token, args, deadline.unwrap_or(Deadline::Default)).map_err(|why| {
         let name = String::from_utf8_lossy(&args[0][..args[0].len().min(32)]).to_ascii_uppercase();
         format!("{name} {why}")
     })?;

@@ -136,6 +136,10 @@ fn null_and_invalid_arguments_on_a_live_engine() {
     // A NULL slice with a length is not an argument.
     let argv = [FiorSlice { ptr: ptr::null(), len: 3 }];
     assert_eq!(fior_conn_submit(e, id, 2, -1.0, 1, argv.as_ptr()), FiorResult::InvalidArgument);
+    // Nor among more words than are viewed from the stack.
+    let mut long = vec![FiorSlice { ptr: b"x".as_ptr(), len: 1 }; 20];
+    long[19] = FiorSlice { ptr: ptr::null(), len: 3 };
+    assert_eq!(fior_conn_submit(e, id, 2, -1.0, long.len(), long.as_ptr()), FiorResult::InvalidArgument);
     let mut c = FiorCompletion::empty();
     assert!(!fior_engine_next(e, ptr::null_mut()));
     let _ = fior_engine_next(e, &mut c);
