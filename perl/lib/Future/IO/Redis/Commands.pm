@@ -7,11 +7,12 @@ use warnings;
 
 use Carp ();
 
-# Command methods shared by the client and the pipeline: one named sub per command, below, with
-# its POD. Each goes to the send path its invocant's class has for it (`_command_sender`): the
-# pipeline's is `command` with the command's words in front (made here, from `command(@args)` and
-# `_transform($result, $code)`); the client compiles its own on the first call and installs it as
-# Future::IO::Redis::<method>, so that later calls go straight there.
+# Command methods shared by the client, the pipeline and the transaction: one named sub per
+# command, below, with its POD. Each goes to the send path its invocant's class has for it
+# (`_command_sender`): the transaction's is `command` with the command's words in front (made
+# here, from `command(@args)` and `_transform($result, $code)`); the client and the pipeline
+# compile their own on the first call and install it as their class's method, so that later
+# calls go straight there.
 
 our ( @METHODS, %WORDS, %TRANSFORM_OF, %UNSUPPORTED, %CONTAINER, %KEY_SPECS );
 
@@ -54,9 +55,9 @@ sub _method {
 }
 
 # The send path of a method for any class that implements `command` and `_transform` (the
-# pipeline), made on first use and put in place as the invocant class's own method, so that
+# transaction), made on first use and put in place as the invocant class's own method, so that
 # later calls go straight to it (unless that class has its own, which came here through SUPER::).
-# The client has its own (Future::IO::Redis::_command_sender).
+# The client and the pipeline have their own (their _command_sender).
 my %GENERIC;
 
 sub _command_sender {

@@ -77,12 +77,6 @@ sub _command_sender {
 # The earlier clients of this design name it add.
 sub add { shift->command(@_) }
 
-sub _transform {
-    my ( $self, $pipe, $code ) = @_;
-    $self->{transforms}{ $#{ $self->{commands} } } = $code;
-    return $self;
-}
-
 sub count     { scalar @{ $_[0]{commands} // [] } }
 sub max_depth { $_[0]{max_depth} }
 
