@@ -17,8 +17,8 @@
 # workload's Futures, awaits and event-loop wake-ups with no I/O at all: what any client that
 # returns a Future per command pays under Future, Future::AsyncAwait and Future::IO's default
 # implementation, before a byte is written; default loop only: under IO::Async a wait per call
-# costs a watch and an unwatch, which the engine avoids by keeping its watch) and "Futures alone" (the floor workload: the Futures of
-# the inflight workload with no I/O).
+# costs a watch and an unwatch, which the engine avoids by keeping its watch) and "Futures
+# alone" (the floor workload: the Futures of the inflight workload with no I/O).
 #
 # --loop (default: $FIOR_LOOP, else "default") picks the Future::IO implementation the
 # Future::IO::Redis and reference rows run under; --both-loops runs them under both in the same
